@@ -1,0 +1,242 @@
+// Package history defines the events that make up a workflow run's history
+// and their wire encoding.
+//
+// A run's history is a sequence of commits; each commit holds the inbound
+// events one workflow task consumed followed by the events it produced. The
+// worker stores commits in JetStream (see package streams); the engine
+// replays them. Both sides agree on the types here and on nothing else.
+//
+// The encoding is versioned: every encoded commit or event starts with a
+// format byte, so histories written today stay readable after the format
+// grows. Fields are encoded by short names and omitted when empty, so a field
+// added later reads as its zero value from an old history.
+package history
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Kind says what an event records. The numbers are part of the stored format:
+// never reuse or renumber one; add new kinds at the end.
+type Kind uint8
+
+// The kinds of event. "Inbound" kinds arrive through a run's inbox from
+// outside the workflow task; the others are produced by the workflow task.
+const (
+	KindInvalid Kind = 0
+
+	// Inbound.
+	WorkflowStarted      Kind = 1  // Name, Queue, Args, Parent, ContinuedExecutionID
+	ActivityCompleted    Kind = 2  // ScheduleID, Result
+	ActivityFailed       Kind = 3  // ScheduleID, Failure
+	TimerFired           Kind = 4  // ScheduleID
+	SignalReceived       Kind = 5  // Name, Args[0]
+	SubWorkflowCompleted Kind = 6  // ScheduleID, Result
+	SubWorkflowFailed    Kind = 7  // ScheduleID, Failure
+	SignalDelivered      Kind = 8  // ScheduleID; Failure when the target does not exist
+	CancelRequested      Kind = 9  // (no fields)
+	TerminateRequested   Kind = 10 // Reason
+
+	// Produced by a workflow task.
+	ActivityScheduled          Kind = 20 // Name, Queue, Args, Activity
+	ActivityCancelRequested    Kind = 21 // ScheduleID
+	TimerScheduled             Kind = 22 // FireAt
+	TimerCanceled              Kind = 23 // ScheduleID
+	SideEffectRecorded         Kind = 24 // Result
+	SubWorkflowScheduled       Kind = 25 // Name, Queue, InstanceID, Args
+	SubWorkflowCancelRequested Kind = 26 // ScheduleID
+	SignalWorkflowScheduled    Kind = 27 // InstanceID, Name, Args[0]
+	VersionMarker              Kind = 28 // Name (the change ID), Version
+	WorkflowCompleted          Kind = 29 // Result
+	WorkflowFailed             Kind = 30 // Failure
+	WorkflowCanceled           Kind = 31 // (no fields)
+	WorkflowContinuedAsNew     Kind = 32 // Args
+	WorkflowTerminated         Kind = 33 // Reason
+)
+
+var kindNames = map[Kind]string{
+	WorkflowStarted:            "WorkflowStarted",
+	ActivityCompleted:          "ActivityCompleted",
+	ActivityFailed:             "ActivityFailed",
+	TimerFired:                 "TimerFired",
+	SignalReceived:             "SignalReceived",
+	SubWorkflowCompleted:       "SubWorkflowCompleted",
+	SubWorkflowFailed:          "SubWorkflowFailed",
+	SignalDelivered:            "SignalDelivered",
+	CancelRequested:            "CancelRequested",
+	TerminateRequested:         "TerminateRequested",
+	ActivityScheduled:          "ActivityScheduled",
+	ActivityCancelRequested:    "ActivityCancelRequested",
+	TimerScheduled:             "TimerScheduled",
+	TimerCanceled:              "TimerCanceled",
+	SideEffectRecorded:         "SideEffectRecorded",
+	SubWorkflowScheduled:       "SubWorkflowScheduled",
+	SubWorkflowCancelRequested: "SubWorkflowCancelRequested",
+	SignalWorkflowScheduled:    "SignalWorkflowScheduled",
+	VersionMarker:              "VersionMarker",
+	WorkflowCompleted:          "WorkflowCompleted",
+	WorkflowFailed:             "WorkflowFailed",
+	WorkflowCanceled:           "WorkflowCanceled",
+	WorkflowContinuedAsNew:     "WorkflowContinuedAsNew",
+	WorkflowTerminated:         "WorkflowTerminated",
+}
+
+var kindsByName = func() map[string]Kind {
+	m := make(map[string]Kind, len(kindNames))
+	for k, n := range kindNames {
+		m[n] = k
+	}
+	return m
+}()
+
+// String returns the kind's name, or "Kind(N)" for a number this version
+// does not know.
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Valid reports whether k is a kind this version knows.
+func (k Kind) Valid() bool {
+	_, ok := kindNames[k]
+	return ok
+}
+
+// Inbound reports whether events of this kind arrive through the inbox (as
+// opposed to being produced by a workflow task).
+func (k Kind) Inbound() bool { return k >= WorkflowStarted && k <= TerminateRequested }
+
+// Final reports whether an event of this kind ends a run.
+func (k Kind) Final() bool { return k >= WorkflowCompleted && k <= WorkflowTerminated }
+
+// MarshalText writes the kind's name, so JSON histories are readable.
+func (k Kind) MarshalText() ([]byte, error) {
+	if !k.Valid() {
+		return nil, fmt.Errorf("history: unknown event kind %d", uint8(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText reads a kind's name as written by MarshalText.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, ok := kindsByName[string(b)]
+	if !ok {
+		return fmt.Errorf("history: unknown event kind %q", b)
+	}
+	*k = v
+	return nil
+}
+
+// Event is one thing that happened to a run. Which fields are set depends on
+// Kind (see the comments on the kinds); the rest are zero.
+//
+// Payloads (Args, Result) are already encoded by the workflow's converter:
+// this package moves bytes and never interprets them.
+type Event struct {
+	Kind Kind `msgpack:"k" json:"kind"`
+	// ID is the event's position in its run, from 1, assigned by the
+	// workflow task that commits it. It is stable across replays.
+	ID int64 `msgpack:"i,omitempty" json:"id,omitempty"`
+	// ScheduleID names the event that scheduled the command this event
+	// answers or cancels (an ActivityScheduled, TimerScheduled, ...).
+	ScheduleID int64 `msgpack:"s,omitempty" json:"schedule_id,omitempty"`
+	// Time is when the event happened, by the clock of whoever made it.
+	Time time.Time `msgpack:"t" json:"time"`
+	// InboxID is the message ID an inbound event arrived with; a worker
+	// uses it to recognise a redelivered message whose event is already
+	// committed.
+	InboxID string `msgpack:"m,omitempty" json:"inbox_id,omitempty"`
+	// ExecutionID is the run an inbound event is meant for; empty means the
+	// instance's current run (signals, cancel and terminate requests).
+	ExecutionID string `msgpack:"x,omitempty" json:"execution_id,omitempty"`
+
+	Name       string    `msgpack:"n,omitempty" json:"name,omitempty"`
+	Queue      string    `msgpack:"q,omitempty" json:"queue,omitempty"`
+	InstanceID string    `msgpack:"in,omitempty" json:"instance_id,omitempty"`
+	Args       [][]byte  `msgpack:"a,omitempty" json:"args,omitempty"`
+	Result     []byte    `msgpack:"r,omitempty" json:"result,omitempty"`
+	Failure    *Failure  `msgpack:"f,omitempty" json:"failure,omitempty"`
+	FireAt     time.Time `msgpack:"at,omitempty" json:"fire_at,omitzero"`
+	Version    int       `msgpack:"v,omitempty" json:"version,omitempty"`
+	Reason     string    `msgpack:"re,omitempty" json:"reason,omitempty"`
+
+	// Activity holds the options of an ActivityScheduled event.
+	Activity *ActivityOptions `msgpack:"ao,omitempty" json:"activity,omitempty"`
+	// Parent names the parent of a sub-workflow's run (WorkflowStarted).
+	Parent *Parent `msgpack:"p,omitempty" json:"parent,omitempty"`
+	// ContinuedExecutionID names the run a continued-as-new run follows
+	// (WorkflowStarted).
+	ContinuedExecutionID string `msgpack:"cx,omitempty" json:"continued_execution_id,omitempty"`
+}
+
+// Failure is an error as it is stored: enough to rebuild a typed error on
+// the other side.
+type Failure struct {
+	// Type classifies the error: the type given to workflow.NewError, or
+	// one of the engine's own ("PanicError", "Canceled", "Timeout", ...).
+	Type    string `msgpack:"t,omitempty" json:"type,omitempty"`
+	Message string `msgpack:"m" json:"message"`
+	// Stack is set for panics.
+	Stack string `msgpack:"st,omitempty" json:"stack,omitempty"`
+	// NonRetryable marks an error that must not be retried.
+	NonRetryable bool `msgpack:"nr,omitempty" json:"non_retryable,omitempty"`
+}
+
+// Error makes a Failure usable as an error value.
+func (f *Failure) Error() string {
+	if f.Type == "" {
+		return f.Message
+	}
+	return f.Type + ": " + f.Message
+}
+
+// ActivityOptions are the options an activity was scheduled with, in their
+// stored form.
+type ActivityOptions struct {
+	MaxAttempts         int           `msgpack:"ma,omitempty" json:"max_attempts,omitempty"`
+	FirstRetryInterval  time.Duration `msgpack:"fi,omitempty" json:"first_retry_interval,omitempty"`
+	MaxRetryInterval    time.Duration `msgpack:"mi,omitempty" json:"max_retry_interval,omitempty"`
+	BackoffCoefficient  float64       `msgpack:"bc,omitempty" json:"backoff_coefficient,omitempty"`
+	RetryTimeout        time.Duration `msgpack:"rt,omitempty" json:"retry_timeout,omitempty"`
+	StartToClose        time.Duration `msgpack:"sc,omitempty" json:"start_to_close,omitempty"`
+	ScheduleToClose     time.Duration `msgpack:"stc,omitempty" json:"schedule_to_close,omitempty"`
+	Heartbeat           time.Duration `msgpack:"hb,omitempty" json:"heartbeat,omitempty"`
+	WaitForCancellation bool          `msgpack:"wc,omitempty" json:"wait_for_cancellation,omitempty"`
+}
+
+// Parent identifies the parent run of a sub-workflow and the event in it
+// that scheduled the child.
+type Parent struct {
+	InstanceID  string `msgpack:"i" json:"instance_id"`
+	ExecutionID string `msgpack:"x" json:"execution_id"`
+	Queue       string `msgpack:"q,omitempty" json:"queue,omitempty"`
+	ScheduleID  int64  `msgpack:"s" json:"schedule_id"`
+}
+
+// Commit is one message of a run's history: the events one workflow task
+// consumed and produced, in order.
+type Commit struct {
+	// ID identifies the commit so a worker can recognise its own commit
+	// after an ambiguous publish.
+	ID     string  `msgpack:"id,omitempty" json:"id,omitempty"`
+	Events []Event `msgpack:"e" json:"events"`
+}
+
+// EncodeMsgpack stores a kind as its number. Without it msgpack would use
+// MarshalText and store the name, which is larger.
+func (k Kind) EncodeMsgpack(enc *msgpack.Encoder) error { return enc.EncodeUint8(uint8(k)) }
+
+// DecodeMsgpack reads a kind stored by EncodeMsgpack.
+func (k *Kind) DecodeMsgpack(dec *msgpack.Decoder) error {
+	v, err := dec.DecodeUint8()
+	if err != nil {
+		return err
+	}
+	*k = Kind(v)
+	return nil
+}

@@ -1,0 +1,163 @@
+package streams
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/wire"
+)
+
+// ActivityTask is the work order for one activity: which run asked for it,
+// what to call, with which arguments and options, and where the result goes.
+type ActivityTask struct {
+	InstanceID  string `msgpack:"i"`
+	ExecutionID string `msgpack:"x"`
+	// ScheduleID is the ID of the ActivityScheduled event; the result
+	// event answers it.
+	ScheduleID int64 `msgpack:"s"`
+	// WorkflowQueue is the queue of the workflow's inbox, where the
+	// result goes.
+	WorkflowQueue string `msgpack:"wq"`
+	// Queue is the activity queue the task is published on.
+	Queue       string                  `msgpack:"q"`
+	Name        string                  `msgpack:"n"`
+	Args        [][]byte                `msgpack:"a,omitempty"`
+	Options     history.ActivityOptions `msgpack:"o"`
+	ScheduledAt time.Time               `msgpack:"t"`
+}
+
+// activityTaskFormat is the first byte of an encoded activity task, as in
+// package history: it says how the rest is encoded.
+const activityTaskFormat byte = 1
+
+func encodeActivityTask(t *ActivityTask) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte(activityTaskFormat)
+	if err := msgpack.NewEncoder(&buf).Encode(t); err != nil {
+		return nil, fmt.Errorf("streams: encode activity task: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeActivityTask(b []byte) (*ActivityTask, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: empty activity task", history.ErrMalformed)
+	}
+	if b[0] != activityTaskFormat {
+		return nil, fmt.Errorf("%w: activity task has unknown format %d", history.ErrMalformed, b[0])
+	}
+	if err := wire.Check(b[1:]); err != nil {
+		return nil, fmt.Errorf("%w: activity task: %v", history.ErrMalformed, err)
+	}
+	var t ActivityTask
+	if err := msgpack.Unmarshal(b[1:], &t); err != nil {
+		return nil, fmt.Errorf("%w: activity task: %v", history.ErrMalformed, err)
+	}
+	if t.InstanceID == "" || t.ExecutionID == "" || t.Name == "" || t.ScheduleID <= 0 {
+		return nil, fmt.Errorf("%w: activity task lacks instance, run, name or schedule ID", history.ErrMalformed)
+	}
+	t.ScheduledAt = t.ScheduledAt.UTC()
+	return &t, nil
+}
+
+// activityMsgID names an activity task for deduplication: a republished
+// task of the same event is stored once.
+func activityMsgID(t *ActivityTask) string {
+	return "a:" + t.InstanceID + ":" + t.ExecutionID + ":" + strconv.FormatInt(t.ScheduleID, 10)
+}
+
+// PublishActivity puts an activity task on its queue. Publishing the same
+// task (same instance, run and schedule ID) again within the duplicate
+// window stores it once.
+func (b *Backend) PublishActivity(ctx context.Context, t *ActivityTask) error {
+	if t == nil {
+		return errors.New("streams: nil activity task")
+	}
+	q, err := EncodeQueue(t.Queue)
+	if err != nil {
+		return err
+	}
+	if _, err := EncodeInstanceID(t.InstanceID); err != nil {
+		return err
+	}
+	if err := checkExecutionID(t.ExecutionID); err != nil {
+		return err
+	}
+	if t.Name == "" {
+		return errors.New("streams: activity task has no name")
+	}
+	if t.ScheduleID <= 0 {
+		return fmt.Errorf("streams: activity task has schedule ID %d", t.ScheduleID)
+	}
+	data, err := encodeActivityTask(t)
+	if err != nil {
+		return err
+	}
+	subject := b.n.activities(q)
+	if err := b.checkSize("activity task "+t.Name, len(data)+len(subject)+128); err != nil {
+		return err
+	}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, activityMsgID(t))
+	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("streams: publish activity task %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// ActivityMessage is one fetched activity task. When it could not be
+// decoded, Err says why and Task is nil: dead-letter it.
+type ActivityMessage struct {
+	TaskMessage
+	Task *ActivityTask
+	Err  error
+}
+
+// Attempt is the number of this try of the activity, from 1: JetStream's
+// delivery count.
+func (m *ActivityMessage) Attempt() int { return int(m.Deliveries()) }
+
+// ActivityQueue reads a queue's activity tasks through its shared durable
+// consumer.
+type ActivityQueue struct {
+	queue string
+	cons  jetstream.Consumer
+}
+
+// ActivityQueue binds to the activity consumer of a queue, creating it if
+// needed.
+func (b *Backend) ActivityQueue(ctx context.Context, queue string) (*ActivityQueue, error) {
+	if err := b.EnsureQueue(ctx, queue); err != nil {
+		return nil, err
+	}
+	q, _ := EncodeQueue(queue)
+	cons, err := b.activities.Consumer(ctx, b.n.activityConsumer(q))
+	if err != nil {
+		return nil, fmt.Errorf("streams: activity consumer of queue %q: %w", queue, err)
+	}
+	return &ActivityQueue{queue: queue, cons: cons}, nil
+}
+
+// Fetch pulls up to max activity tasks, waiting at most wait for the first.
+func (q *ActivityQueue) Fetch(ctx context.Context, max int, wait time.Duration) ([]*ActivityMessage, error) {
+	msgs, err := fetch(ctx, q.cons, max, wait)
+	if err != nil {
+		return nil, fmt.Errorf("streams: fetch activities of queue %q: %w", q.queue, err)
+	}
+	out := make([]*ActivityMessage, len(msgs))
+	for i, m := range msgs {
+		am := &ActivityMessage{TaskMessage: newTaskMessage(m)}
+		am.Task, am.Err = decodeActivityTask(m.Data())
+		out[i] = am
+	}
+	return out, nil
+}

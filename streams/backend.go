@@ -1,0 +1,357 @@
+// Package streams is everything in jetflow that touches JetStream: it
+// provisions a namespace's streams, consumers and key-value bucket, names
+// every subject, and offers the small operations the worker and the client
+// are built from — history read and commit with sequence checks, the
+// workflow-task inbox, activity tasks, timers as message schedules, the
+// instance registry, result notices and dead letters.
+//
+// A Backend is bound to one namespace; several applications share a NATS
+// account by using different namespaces. Users create a Backend with New and
+// pass it to worker.New, client.New and diag.NewServeMux; the other methods
+// are the building blocks those packages use.
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Option configures New.
+type Option func(*options) error
+
+type options struct {
+	namespace      string
+	replicas       int
+	storage        jetstream.StorageType
+	logger         *slog.Logger
+	duplicates     time.Duration
+	ackWait        time.Duration
+	maxAckPending  int
+	requestTimeout time.Duration
+}
+
+// WithNamespace selects the namespace (default "default"): letters, digits,
+// '_' and '-', at most 32 characters.
+func WithNamespace(ns string) Option {
+	return func(o *options) error {
+		if err := checkNamespace(ns); err != nil {
+			return err
+		}
+		o.namespace = ns
+		return nil
+	}
+}
+
+// WithReplicas sets how many copies of each stream a cluster keeps (1 to 5;
+// 3 is the usual choice for production). The default is 1.
+func WithReplicas(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > 5 {
+			return fmt.Errorf("streams: replicas must be between 1 and 5, got %d", n)
+		}
+		o.replicas = n
+		return nil
+	}
+}
+
+// WithStorage chooses file (the default) or memory storage for the streams.
+// Memory storage loses everything when the server stops: tests only.
+func WithStorage(st jetstream.StorageType) Option {
+	return func(o *options) error {
+		if st != jetstream.FileStorage && st != jetstream.MemoryStorage {
+			return fmt.Errorf("streams: unknown storage type %v", st)
+		}
+		o.storage = st
+		return nil
+	}
+}
+
+// WithLogger sets the logger for the backend and what is built on it. The
+// default discards log lines.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("streams: nil logger")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithDuplicateWindow sets how long JetStream remembers message IDs to drop
+// a republished event or task (default 2 minutes).
+func WithDuplicateWindow(d time.Duration) Option {
+	return func(o *options) error {
+		if d < time.Second {
+			return fmt.Errorf("streams: duplicate window %s is shorter than a second", d)
+		}
+		o.duplicates = d
+		return nil
+	}
+}
+
+// WithAckWait sets how long a fetched task may stay unacknowledged before
+// JetStream hands it to another worker (default 30 seconds). Workers extend
+// it for long tasks with InProgress.
+func WithAckWait(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 100*time.Millisecond {
+			return fmt.Errorf("streams: ack wait %s is shorter than 100ms", d)
+		}
+		o.ackWait = d
+		return nil
+	}
+}
+
+// WithRequestTimeout bounds each JetStream request made without a deadline
+// in its context (default 5 seconds).
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("streams: request timeout must be positive, got %s", d)
+		}
+		o.requestTimeout = d
+		return nil
+	}
+}
+
+// Backend is a namespace's JetStream objects, provisioned and ready. It is
+// safe for concurrent use.
+type Backend struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	opts options
+	n    names
+	log  *slog.Logger
+
+	replies replyMux
+
+	history    jetstream.Stream
+	tasks      jetstream.Stream
+	activities jetstream.Stream
+	dead       jetstream.Stream
+	registry   jetstream.KeyValue
+}
+
+// New provisions the namespace's streams, consumers of the default queue and
+// registry bucket on the connection's JetStream, creating what is missing
+// and updating what differs. Running it again, or from several processes at
+// once, is safe and ends in the same topology.
+func New(nc *nats.Conn, opts ...Option) (*Backend, error) {
+	if nc == nil {
+		return nil, errors.New("streams: nil NATS connection")
+	}
+	o := options{
+		namespace:      DefaultNamespace,
+		replicas:       1,
+		storage:        jetstream.FileStorage,
+		logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		duplicates:     2 * time.Minute,
+		ackWait:        30 * time.Second,
+		maxAckPending:  20000,
+		requestTimeout: 5 * time.Second,
+	}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(o.requestTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("streams: jetstream: %w", err)
+	}
+	b := &Backend{
+		nc:   nc,
+		js:   js,
+		opts: o,
+		n:    names{ns: o.namespace},
+		log:  o.logger.With("namespace", o.namespace),
+	}
+	b.replies.nc = nc
+	ctx, cancel := context.WithTimeout(context.Background(), 4*o.requestTimeout)
+	defer cancel()
+	if err := b.provision(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Backend) provision(ctx context.Context) error {
+	o := b.opts
+	var err error
+	b.history, err = b.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        b.n.historyStream(),
+		Description: "jetflow run histories, one subject per run",
+		Subjects:    []string{b.n.historyAll()},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     o.storage,
+		Replicas:    o.replicas,
+		AllowDirect: true,
+		Duplicates:  o.duplicates,
+	})
+	if err != nil {
+		return err
+	}
+	b.tasks, err = b.ensureStream(ctx, jetstream.StreamConfig{
+		Name:              b.n.tasksStream(),
+		Description:       "jetflow workflow-task inbox and timer schedules",
+		Subjects:          []string{b.n.tasksAll()},
+		Retention:         jetstream.WorkQueuePolicy,
+		Storage:           o.storage,
+		Replicas:          o.replicas,
+		AllowMsgSchedules: true,
+		AllowRollup:       true, // schedules roll up their own subject
+		Duplicates:        o.duplicates,
+	})
+	if err != nil {
+		return err
+	}
+	b.activities, err = b.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        b.n.activitiesStream(),
+		Description: "jetflow activity tasks",
+		Subjects:    []string{b.n.activitiesAll()},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     o.storage,
+		Replicas:    o.replicas,
+		Duplicates:  o.duplicates,
+	})
+	if err != nil {
+		return err
+	}
+	b.dead, err = b.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        b.n.deadStream(),
+		Description: "jetflow dead letters: poison messages and exhausted tasks",
+		Subjects:    []string{b.n.deadAll()},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     o.storage,
+		Replicas:    o.replicas,
+		AllowDirect: true,
+	})
+	if err != nil {
+		return err
+	}
+	b.registry, err = b.ensureKV(ctx, jetstream.KeyValueConfig{
+		Bucket:      b.n.registryBucket(),
+		Description: "jetflow instance registry",
+		History:     1,
+		Storage:     o.storage,
+		Replicas:    o.replicas,
+	})
+	if err != nil {
+		return err
+	}
+	return b.EnsureQueue(ctx, DefaultQueue)
+}
+
+// ensureStream creates or updates a stream. Two processes provisioning at
+// once can both find the stream missing and both create it; the loser's
+// create fails, and it then updates like any later run would.
+func (b *Backend) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := b.js.CreateOrUpdateStream(ctx, cfg)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("streams: provision stream %s: %w", cfg.Name, lastErr)
+}
+
+func (b *Backend) ensureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		kv, err := b.js.CreateOrUpdateKeyValue(ctx, cfg)
+		if err == nil {
+			return kv, nil
+		}
+		lastErr = err
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && !errors.Is(err, jetstream.ErrBucketExists) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("streams: provision bucket %s: %w", cfg.Bucket, lastErr)
+}
+
+// DefaultQueue is the queue used when none is given.
+const DefaultQueue = "default"
+
+// EnsureQueue creates or updates the durable consumers a queue's workers
+// share: one for its workflow tasks, one for its activity tasks. New calls it
+// for DefaultQueue; workers call it for the queues they serve.
+func (b *Backend) EnsureQueue(ctx context.Context, queue string) error {
+	q, err := EncodeQueue(queue)
+	if err != nil {
+		return err
+	}
+	_, err = b.ensureConsumer(ctx, b.tasks, b.n.inboxConsumer(q), b.n.inboxOfQueue(q), "workflow tasks of queue "+queue)
+	if err != nil {
+		return err
+	}
+	_, err = b.ensureConsumer(ctx, b.activities, b.n.activityConsumer(q), b.n.activities(q), "activity tasks of queue "+queue)
+	return err
+}
+
+func (b *Backend) ensureConsumer(ctx context.Context, s jetstream.Stream, name, filter, what string) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "jetflow " + what,
+		FilterSubject: filter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       b.opts.ackWait,
+		MaxAckPending: b.opts.maxAckPending,
+		MaxDeliver:    -1, // workers dead-letter poison messages themselves
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		Replicas:      b.opts.replicas,
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		c, err := s.CreateOrUpdateConsumer(ctx, cfg)
+		if err == nil {
+			return c, nil
+		}
+		lastErr = err
+		if !errors.Is(err, jetstream.ErrConsumerExists) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("streams: provision consumer %s: %w", name, lastErr)
+}
+
+// Namespace is the backend's namespace.
+func (b *Backend) Namespace() string { return b.opts.namespace }
+
+// Conn is the NATS connection the backend uses.
+func (b *Backend) Conn() *nats.Conn { return b.nc }
+
+// JetStream is the JetStream context the backend uses.
+func (b *Backend) JetStream() jetstream.JetStream { return b.js }
+
+// Logger is the backend's logger, tagged with the namespace.
+func (b *Backend) Logger() *slog.Logger { return b.log }
+
+// Close releases the backend. It does not close the NATS connection, which
+// the caller owns, and deletes nothing: the namespace's state stays in
+// JetStream.
+func (b *Backend) Close() error { return nil }
+
+// maxPayload is the largest message the connected server accepts.
+func (b *Backend) maxPayload() int64 { return b.nc.MaxPayload() }
+
+// checkSize gives a clear error for a message the server would refuse.
+func (b *Backend) checkSize(what string, size int) error {
+	if max := b.maxPayload(); max > 0 && int64(size) > max {
+		return fmt.Errorf("%w: %s is %d bytes, the server accepts at most %d", ErrPayloadTooLarge, what, size, max)
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package streams
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jetflow/jetflow/streams/embedded"
+)
+
+// startCluster runs a 3-node cluster and provisions an R3 namespace on it.
+func startCluster(t *testing.T) (*embedded.Cluster, *Backend) {
+	t.Helper()
+	c, err := embedded.StartCluster(3, embedded.ClusterOptions{})
+	require.NoError(t, err)
+	t.Cleanup(c.Shutdown)
+	nc, err := c.Connect()
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	b, err := New(nc, WithReplicas(3), WithRequestTimeout(10*time.Second))
+	require.NoError(t, err)
+	return c, b
+}
+
+func TestClusterCommitRace(t *testing.T) {
+	_, b := startCluster(t)
+	s, err := b.js.Stream(testContext(t), b.n.historyStream())
+	require.NoError(t, err)
+	assert.Equal(t, 3, s.CachedInfo().Config.Replicas)
+	raceCommits(t, b)
+}
+
+// Losing the node that leads the history stream: after a new leader is
+// elected, reads and sequence-checked commits go on, and the old node comes
+// back and catches up.
+func TestClusterSurvivesLosingTheLeader(t *testing.T) {
+	c, b := startCluster(t)
+	ctx := testContext(t)
+	last := commitN(t, b, "i", "r", 5)
+
+	info, err := b.history.Info(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, info.Cluster)
+	leader := c.NodeIndex(info.Cluster.Leader)
+	require.GreaterOrEqual(t, leader, 0, "leader %q", info.Cluster.Leader)
+	require.NoError(t, c.Stop(leader))
+
+	// Commits go on once a new leader is elected. Each try is the same
+	// commit: one whose answer was lost in the election is recognised.
+	c6 := testCommit(5)
+	eventually(t, 60*time.Second, "a commit after the leader was lost", func() bool {
+		try, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		seq, err := b.Commit(try, "i", "r", last, c6)
+		if err != nil {
+			t.Logf("commit while electing: %v", err)
+			return false
+		}
+		last = seq
+		return true
+	})
+	h, err := b.ReadHistory(ctx, "i", "r")
+	require.NoError(t, err)
+	assert.Len(t, h.Commits, 6)
+
+	require.NoError(t, c.Restart(leader))
+	_, err = b.Commit(ctx, "i", "r", last, testCommit(6))
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, "the restarted node to catch up", func() bool {
+		info, err := b.history.Info(ctx)
+		if err != nil || info.Cluster == nil {
+			return false
+		}
+		for _, r := range info.Cluster.Replicas {
+			if r.Name == c.NodeName(leader) && r.Current {
+				return info.State.Msgs == 7
+			}
+		}
+		return info.Cluster.Leader == c.NodeName(leader) && info.State.Msgs == 7
+	})
+}

@@ -1,0 +1,170 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
+	"github.com/jetflow/jetflow/history"
+)
+
+// RunHistory is a run's history as read from JetStream.
+type RunHistory struct {
+	// Commits in order.
+	Commits []*history.Commit
+	// LastSeq is the stream sequence of the last commit read, or the
+	// sequence the read started after when it found nothing new. It is the
+	// expected sequence for the next commit.
+	LastSeq uint64
+}
+
+// Events returns all events of all commits, in order.
+func (h *RunHistory) Events() []history.Event {
+	n := 0
+	for _, c := range h.Commits {
+		n += len(c.Events)
+	}
+	out := make([]history.Event, 0, n)
+	for _, c := range h.Commits {
+		out = append(out, c.Events...)
+	}
+	return out
+}
+
+// ReadHistory reads every commit of a run. A run with no commits yet gives
+// an empty history with LastSeq 0.
+func (b *Backend) ReadHistory(ctx context.Context, instanceID, executionID string) (*RunHistory, error) {
+	return b.ReadHistoryAfter(ctx, instanceID, executionID, 0)
+}
+
+// ReadHistoryAfter reads the commits of a run stored after stream sequence
+// afterSeq: what a cached executor has not seen yet.
+func (b *Backend) ReadHistoryAfter(ctx context.Context, instanceID, executionID string, afterSeq uint64) (*RunHistory, error) {
+	subject, err := b.historySubject(instanceID, executionID)
+	if err != nil {
+		return nil, err
+	}
+	h := &RunHistory{LastSeq: afterSeq}
+	last, err := b.readSubject(ctx, b.n.historyStream(), subject, afterSeq+1, bodiesOnly, func(m *storedMsg) error {
+		c, err := history.DecodeCommit(m.Data)
+		if err != nil {
+			return fmt.Errorf("commit %d after sequence %d: %w", len(h.Commits)+1, afterSeq, err)
+		}
+		h.Commits = append(h.Commits, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if last != 0 {
+		h.LastSeq = last
+	}
+	return h, nil
+}
+
+func (b *Backend) historySubject(instanceID, executionID string) (string, error) {
+	inst, err := EncodeInstanceID(instanceID)
+	if err != nil {
+		return "", err
+	}
+	if err := checkExecutionID(executionID); err != nil {
+		return "", err
+	}
+	return b.n.history(inst, executionID), nil
+}
+
+// Commit appends one commit to a run's history, on the condition that the
+// run's last commit is still the one at expectedLastSeq (0 for a run with
+// no commits). It returns the new commit's stream sequence.
+//
+// When another commit got there first, the error wraps ErrConflict. When the
+// outcome is unknown (a timeout), or on a conflict, Commit first looks for
+// the commit itself in the history — it may have landed — and reports
+// success if it finds it. c.ID names the commit for that purpose; an empty
+// ID is filled in.
+func (b *Backend) Commit(ctx context.Context, instanceID, executionID string, expectedLastSeq uint64, c *history.Commit) (uint64, error) {
+	subject, err := b.historySubject(instanceID, executionID)
+	if err != nil {
+		return 0, err
+	}
+	if c == nil || len(c.Events) == 0 {
+		return 0, errors.New("streams: commit has no events")
+	}
+	if c.ID == "" {
+		c.ID = nuid.Next()
+	}
+	data, err := history.EncodeCommit(c)
+	if err != nil {
+		return 0, err
+	}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expectedLastSeq, 10))
+	if err := b.checkSize("commit", len(data)+len(subject)+64); err != nil {
+		return 0, fmt.Errorf("%w (a run this large should continue as new)", err)
+	}
+
+	ack, err := b.js.PublishMsg(ctx, msg)
+	if err == nil {
+		return ack.Sequence, nil
+	}
+	conflict := isWrongLastSequence(err)
+	if !conflict && !ambiguous(err) {
+		return 0, fmt.Errorf("streams: commit to %s: %w", subject, err)
+	}
+	// The commit may be in the history already: ours, landed despite the
+	// timeout, or ours from an earlier try of the same commit.
+	seq, found, ferr := b.findCommit(ctx, subject, expectedLastSeq, c.ID)
+	if ferr == nil && found {
+		return seq, nil
+	}
+	if conflict {
+		return 0, fmt.Errorf("%w (%s, expected last sequence %d): %v", ErrConflict, subject, expectedLastSeq, err)
+	}
+	return 0, fmt.Errorf("streams: commit to %s: outcome unknown: %w", subject, err)
+}
+
+// findCommit looks for the commit with the given ID after afterSeq.
+func (b *Backend) findCommit(ctx context.Context, subject string, afterSeq uint64, id string) (uint64, bool, error) {
+	var seq uint64
+	errFound := errors.New("found")
+	_, err := b.readSubject(context.WithoutCancel(ctx), b.n.historyStream(), subject, afterSeq+1, withMetadata, func(m *storedMsg) error {
+		c, err := history.DecodeCommit(m.Data)
+		if err == nil && c.ID == id {
+			seq = m.Seq
+			return errFound
+		}
+		return nil
+	})
+	if errors.Is(err, errFound) {
+		return seq, true, nil
+	}
+	return 0, false, err
+}
+
+// ambiguous reports whether a publish error leaves open whether the message
+// was stored.
+func ambiguous(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionClosed) ||
+		errors.Is(err, nats.ErrConnectionReconnecting)
+}
+
+// DeleteHistory removes every run's history of an instance (for removing a
+// finished instance).
+func (b *Backend) DeleteHistory(ctx context.Context, instanceID string) error {
+	inst, err := EncodeInstanceID(instanceID)
+	if err != nil {
+		return err
+	}
+	if err := b.history.Purge(ctx, jetstream.WithPurgeSubject(b.n.historyOfInstance(inst))); err != nil {
+		return fmt.Errorf("streams: delete history of %q: %w", instanceID, err)
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package streams
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits on user-supplied names. An instance ID or queue name becomes a
+// subject token and a KV key; these keep subjects well under the server's
+// control-line limit.
+const (
+	MaxInstanceIDLength = 255 // bytes, before encoding
+	MaxQueueLength      = 64  // bytes, before encoding
+	MaxNamespaceLength  = 32
+)
+
+// DefaultNamespace is the namespace used when none is given.
+const DefaultNamespace = "default"
+
+// ErrInvalidName is returned (wrapped, with the reason) for an instance ID,
+// execution ID, queue name or namespace that cannot be used.
+var ErrInvalidName = errors.New("streams: invalid name")
+
+// encodedMarker starts every token that is not the raw name. It cannot start
+// a raw token, because raw tokens use only [A-Za-z0-9_-], and it is allowed
+// in subjects, KV keys and consumer names.
+const encodedMarker = "="
+
+// plainToken reports whether s can stand in a subject as it is.
+func plainToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkName validates a user-supplied name; what says what it names.
+func checkName(what, s string, max int) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("%w: %s is empty", ErrInvalidName, what)
+	case len(s) > max:
+		return fmt.Errorf("%w: %s is %d bytes long, the limit is %d", ErrInvalidName, what, len(s), max)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidName, what)
+	}
+	return nil
+}
+
+// EncodeInstanceID turns an instance ID into the token used in subjects and
+// registry keys. IDs made only of [A-Za-z0-9_-] are used as they are;
+// anything else is base64url-encoded behind a "=" marker. The mapping is
+// reversible by DecodeToken.
+func EncodeInstanceID(id string) (string, error) {
+	if err := checkName("instance ID", id, MaxInstanceIDLength); err != nil {
+		return "", err
+	}
+	return encodeToken(id), nil
+}
+
+// EncodeQueue turns a queue name into its subject token, as EncodeInstanceID.
+func EncodeQueue(queue string) (string, error) {
+	if err := checkName("queue name", queue, MaxQueueLength); err != nil {
+		return "", err
+	}
+	return encodeToken(queue), nil
+}
+
+func encodeToken(s string) string {
+	if plainToken(s) {
+		return s
+	}
+	return encodedMarker + base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// DecodeToken reverses EncodeInstanceID and EncodeQueue.
+func DecodeToken(tok string) (string, error) {
+	if tok == "" {
+		return "", fmt.Errorf("%w: empty token", ErrInvalidName)
+	}
+	if rest, ok := strings.CutPrefix(tok, encodedMarker); ok {
+		b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
+		if err != nil {
+			return "", fmt.Errorf("%w: token %q: %v", ErrInvalidName, tok, err)
+		}
+		s := string(b)
+		// Only names that needed encoding are encoded; anything else did
+		// not come from encodeToken.
+		if s == "" || plainToken(s) || !utf8.ValidString(s) {
+			return "", fmt.Errorf("%w: token %q is not a canonical encoding", ErrInvalidName, tok)
+		}
+		return s, nil
+	}
+	if !plainToken(tok) {
+		return "", fmt.Errorf("%w: token %q has characters a raw token cannot have", ErrInvalidName, tok)
+	}
+	return tok, nil
+}
+
+// checkNamespace validates a namespace. Namespaces are part of stream names,
+// so they are never encoded: only [A-Za-z0-9_-] is allowed.
+func checkNamespace(ns string) error {
+	if err := checkName("namespace", ns, MaxNamespaceLength); err != nil {
+		return err
+	}
+	if !plainToken(ns) {
+		return fmt.Errorf("%w: namespace %q may use only letters, digits, '_' and '-'", ErrInvalidName, ns)
+	}
+	return nil
+}
+
+// checkExecutionID validates a run's ID. jetflow makes them (UUIDs), so
+// anything that does not fit a raw token is a caller's mistake, not a name
+// to encode.
+func checkExecutionID(run string) error {
+	if err := checkName("execution ID", run, 64); err != nil {
+		return err
+	}
+	if !plainToken(run) {
+		return fmt.Errorf("%w: execution ID %q may use only letters, digits, '_' and '-'", ErrInvalidName, run)
+	}
+	return nil
+}
+
+// names builds every stream, bucket, consumer and subject name of one
+// namespace. Nothing else in jetflow spells them out.
+type names struct{ ns string }
+
+func (n names) historyStream() string    { return "WF_" + n.ns + "_HISTORY" }
+func (n names) tasksStream() string      { return "WF_" + n.ns + "_TASKS" }
+func (n names) activitiesStream() string { return "WF_" + n.ns + "_ACTIVITIES" }
+func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
+func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
+
+func (n names) historyAll() string    { return "wfh." + n.ns + ".>" }
+func (n names) tasksAll() string      { return "wft." + n.ns + ".>" }
+func (n names) activitiesAll() string { return "wfa." + n.ns + ".>" }
+func (n names) deadAll() string       { return "wfd." + n.ns + ".>" }
+
+// Subjects take already-encoded tokens.
+func (n names) history(inst, run string) string { return "wfh." + n.ns + "." + inst + "." + run }
+func (n names) historyOfInstance(inst string) string {
+	return "wfh." + n.ns + "." + inst + ".*"
+}
+func (n names) inbox(queue, inst string) string  { return "wft." + n.ns + ".q." + queue + "." + inst }
+func (n names) inboxOfQueue(queue string) string { return "wft." + n.ns + ".q." + queue + ".*" }
+func (n names) timer(inst, run string, id int64) string {
+	return fmt.Sprintf("wft.%s.s.%s.%s.%d", n.ns, inst, run, id)
+}
+func (n names) timersOfRun(inst, run string) string {
+	return "wft." + n.ns + ".s." + inst + "." + run + ".*"
+}
+func (n names) activities(queue string) string { return "wfa." + n.ns + "." + queue }
+func (n names) dead(kind string) string        { return "wfd." + n.ns + "." + kind }
+func (n names) result(inst string) string      { return "wfr." + n.ns + "." + inst }
+func (n names) query(queue string) string      { return "wfq." + n.ns + "." + queue }
+func (n names) activityCancel(inst, run string, event int64) string {
+	return fmt.Sprintf("wfc.%s.%s.%s.%d", n.ns, inst, run, event)
+}
+
+// Consumer names: one durable pull consumer per (queue, kind).
+func (n names) inboxConsumer(queue string) string    { return "wft_" + queue }
+func (n names) activityConsumer(queue string) string { return "wfa_" + queue }
+
+// inboxInstance extracts the encoded instance token from an inbox subject
+// wft.<ns>.q.<queue>.<inst>.
+func (n names) inboxInstance(subject string) (string, bool) {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 5 || parts[0] != "wft" || parts[1] != n.ns || parts[2] != "q" {
+		return "", false
+	}
+	return parts[4], true
+}

@@ -1,0 +1,309 @@
+package streams
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetflow/jetflow/history"
+)
+
+// Status is where an instance's current run stands.
+type Status string
+
+// The statuses of a run.
+const (
+	StatusRunning        Status = "running"
+	StatusCompleted      Status = "completed"
+	StatusFailed         Status = "failed"
+	StatusCanceled       Status = "canceled"
+	StatusTerminated     Status = "terminated"
+	StatusContinuedAsNew Status = "continued-as-new"
+)
+
+const (
+	defaultListLimit      = 100
+	maxListLimit          = 10000
+	registryRecordVersion = 1
+)
+
+// Statuses lists every status, for validation and for UIs.
+var Statuses = []Status{StatusRunning, StatusCompleted, StatusFailed, StatusCanceled, StatusTerminated, StatusContinuedAsNew}
+
+// Valid reports whether s is one of Statuses.
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
+
+// Finished reports whether a run with this status is over.
+func (s Status) Finished() bool { return s.Valid() && s != StatusRunning }
+
+// InstanceRecord is an instance's entry in the registry: a projection of its
+// histories for listing and lookup (the history is the truth). It is stored
+// as JSON so operators can read it with any NATS tool.
+type InstanceRecord struct {
+	// Version is the record's layout version.
+	Version      int    `json:"v"`
+	InstanceID   string `json:"instance_id"`
+	WorkflowName string `json:"workflow"`
+	Queue        string `json:"queue"`
+	// ExecutionID is the current (latest) run.
+	ExecutionID string `json:"execution_id"`
+	// Runs lists earlier runs of the instance, oldest first: runs that
+	// continued as new, and finished runs whose ID was reused.
+	Runs   []string        `json:"runs,omitempty"`
+	Status Status          `json:"status"`
+	Parent *history.Parent `json:"parent,omitempty"`
+
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+
+	// Result is the encoded result of a completed run; Failure the error
+	// of a failed one.
+	Result  []byte           `json:"result,omitempty"`
+	Failure *history.Failure `json:"failure,omitempty"`
+	// HistoryEvents and HistoryBytes measure the current run's history.
+	HistoryEvents int `json:"history_events,omitempty"`
+	HistoryBytes  int `json:"history_bytes,omitempty"`
+
+	// Revision is the registry revision the record was read at (not stored).
+	Revision uint64 `json:"-"`
+}
+
+func (r *InstanceRecord) validate() error {
+	if r == nil {
+		return errors.New("streams: nil instance record")
+	}
+	if _, err := EncodeInstanceID(r.InstanceID); err != nil {
+		return err
+	}
+	if r.ExecutionID != "" {
+		if err := checkExecutionID(r.ExecutionID); err != nil {
+			return err
+		}
+	}
+	if !r.Status.Valid() {
+		return fmt.Errorf("streams: instance %q has unknown status %q", r.InstanceID, r.Status)
+	}
+	return nil
+}
+
+func (b *Backend) encodeRecord(r *InstanceRecord) ([]byte, string, error) {
+	if err := r.validate(); err != nil {
+		return nil, "", err
+	}
+	key, _ := EncodeInstanceID(r.InstanceID)
+	r.Version = registryRecordVersion
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, "", fmt.Errorf("streams: encode instance record: %w", err)
+	}
+	if err := b.checkSize("instance record of "+r.InstanceID, len(data)+len(key)+64); err != nil {
+		return nil, "", err
+	}
+	return data, key, nil
+}
+
+func decodeRecord(data []byte, rev uint64) (*InstanceRecord, error) {
+	var r InstanceRecord
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%w: instance record: %v", history.ErrMalformed, err)
+	}
+	r.Revision = rev
+	return &r, nil
+}
+
+// CreateInstance adds a registry entry; it is the uniqueness gate for
+// instance IDs. If the ID has an entry already, the error wraps
+// ErrInstanceExists. It returns the new revision.
+func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64, error) {
+	data, key, err := b.encodeRecord(r)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := b.registry.Create(ctx, key, data)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+			return 0, fmt.Errorf("%w: %q", ErrInstanceExists, r.InstanceID)
+		}
+		return 0, fmt.Errorf("streams: create instance %q: %w", r.InstanceID, err)
+	}
+	r.Revision = rev
+	return rev, nil
+}
+
+// GetInstance reads an instance's registry entry; the error wraps
+// ErrInstanceNotFound when there is none.
+func (b *Backend) GetInstance(ctx context.Context, instanceID string) (*InstanceRecord, error) {
+	key, err := EncodeInstanceID(instanceID)
+	if err != nil {
+		return nil, err
+	}
+	e, err := b.registry.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, fmt.Errorf("%w: %q", ErrInstanceNotFound, instanceID)
+		}
+		return nil, fmt.Errorf("streams: get instance %q: %w", instanceID, err)
+	}
+	return decodeRecord(e.Value(), e.Revision())
+}
+
+// UpdateInstance replaces an entry on the condition that it is still at
+// revision rev; otherwise the error wraps ErrRevisionConflict. It returns the
+// new revision.
+func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uint64) (uint64, error) {
+	data, key, err := b.encodeRecord(r)
+	if err != nil {
+		return 0, err
+	}
+	newRev, err := b.registry.Update(ctx, key, data, rev)
+	if err != nil {
+		if isWrongLastSequence(err) || errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, fmt.Errorf("%w: %q at revision %d", ErrRevisionConflict, r.InstanceID, rev)
+		}
+		return 0, fmt.Errorf("streams: update instance %q: %w", r.InstanceID, err)
+	}
+	r.Revision = newRev
+	return newRev, nil
+}
+
+// DeleteInstance removes an instance's registry entry.
+func (b *Backend) DeleteInstance(ctx context.Context, instanceID string) error {
+	key, err := EncodeInstanceID(instanceID)
+	if err != nil {
+		return err
+	}
+	if err := b.registry.Purge(ctx, key); err != nil {
+		return fmt.Errorf("streams: delete instance %q: %w", instanceID, err)
+	}
+	return nil
+}
+
+// ListOptions filter and page ListInstances.
+type ListOptions struct {
+	// Status keeps only instances with this status ("" for all).
+	Status Status
+	// WorkflowName keeps only instances of this workflow ("" for all).
+	WorkflowName string
+	// Limit is the page size: 100 when zero, at most 10,000.
+	Limit int
+	// After is the cursor from the previous page's NextCursor; empty for
+	// the first page.
+	After string
+}
+
+// InstancePage is one page of ListInstances.
+type InstancePage struct {
+	// Instances, newest first (by creation time, then ID).
+	Instances []*InstanceRecord
+	// NextCursor fetches the next page; empty when this is the last.
+	NextCursor string
+	// Counts holds how many instances have each status, over the whole
+	// registry (before the status filter, after the workflow filter).
+	Counts map[Status]int
+}
+
+// ListInstances lists registry entries newest first, filtered and paged.
+// Paging is stable: instances created after the first page do not shift
+// later pages.
+//
+// It reads every entry of the namespace (the bucket keeps one per instance),
+// so its cost grows with the number of instances; remove finished instances
+// that are no longer needed.
+func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*InstancePage, error) {
+	if opts.Status != "" && !opts.Status.Valid() {
+		return nil, fmt.Errorf("streams: unknown status %q (want one of %v)", opts.Status, Statuses)
+	}
+	limit := opts.Limit
+	switch {
+	case limit == 0:
+		limit = defaultListLimit
+	case limit < 0 || limit > maxListLimit:
+		return nil, fmt.Errorf("streams: list limit %d out of range 1..%d", limit, maxListLimit)
+	}
+	var after *listCursor
+	if opts.After != "" {
+		c, err := parseCursor(opts.After)
+		if err != nil {
+			return nil, err
+		}
+		after = c
+	}
+
+	page := &InstancePage{Counts: map[Status]int{}}
+	var all []*InstanceRecord
+	_, err := b.readSubject(ctx, "KV_"+b.n.registryBucket(), "$KV."+b.n.registryBucket()+".>", 1, withMetadata, func(m *storedMsg) error {
+		if len(m.Data) == 0 || m.Header.Get("KV-Operation") != "" {
+			return nil // a delete or purge marker
+		}
+		r, err := decodeRecord(m.Data, m.Seq)
+		if err != nil {
+			b.log.Warn("skipping malformed registry entry", "subject", m.Subject, "err", err)
+			return nil
+		}
+		if opts.WorkflowName != "" && r.WorkflowName != opts.WorkflowName {
+			return nil
+		}
+		page.Counts[r.Status]++
+		if opts.Status != "" && r.Status != opts.Status {
+			return nil
+		}
+		if after != nil && !after.before(r) {
+			return nil
+		}
+		all = append(all, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("streams: list instances: %w", err)
+	}
+	slices.SortFunc(all, newestFirst)
+	if len(all) > limit {
+		all = all[:limit]
+		last := all[limit-1]
+		page.NextCursor = (&listCursor{created: last.CreatedAt, id: last.InstanceID}).String()
+	}
+	page.Instances = all
+	return page, nil
+}
+
+func newestFirst(a, b *InstanceRecord) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.InstanceID, b.InstanceID)
+}
+
+// listCursor is the position after the last entry of a page.
+type listCursor struct {
+	created time.Time
+	id      string
+}
+
+// before reports whether r comes after the cursor in newest-first order.
+func (c *listCursor) before(r *InstanceRecord) bool {
+	return newestFirst(&InstanceRecord{CreatedAt: c.created, InstanceID: c.id}, r) < 0
+}
+
+func (c *listCursor) String() string {
+	return c.created.UTC().Format(time.RFC3339Nano) + "|" + c.id
+}
+
+func parseCursor(s string) (*listCursor, error) {
+	ts, id, ok := strings.Cut(s, "|")
+	if !ok {
+		return nil, fmt.Errorf("streams: malformed list cursor %q", s)
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return nil, fmt.Errorf("streams: malformed list cursor %q: %v", s, err)
+	}
+	return &listCursor{created: t, id: id}, nil
+}

@@ -1,0 +1,199 @@
+package streams
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jetflow/jetflow/history"
+)
+
+func record(id string, status Status, created time.Time) *InstanceRecord {
+	return &InstanceRecord{
+		InstanceID:   id,
+		WorkflowName: "Order",
+		Queue:        "default",
+		ExecutionID:  "run-" + fmt.Sprint(created.Unix()),
+		Status:       status,
+		CreatedAt:    created,
+		UpdatedAt:    created,
+	}
+}
+
+func TestRegistryCreateGetUpdate(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	created := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	r := record("order 42", StatusRunning, created)
+	r.Parent = &history.Parent{InstanceID: "p", ExecutionID: "pr", ScheduleID: 4}
+	rev, err := b.CreateInstance(ctx, r)
+	require.NoError(t, err)
+	assert.NotZero(t, rev)
+
+	_, err = b.CreateInstance(ctx, record("order 42", StatusRunning, created))
+	require.ErrorIs(t, err, ErrInstanceExists)
+
+	got, err := b.GetInstance(ctx, "order 42")
+	require.NoError(t, err)
+	assert.Equal(t, rev, got.Revision)
+	assert.Equal(t, r.Parent, got.Parent)
+	assert.True(t, got.CreatedAt.Equal(created))
+	assert.Equal(t, StatusRunning, got.Status)
+
+	got.Status = StatusCompleted
+	got.Result = []byte{0x2f}
+	got.FinishedAt = created.Add(time.Second)
+	rev2, err := b.UpdateInstance(ctx, got, rev)
+	require.NoError(t, err)
+	assert.Greater(t, rev2, rev)
+
+	// A writer holding the old revision loses.
+	stale := record("order 42", StatusFailed, created)
+	_, err = b.UpdateInstance(ctx, stale, rev)
+	require.ErrorIs(t, err, ErrRevisionConflict)
+
+	final, err := b.GetInstance(ctx, "order 42")
+	require.NoError(t, err)
+	assert.Equal(t, StatusCompleted, final.Status)
+	assert.Equal(t, []byte{0x2f}, final.Result)
+	assert.True(t, final.Status.Finished())
+
+	require.NoError(t, b.DeleteInstance(ctx, "order 42"))
+	_, err = b.GetInstance(ctx, "order 42")
+	require.ErrorIs(t, err, ErrInstanceNotFound)
+	_, err = b.CreateInstance(ctx, record("order 42", StatusRunning, created))
+	require.NoError(t, err, "a removed instance's ID can be used again")
+}
+
+func TestRegistryErrors(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	_, err := b.GetInstance(ctx, "missing")
+	require.ErrorIs(t, err, ErrInstanceNotFound)
+	_, err = b.GetInstance(ctx, "")
+	require.ErrorIs(t, err, ErrInvalidName)
+	_, err = b.CreateInstance(ctx, record("x", "sleeping", time.Now()))
+	require.ErrorContains(t, err, `unknown status "sleeping"`)
+	_, err = b.CreateInstance(ctx, nil)
+	require.ErrorContains(t, err, "nil instance record")
+	bad := record("x", StatusRunning, time.Now())
+	bad.ExecutionID = "a b"
+	_, err = b.CreateInstance(ctx, bad)
+	require.ErrorIs(t, err, ErrInvalidName)
+	_, err = b.UpdateInstance(ctx, record("missing", StatusRunning, time.Now()), 1)
+	require.ErrorIs(t, err, ErrRevisionConflict)
+	_, err = b.ListInstances(ctx, ListOptions{Status: "sleeping"})
+	require.ErrorContains(t, err, "unknown status")
+	_, err = b.ListInstances(ctx, ListOptions{Limit: -1})
+	require.ErrorContains(t, err, "out of range")
+	_, err = b.ListInstances(ctx, ListOptions{After: "nonsense"})
+	require.ErrorContains(t, err, "malformed list cursor")
+}
+
+func TestRegistryList(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// 25 instances, one a second; every third is completed; two are of
+	// another workflow.
+	for i := 0; i < 25; i++ {
+		status := StatusRunning
+		if i%3 == 0 {
+			status = StatusCompleted
+		}
+		r := record(fmt.Sprintf("inst-%02d", i), status, base.Add(time.Duration(i)*time.Second))
+		if i >= 23 {
+			r.WorkflowName = "Refund"
+		}
+		_, err := b.CreateInstance(ctx, r)
+		require.NoError(t, err)
+	}
+	// An update must not move an instance in the newest-first order.
+	r, err := b.GetInstance(ctx, "inst-00")
+	require.NoError(t, err)
+	r.UpdatedAt = base.Add(time.Hour)
+	_, err = b.UpdateInstance(ctx, r, r.Revision)
+	require.NoError(t, err)
+
+	// Page through everything, 10 at a time.
+	var ids []string
+	cursor := ""
+	pages := 0
+	for {
+		page, err := b.ListInstances(ctx, ListOptions{Limit: 10, After: cursor})
+		require.NoError(t, err)
+		pages++
+		wantRunning := 16
+		if pages > 1 {
+			wantRunning++ // "late"
+		}
+		assert.Equal(t, map[Status]int{StatusRunning: wantRunning, StatusCompleted: 9}, page.Counts)
+		for _, r := range page.Instances {
+			ids = append(ids, r.InstanceID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+		// A new instance between pages is newer than everything listed
+		// and must not shift what comes next.
+		if pages == 1 {
+			_, err := b.CreateInstance(ctx, record("late", StatusRunning, base.Add(time.Hour)))
+			require.NoError(t, err)
+		}
+	}
+	assert.Equal(t, 3, pages)
+	require.Len(t, ids, 25)
+	for i, id := range ids {
+		assert.Equal(t, fmt.Sprintf("inst-%02d", 24-i), id, "position %d", i)
+	}
+
+	completed, err := b.ListInstances(ctx, ListOptions{Status: StatusCompleted})
+	require.NoError(t, err)
+	require.Len(t, completed.Instances, 9)
+	for _, r := range completed.Instances {
+		assert.Equal(t, StatusCompleted, r.Status)
+	}
+	assert.Empty(t, completed.NextCursor)
+
+	refunds, err := b.ListInstances(ctx, ListOptions{WorkflowName: "Refund"})
+	require.NoError(t, err)
+	require.Len(t, refunds.Instances, 2)
+	assert.Equal(t, "inst-24", refunds.Instances[0].InstanceID)
+	assert.Equal(t, map[Status]int{StatusRunning: 1, StatusCompleted: 1}, refunds.Counts)
+
+	// Removed instances are not listed.
+	require.NoError(t, b.DeleteInstance(ctx, "late"))
+	all, err := b.ListInstances(ctx, ListOptions{Limit: 100})
+	require.NoError(t, err)
+	assert.Len(t, all.Instances, 25)
+}
+
+func TestResultNotices(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	w, err := b.WatchResults("order.42")
+	require.NoError(t, err)
+	defer w.Stop()
+	other, err := b.WatchResults("order-42")
+	require.NoError(t, err)
+	defer other.Stop()
+
+	require.NoError(t, b.nc.Publish(b.n.result("=b3JkZXIuNDI"), []byte("garbage")))
+	require.NoError(t, b.PublishResultNotice(ResultNotice{InstanceID: "order.42", ExecutionID: "r1", Status: StatusCompleted}))
+	n, err := w.Next(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, ResultNotice{InstanceID: "order.42", ExecutionID: "r1", Status: StatusCompleted}, *n, "the malformed notice is skipped")
+
+	short, cancel := contextWithTimeout(t, 100*time.Millisecond)
+	defer cancel()
+	_, err = other.Next(short)
+	require.Error(t, err, "a notice for another instance must not arrive")
+
+	require.ErrorIs(t, b.PublishResultNotice(ResultNotice{}), ErrInvalidName)
+	_, err = b.WatchResults("")
+	require.ErrorIs(t, err, ErrInvalidName)
+}

@@ -1,0 +1,108 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TaskMessage is a message fetched from a work queue (the workflow-task
+// inbox or an activity queue). It must be settled exactly once with Ack,
+// Nak, NakWithDelay, Term or DeadLetter; until then InProgress keeps it from
+// being handed to another worker.
+type TaskMessage struct {
+	msg  jetstream.Msg
+	meta *jetstream.MsgMetadata
+}
+
+func newTaskMessage(m jetstream.Msg) TaskMessage {
+	meta, _ := m.Metadata()
+	return TaskMessage{msg: m, meta: meta}
+}
+
+// Subject is the subject the message was published on.
+func (t *TaskMessage) Subject() string { return t.msg.Subject() }
+
+// Data is the message body.
+func (t *TaskMessage) Data() []byte { return t.msg.Data() }
+
+// Deliveries is how many times JetStream has delivered the message,
+// counting this delivery (1 the first time).
+func (t *TaskMessage) Deliveries() uint64 {
+	if t.meta == nil {
+		return 1
+	}
+	return t.meta.NumDelivered
+}
+
+// StreamSeq is the message's sequence in its stream.
+func (t *TaskMessage) StreamSeq() uint64 {
+	if t.meta == nil {
+		return 0
+	}
+	return t.meta.Sequence.Stream
+}
+
+// Published is when the stream stored the message.
+func (t *TaskMessage) Published() time.Time {
+	if t.meta == nil {
+		return time.Time{}
+	}
+	return t.meta.Timestamp
+}
+
+// Ack removes the message from the queue: its work is done.
+func (t *TaskMessage) Ack() error { return t.msg.Ack() }
+
+// AckSync removes the message and waits for the server to confirm.
+func (t *TaskMessage) AckSync(ctx context.Context) error { return t.msg.DoubleAck(ctx) }
+
+// Nak hands the message back for redelivery now.
+func (t *TaskMessage) Nak() error { return t.msg.Nak() }
+
+// NakWithDelay hands the message back for redelivery after d.
+func (t *TaskMessage) NakWithDelay(d time.Duration) error { return t.msg.NakWithDelay(d) }
+
+// InProgress resets the message's ack timer, keeping its lease.
+func (t *TaskMessage) InProgress() error { return t.msg.InProgress() }
+
+// Term drops the message for good without redelivery.
+func (t *TaskMessage) Term(reason string) error {
+	if reason == "" {
+		return t.msg.Term()
+	}
+	return t.msg.TermWithReason(reason)
+}
+
+// fetch pulls up to max messages from a consumer, waiting at most wait for
+// the first. Fewer (or none) come back when the queue has fewer.
+func fetch(ctx context.Context, c jetstream.Consumer, max int, wait time.Duration) ([]jetstream.Msg, error) {
+	if max <= 0 {
+		return nil, fmt.Errorf("streams: fetch of %d messages", max)
+	}
+	if d, ok := ctx.Deadline(); ok {
+		if left := time.Until(d); left < wait {
+			wait = left
+		}
+	}
+	if wait < time.Millisecond {
+		wait = time.Millisecond
+	}
+	batch, err := c.Fetch(max, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		return nil, err
+	}
+	var out []jetstream.Msg
+	for m := range batch.Messages() {
+		out = append(out, m)
+	}
+	if err := batch.Error(); err != nil && len(out) == 0 {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	return out, nil
+}
