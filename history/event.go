@@ -45,7 +45,7 @@ const (
 	ActivityCancelRequested    Kind = 21 // ScheduleID
 	TimerScheduled             Kind = 22 // FireAt
 	TimerCanceled              Kind = 23 // ScheduleID
-	SideEffectRecorded         Kind = 24 // Result
+	SideEffectRecorded         Kind = 24 // Result, or Failure if the result could not be recorded
 	SubWorkflowScheduled       Kind = 25 // Name, Queue, InstanceID, Args
 	SubWorkflowCancelRequested Kind = 26 // ScheduleID
 	SignalWorkflowScheduled    Kind = 27 // InstanceID, Name, Args[0]

@@ -1,0 +1,228 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/coro"
+	"github.com/jetflow/jetflow/internal/wfenv"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+// runEnv is the executor as package workflow sees it (wfenv.Env). It is a
+// separate type so these methods stay off Executor's public API.
+type runEnv Executor
+
+var _ wfenv.Env = (*runEnv)(nil)
+
+func (r *runEnv) Scheduler() *coro.Scheduler { return r.sched }
+
+func (r *runEnv) Go(fn func()) {
+	if r.inQuery {
+		panic("workflow: a query handler must not start coroutines")
+	}
+	r.coroutines++
+	r.sched.Spawn("workflow.Go #"+strconv.Itoa(r.coroutines), fn)
+}
+
+func (r *runEnv) Now() time.Time { return r.now }
+
+func (r *runEnv) Replaying() bool { return r.replaying }
+
+func (r *runEnv) Logger() *slog.Logger { return r.logger }
+
+func (r *runEnv) Info() wfenv.Info {
+	return wfenv.Info{
+		InstanceID:           r.opts.InstanceID,
+		ExecutionID:          r.opts.ExecutionID,
+		ContinuedExecutionID: r.continuedID,
+		WorkflowName:         r.workflowName,
+		Queue:                r.queue,
+		HistoryLength:        r.lastID,
+		Parent:               r.parent,
+	}
+}
+
+func (r *runEnv) Encode(v any) ([]byte, error) { return r.conv.Encode(v) }
+
+func (r *runEnv) Decode(data []byte, v any) error { return r.conv.Decode(data, v) }
+
+func (r *runEnv) exec() *Executor { return (*Executor)(r) }
+
+// schedule records a command and remembers it until its answer comes.
+func (r *runEnv) schedule(ev history.Event, done wfenv.Callback, waitCancel bool) int64 {
+	out, ok := r.exec().record(ev)
+	if !ok {
+		return 0
+	}
+	r.pending[out.ID] = &command{event: out, done: done, waitCancel: waitCancel}
+	return out.ID
+}
+
+func (r *runEnv) ScheduleActivity(req wfenv.ActivityRequest, done wfenv.Callback) int64 {
+	queue := req.Queue
+	if queue == "" {
+		queue = r.queue
+	}
+	opts := req.Options
+	return r.schedule(history.Event{
+		Kind:     history.ActivityScheduled,
+		Name:     req.Name,
+		Queue:    queue,
+		Args:     req.Args,
+		Activity: &opts,
+	}, done, opts.WaitForCancellation)
+}
+
+func (r *runEnv) ScheduleTimer(d time.Duration, done wfenv.Callback) int64 {
+	return r.schedule(history.Event{Kind: history.TimerScheduled, FireAt: r.now.Add(d)}, done, false)
+}
+
+func (r *runEnv) ScheduleSubWorkflow(req wfenv.SubWorkflowRequest, done wfenv.Callback) int64 {
+	queue := req.Queue
+	if queue == "" {
+		queue = r.queue
+	}
+	id := req.InstanceID
+	if id == "" {
+		// Derived from the run and the event, so the same on replay and
+		// unique across runs of the instance.
+		run := r.opts.ExecutionID
+		if run == "" {
+			run = r.opts.InstanceID
+		}
+		id = run + "-" + strconv.FormatInt(r.lastID+1, 10)
+	}
+	return r.schedule(history.Event{
+		Kind:       history.SubWorkflowScheduled,
+		Name:       req.Name,
+		Queue:      queue,
+		InstanceID: id,
+		Args:       req.Args,
+	}, done, req.WaitForCancellation)
+}
+
+func (r *runEnv) SignalWorkflow(instanceID, name string, arg []byte, done wfenv.Callback) int64 {
+	return r.schedule(history.Event{
+		Kind:       history.SignalWorkflowScheduled,
+		InstanceID: instanceID,
+		Name:       name,
+		Args:       [][]byte{arg},
+	}, done, false)
+}
+
+// CancelCommand records the cancellation of a pending command. A timer's
+// future fails at once; an activity's or sub-workflow's fails at once unless
+// it waits for the cancellation to complete. Signals cannot be canceled.
+func (r *runEnv) CancelCommand(id int64) {
+	c := r.pending[id]
+	if c == nil || c.cancelRequested {
+		return
+	}
+	var kind history.Kind
+	switch c.event.Kind {
+	case history.ActivityScheduled:
+		kind = history.ActivityCancelRequested
+	case history.TimerScheduled:
+		kind = history.TimerCanceled
+	case history.SubWorkflowScheduled:
+		kind = history.SubWorkflowCancelRequested
+	default:
+		return
+	}
+	if _, ok := r.exec().record(history.Event{Kind: kind, ScheduleID: id}); !ok {
+		return
+	}
+	c.cancelRequested = true
+	if c.waitCancel {
+		return
+	}
+	delete(r.pending, id)
+	c.done(nil, workflow.Canceled)
+}
+
+func (r *runEnv) SideEffect(fn func() ([]byte, error)) ([]byte, error) {
+	if r.replaying {
+		ev, ok := r.exec().record(history.Event{Kind: history.SideEffectRecorded})
+		if !ok {
+			return nil, r.err
+		}
+		return ev.Result, ErrorFromFailure(ev.Failure)
+	}
+	if r.inQuery {
+		panic("workflow: a query handler must not record side effects")
+	}
+	result, err := fn()
+	r.exec().record(history.Event{Kind: history.SideEffectRecorded, Result: result, Failure: FailureFromError(err)})
+	return result, err
+}
+
+func (r *runEnv) GetVersion(changeID string, minSupported, maxSupported int) int {
+	if v, ok := r.versions[changeID]; ok {
+		return v
+	}
+	e := r.exec()
+	v := maxSupported
+	var h *history.Event // the history's event where a marker would be
+	if r.replaying && r.pos < len(r.replay) {
+		h = &r.replay[r.pos]
+	}
+	switch {
+	case !r.replaying:
+		if _, ok := e.record(history.Event{Kind: history.VersionMarker, Name: changeID, Version: v}); !ok {
+			return v
+		}
+	case h != nil && h.Kind == history.VersionMarker && h.Name == changeID:
+		if v = h.Version; v < minSupported || v > maxSupported {
+			break
+		}
+		if _, ok := e.record(history.Event{Kind: history.VersionMarker, Name: changeID}); !ok {
+			return v
+		}
+	default:
+		// The run passed this point before the change existed.
+		v = workflow.DefaultVersion
+	}
+	if v < minSupported || v > maxSupported {
+		detail := fmt.Sprintf("the history records version %d of change %q, but the code supports only versions %d to %d",
+			v, changeID, minSupported, maxSupported)
+		if v == workflow.DefaultVersion {
+			detail = fmt.Sprintf("the run passed change %q before it existed (version %d), but the code supports only versions %d to %d",
+				changeID, v, minSupported, maxSupported)
+		}
+		e.fail(e.nondeterminism(h, &history.Event{Kind: history.VersionMarker, Name: changeID}, detail))
+		if r.sched.Running() {
+			r.sched.BlockForever()
+		}
+		return v
+	}
+	r.versions[changeID] = v
+	return v
+}
+
+func (r *runEnv) SignalChannel(name string, create func() (any, func([]byte))) any {
+	s := r.signals[name]
+	if s == nil {
+		s = &signalState{}
+		r.signals[name] = s
+	}
+	if s.ch != nil {
+		return s.ch
+	}
+	s.ch, s.sink = create()
+	for _, p := range s.pending {
+		s.sink(p)
+	}
+	s.pending = nil
+	return s.ch
+}
+
+func (r *runEnv) SetQueryHandler(name string, handler reflect.Value) {
+	r.queries[name] = handler
+}
+
+func (r *runEnv) WorkflowFunc() reflect.Type { return r.fn.Type() }

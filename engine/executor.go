@@ -1,0 +1,552 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"time"
+
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/coro"
+	"github.com/jetflow/jetflow/internal/wfenv"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+// DefaultBlockedTimeout is how long workflow code may hold control without
+// calling the workflow API before it is reported as blocked.
+const DefaultBlockedTimeout = 2 * time.Second
+
+// Options configure an Executor.
+type Options struct {
+	// InstanceID and ExecutionID name the run (workflow.GetInfo, the
+	// logger, derived sub-workflow IDs). An inbound event whose
+	// ExecutionID is set and differs from ExecutionID is ignored.
+	InstanceID  string
+	ExecutionID string
+	// Registry finds the workflow function named by the run's
+	// WorkflowStarted event. Required.
+	Registry Registry
+	// Converter encodes arguments and results; nil means
+	// DefaultConverter.
+	Converter Converter
+	// Logger is the base of workflow.Logger; nil discards.
+	Logger *slog.Logger
+	// BlockedTimeout is how long workflow code may run without reaching
+	// the workflow API before Execute or Replay fails with a
+	// *BlockedError. 0 means DefaultBlockedTimeout; negative disables the
+	// check (for debugging).
+	BlockedTimeout time.Duration
+}
+
+// Executor runs one workflow run: it turns the run's events into calls into
+// the workflow code and the code's calls into events. It is not safe for
+// concurrent use; a worker runs one task of an instance at a time anyway.
+// See the package documentation for how to drive it.
+type Executor struct {
+	opts   Options
+	conv   Converter
+	sched  *coro.Scheduler
+	logger *slog.Logger // for workflow code: silent while replaying
+	log    *slog.Logger // for the executor's own messages
+
+	// The run, known once WorkflowStarted is applied.
+	started      bool
+	workflowName string
+	queue        string
+	parent       *history.Parent
+	continuedID  string
+	fn           reflect.Value
+	cancelRoot   func()
+	cancelAsked  bool
+	coroutines   int
+	mainDone     bool
+	mainOut      []reflect.Value
+	final        *history.Event
+	versions     map[string]int
+	signals      map[string]*signalState
+	queries      map[string]reflect.Value
+	pending      map[int64]*command
+	seenInbox    map[string]struct{}
+	now          time.Time
+	lastID       int64
+	replaying    bool
+	replay       []history.Event // the history Replay is walking
+	pos          int             // the next event of replay to apply or match
+	out          []history.Event // the events of the current Execute
+	inQuery      bool
+	err          error // set once the executor cannot go on
+	closed       bool
+}
+
+// command is a scheduled command still waiting for its answer.
+type command struct {
+	event           history.Event
+	done            wfenv.Callback
+	waitCancel      bool
+	cancelRequested bool
+}
+
+type signalState struct {
+	ch      any
+	sink    func([]byte)
+	pending [][]byte
+}
+
+// NewExecutor returns an executor for one run. Nothing runs until events
+// are given to Replay or Execute.
+func NewExecutor(opts Options) (*Executor, error) {
+	if opts.Registry == nil {
+		return nil, errors.New("engine: Options.Registry is required")
+	}
+	if wfenv.NewRootContext == nil {
+		return nil, errors.New("engine: package workflow is not initialised")
+	}
+	e := &Executor{
+		opts:      opts,
+		conv:      opts.Converter,
+		versions:  map[string]int{},
+		signals:   map[string]*signalState{},
+		queries:   map[string]reflect.Value{},
+		pending:   map[int64]*command{},
+		seenInbox: map[string]struct{}{},
+	}
+	if e.conv == nil {
+		e.conv = DefaultConverter
+	}
+	timeout := opts.BlockedTimeout
+	if timeout == 0 {
+		timeout = DefaultBlockedTimeout
+	}
+	e.sched = coro.New(timeout)
+	base := opts.Logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+	e.log = base.With("instance_id", opts.InstanceID, "execution_id", opts.ExecutionID)
+	e.logger = slog.New(&replayFilter{inner: e.log.Handler(), replaying: &e.replaying})
+	return e, nil
+}
+
+// Replay applies committed events (of one or more commits, in order) and
+// checks that the workflow code issues exactly the commands they record.
+// Events the executor has already applied (ID up to HistoryLength) are
+// skipped, so a warm executor can be given the run's full history or just
+// the commits it has not seen. A *NondeterminismError reports code that
+// disagrees with the history; after any error the executor is unusable.
+func (e *Executor) Replay(events []history.Event) error {
+	if err := e.usable(); err != nil {
+		return err
+	}
+	for len(events) > 0 && events[0].ID != 0 && events[0].ID <= e.lastID {
+		events = events[1:]
+	}
+	e.replay, e.pos, e.replaying = events, 0, true
+	defer func() { e.replay, e.pos, e.replaying = nil, 0, false }()
+	for e.pos < len(events) {
+		ev := events[e.pos]
+		if e.final != nil {
+			return e.fail(fmt.Errorf("%w: event %d (%v) follows the run's final event %d (%v)",
+				ErrBadHistory, ev.ID, ev.Kind, e.final.ID, e.final.Kind))
+		}
+		if !ev.Kind.Inbound() {
+			// A command the code did not issue when it processed the
+			// events before.
+			return e.fail(e.nondeterminism(&ev, nil, ""))
+		}
+		e.pos++
+		if err := e.apply(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Execute applies new inbound events (in order), runs the workflow code
+// with each, and returns the events to commit: the events it accepted,
+// followed after each by the commands the code issued in reaction, all with
+// IDs assigned. Events it ignores are left out: an inbox message already
+// applied (same InboxID), an answer to a command that is no longer pending
+// (already answered, a canceled timer), a run's second WorkflowStarted,
+// events meant for another run, and anything after the run's final event.
+// For a run that has finished it returns ErrRunFinished. After an error the
+// executor is unusable: the worker drops it and builds a fresh one by
+// Replay. The executor assumes the returned events get committed; if the
+// commit fails it must be dropped too.
+func (e *Executor) Execute(events []history.Event) ([]history.Event, error) {
+	if err := e.usable(); err != nil {
+		return nil, err
+	}
+	if e.final != nil {
+		return nil, ErrRunFinished
+	}
+	for i := range events {
+		if !events[i].Kind.Inbound() {
+			return nil, fmt.Errorf("%w: Execute was given a %v event (index %d); only inbound events can be executed",
+				ErrBadHistory, events[i].Kind, i)
+		}
+	}
+	e.out = make([]history.Event, 0, 2*len(events)+2)
+	for _, ev := range events {
+		if e.final != nil {
+			break
+		}
+		if err := e.apply(ev); err != nil {
+			e.out = nil
+			return nil, err
+		}
+	}
+	out := e.out
+	e.out = nil
+	return out, nil
+}
+
+// Close releases the goroutines of the workflow code (their deferred calls
+// run, but cannot reach the workflow API). Call it when dropping an executor,
+// including one that returned an error, and never while another call on it
+// is running. It is idempotent.
+func (e *Executor) Close() {
+	if e.closed {
+		return
+	}
+	e.closed = true
+	e.sched.Close()
+}
+
+// HistoryLength is the ID of the last event applied or produced: the length
+// of the run's history as the executor knows it.
+func (e *Executor) HistoryLength() int64 { return e.lastID }
+
+// Now is the run's current workflow time.
+func (e *Executor) Now() time.Time { return e.now }
+
+// Final returns the run's final event once it has one (completed, failed,
+// canceled, continued as new or terminated).
+func (e *Executor) Final() (history.Event, bool) {
+	if e.final == nil {
+		return history.Event{}, false
+	}
+	return *e.final, true
+}
+
+// Err returns the error that made the executor unusable, or nil.
+func (e *Executor) Err() error { return e.err }
+
+func (e *Executor) usable() error {
+	if e.closed {
+		return ErrClosed
+	}
+	return e.err
+}
+
+// fail makes the executor unusable with err and returns it.
+func (e *Executor) fail(err error) error {
+	if e.err == nil {
+		e.err = err
+	}
+	e.sched.Halt()
+	return e.err
+}
+
+// nondeterminism builds the error for history event h (nil: none) versus
+// the code's command c (nil: none).
+func (e *Executor) nondeterminism(h, c *history.Event, detail string) *NondeterminismError {
+	err := &NondeterminismError{WorkflowName: e.workflowName, EventID: e.lastID + 1, Detail: detail}
+	if h != nil {
+		err.Expected, err.ExpectedName = h.Kind, eventName(h)
+	}
+	if c != nil {
+		err.Actual, err.ActualName = c.Kind, eventName(c)
+	}
+	return err
+}
+
+// match checks the code's command c against the next event of the history
+// being replayed.
+func (e *Executor) match(c *history.Event) error {
+	if e.pos >= len(e.replay) {
+		return e.nondeterminism(nil, c, "")
+	}
+	h := &e.replay[e.pos]
+	if h.Kind.Inbound() {
+		return e.nondeterminism(h, c, "")
+	}
+	if same, detail := sameCommand(h, c); !same {
+		return e.nondeterminism(h, c, detail)
+	}
+	if h.ID != e.lastID+1 {
+		return fmt.Errorf("%w: expected event %d, got event %d (%v)", ErrBadHistory, e.lastID+1, h.ID, h.Kind)
+	}
+	return nil
+}
+
+// eventName is what identifies an event besides its kind and the command
+// it refers to, for matching commands and for messages.
+func eventName(ev *history.Event) string {
+	if ev.Kind == history.SignalWorkflowScheduled {
+		return ev.Name + " to " + ev.InstanceID
+	}
+	return ev.Name
+}
+
+// sameCommand reports whether the code's command c is the history's event h.
+func sameCommand(h, c *history.Event) (same bool, detail string) {
+	if h.Kind != c.Kind || eventName(h) != eventName(c) {
+		return false, ""
+	}
+	if h.ScheduleID != c.ScheduleID {
+		return false, fmt.Sprintf("in the history it refers to event %d, in the code to event %d", h.ScheduleID, c.ScheduleID)
+	}
+	return true, ""
+}
+
+// apply accepts one inbound event (or ignores it), updates the run, and runs
+// the workflow code until it waits again.
+func (e *Executor) apply(ev history.Event) error {
+	if !e.accepts(&ev) {
+		if e.replaying {
+			return e.fail(e.nondeterminism(&ev, nil, "this event answers nothing the workflow code is waiting for"))
+		}
+		e.log.Debug("ignored an inbound event", "kind", ev.Kind, "inbox_id", ev.InboxID, "schedule_id", ev.ScheduleID)
+		return nil
+	}
+	id := e.lastID + 1
+	if e.replaying {
+		if ev.ID != id {
+			return e.fail(fmt.Errorf("%w: expected event %d, got event %d (%v)", ErrBadHistory, id, ev.ID, ev.Kind))
+		}
+	} else {
+		ev.ID = id
+		e.out = append(e.out, ev)
+	}
+	e.lastID = id
+	if ev.InboxID != "" {
+		e.seenInbox[ev.InboxID] = struct{}{}
+	}
+	if ev.Time.After(e.now) {
+		e.now = ev.Time
+	}
+
+	switch ev.Kind {
+	case history.WorkflowStarted:
+		if err := e.start(&ev); err != nil {
+			return err
+		}
+	case history.ActivityCompleted, history.SubWorkflowCompleted, history.TimerFired, history.SignalDelivered:
+		c := e.pending[ev.ScheduleID]
+		delete(e.pending, ev.ScheduleID)
+		c.done(ev.Result, ErrorFromFailure(ev.Failure))
+	case history.ActivityFailed, history.SubWorkflowFailed:
+		c := e.pending[ev.ScheduleID]
+		delete(e.pending, ev.ScheduleID)
+		err := ErrorFromFailure(ev.Failure)
+		if err == nil {
+			err = &workflow.Error{Message: ev.Kind.String() + " without a failure"}
+		}
+		c.done(nil, err)
+	case history.SignalReceived:
+		var payload []byte
+		if len(ev.Args) > 0 {
+			payload = ev.Args[0]
+		}
+		s := e.signals[ev.Name]
+		if s == nil {
+			s = &signalState{}
+			e.signals[ev.Name] = s
+		}
+		if s.sink != nil {
+			s.sink(payload)
+		} else {
+			s.pending = append(s.pending, payload)
+		}
+	case history.CancelRequested:
+		if !e.cancelAsked {
+			e.cancelAsked = true
+			if e.cancelRoot != nil {
+				e.cancelRoot()
+			}
+		}
+	case history.TerminateRequested:
+		return e.finish(history.Event{Kind: history.WorkflowTerminated, Reason: ev.Reason})
+	}
+	if e.err != nil {
+		return e.err
+	}
+	return e.run()
+}
+
+// answers maps an answer kind to the kind of command it answers.
+var answers = map[history.Kind]history.Kind{
+	history.ActivityCompleted:    history.ActivityScheduled,
+	history.ActivityFailed:       history.ActivityScheduled,
+	history.TimerFired:           history.TimerScheduled,
+	history.SubWorkflowCompleted: history.SubWorkflowScheduled,
+	history.SubWorkflowFailed:    history.SubWorkflowScheduled,
+	history.SignalDelivered:      history.SignalWorkflowScheduled,
+}
+
+// accepts decides whether an inbound event is applied or ignored.
+func (e *Executor) accepts(ev *history.Event) bool {
+	if ev.InboxID != "" {
+		if _, seen := e.seenInbox[ev.InboxID]; seen {
+			return false
+		}
+	}
+	if ev.ExecutionID != "" && e.opts.ExecutionID != "" && ev.ExecutionID != e.opts.ExecutionID {
+		return false
+	}
+	if ev.Kind == history.WorkflowStarted {
+		return !e.started
+	}
+	if want, ok := answers[ev.Kind]; ok {
+		c := e.pending[ev.ScheduleID]
+		return c != nil && c.event.Kind == want
+	}
+	return true
+}
+
+// start looks up the workflow, decodes its arguments and starts its main
+// coroutine.
+func (e *Executor) start(ev *history.Event) error {
+	e.started = true
+	e.workflowName, e.queue, e.parent, e.continuedID = ev.Name, ev.Queue, ev.Parent, ev.ContinuedExecutionID
+	e.logger = e.logger.With("workflow", ev.Name)
+	fn, ok := e.opts.Registry.Workflow(ev.Name)
+	if !ok {
+		return e.fail(fmt.Errorf("%w: %q", ErrUnknownWorkflow, ev.Name))
+	}
+	if err := ValidateWorkflow(fn); err != nil {
+		return e.fail(fmt.Errorf("%w: %q: %v", ErrUnknownWorkflow, ev.Name, err))
+	}
+	e.fn = reflect.ValueOf(fn)
+	ctx, cancel := wfenv.NewRootContext((*runEnv)(e))
+	e.cancelRoot = cancel
+	args, err := DecodeArgs(fn, ev.Args, e.conv)
+	if err != nil {
+		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
+			Type:         FailureArgument,
+			Message:      fmt.Sprintf("workflow %s: %v", ev.Name, err),
+			NonRetryable: true,
+		}})
+	}
+	in := append([]reflect.Value{reflect.ValueOf(ctx)}, args...)
+	e.sched.Spawn("main", func() {
+		out := e.fn.Call(in)
+		e.mainDone, e.mainOut = true, out
+		e.sched.Halt()
+	})
+	if e.cancelAsked {
+		cancel()
+	}
+	return nil
+}
+
+// run runs the workflow code until it waits, then ends the run if the code
+// returned or panicked.
+func (e *Executor) run() error {
+	if !e.started || e.final != nil {
+		return nil
+	}
+	err := e.sched.RunUntilBlocked()
+	if e.err != nil {
+		return e.err
+	}
+	if err != nil {
+		var blocked *coro.BlockedError
+		if errors.As(err, &blocked) {
+			return e.fail(&BlockedError{Coroutine: blocked.Coroutine, Timeout: blocked.Timeout, Stack: blocked.Stack})
+		}
+		var p *coro.Panic
+		if errors.As(err, &p) {
+			return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
+				Type:    FailurePanic,
+				Message: panicMessage(p.Value),
+				Stack:   p.Stack,
+			}})
+		}
+		return e.fail(err)
+	}
+	if e.mainDone {
+		return e.finish(e.outcome())
+	}
+	return nil
+}
+
+func panicMessage(v any) string {
+	if err, ok := v.(error); ok {
+		return err.Error()
+	}
+	return fmt.Sprint(v)
+}
+
+// outcome is the final event for what the workflow function returned.
+func (e *Executor) outcome() history.Event {
+	out := e.mainOut
+	var err error
+	if v := out[len(out)-1]; !v.IsNil() {
+		err = v.Interface().(error)
+	}
+	var can *wfenv.ContinueAsNewError
+	switch {
+	case err == nil:
+		ev := history.Event{Kind: history.WorkflowCompleted}
+		if len(out) == 2 {
+			b, encErr := e.conv.Encode(out[0].Interface())
+			if encErr != nil {
+				return history.Event{Kind: history.WorkflowFailed,
+					Failure: FailureFromError(fmt.Errorf("workflow %s: encode result: %w", e.workflowName, encErr))}
+			}
+			ev.Result = b
+		}
+		return ev
+	case errors.As(err, &can):
+		return history.Event{Kind: history.WorkflowContinuedAsNew, Args: can.Args}
+	case e.cancelAsked && errors.Is(err, workflow.Canceled):
+		return history.Event{Kind: history.WorkflowCanceled}
+	default:
+		return history.Event{Kind: history.WorkflowFailed, Failure: FailureFromError(err)}
+	}
+}
+
+// finish records the run's final event and stops the workflow code.
+func (e *Executor) finish(ev history.Event) error {
+	out, ok := e.record(ev)
+	if !ok {
+		return e.err
+	}
+	e.final = &out
+	e.sched.Halt()
+	return nil
+}
+
+// record adds an event the run produced: during Replay it must match the
+// next event of the history (which it returns); otherwise it gets the next
+// ID and goes into the output. It reports false when the executor cannot go
+// on; called from workflow code it then never returns.
+func (e *Executor) record(ev history.Event) (history.Event, bool) {
+	if e.inQuery {
+		panic("workflow: a query handler must not change the workflow's state (schedule work, cancel, start coroutines)")
+	}
+	if e.err == nil {
+		ev.Time = e.now
+		if !e.replaying {
+			e.lastID++
+			ev.ID = e.lastID
+			e.out = append(e.out, ev)
+			return ev, true
+		}
+		if err := e.match(&ev); err != nil {
+			e.fail(err)
+		} else {
+			h := e.replay[e.pos]
+			e.pos++
+			e.lastID = h.ID
+			return h, true
+		}
+	}
+	if e.sched.Running() {
+		// Workflow code must not go on past a command the run cannot take.
+		e.sched.BlockForever()
+	}
+	return ev, false
+}

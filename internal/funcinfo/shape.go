@@ -1,0 +1,174 @@
+package funcinfo
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+var (
+	errorType   = reflect.TypeFor[error]()
+	contextType = reflect.TypeFor[context.Context]()
+)
+
+// CheckWorkflow checks that t is func(ctxType, args...) error or
+// func(ctxType, args...) (T, error).
+func CheckWorkflow(t reflect.Type, ctxType reflect.Type) error {
+	return checkShape(t, ctxType, "workflow.Context")
+}
+
+// CheckActivity checks that t is func(context.Context, args...) error or
+// func(context.Context, args...) (T, error).
+func CheckActivity(t reflect.Type) error {
+	return checkShape(t, contextType, "context.Context")
+}
+
+func checkShape(t reflect.Type, first reflect.Type, firstName string) error {
+	if t == nil || t.Kind() != reflect.Func {
+		return fmt.Errorf("%v is not a function", t)
+	}
+	if t.NumIn() == 0 || t.In(0) != first {
+		return fmt.Errorf("%v: the first parameter must be a %s", t, firstName)
+	}
+	switch t.NumOut() {
+	case 1:
+		if t.Out(0) != errorType {
+			return fmt.Errorf("%v: must return error or (T, error)", t)
+		}
+	case 2:
+		if t.Out(1) != errorType {
+			return fmt.Errorf("%v: must return error or (T, error)", t)
+		}
+	default:
+		return fmt.Errorf("%v: must return error or (T, error)", t)
+	}
+	return nil
+}
+
+// ResultType returns the T of a function returning (T, error), or nil for
+// one returning only error.
+func ResultType(t reflect.Type) reflect.Type {
+	if t.NumOut() == 2 {
+		return t.Out(0)
+	}
+	return nil
+}
+
+// CheckQueryHandler checks that t is func(args...) (T, error).
+func CheckQueryHandler(t reflect.Type) error {
+	if t == nil || t.Kind() != reflect.Func {
+		return fmt.Errorf("%v is not a function", t)
+	}
+	if t.NumOut() != 2 || t.Out(1) != errorType {
+		return fmt.Errorf("%v: a query handler must return (T, error)", t)
+	}
+	return nil
+}
+
+// params describes the parameters of t after the first skip ones.
+func params(t reflect.Type, skip int) string {
+	var names []string
+	for i := skip; i < t.NumIn(); i++ {
+		if t.IsVariadic() && i == t.NumIn()-1 {
+			names = append(names, "..."+t.In(i).Elem().String())
+			continue
+		}
+		names = append(names, t.In(i).String())
+	}
+	return "(" + strings.Join(names, ", ") + ")"
+}
+
+// paramType returns the type argument i (counted after skip) must have, and
+// whether there is such a parameter.
+func paramType(t reflect.Type, skip, i int) (reflect.Type, bool) {
+	n := t.NumIn() - skip
+	if t.IsVariadic() && i >= n-1 {
+		return t.In(t.NumIn() - 1).Elem(), true
+	}
+	if i >= n {
+		return nil, false
+	}
+	return t.In(skip + i), true
+}
+
+// checkCount checks that got arguments fit the parameters of t after skip.
+func checkCount(t reflect.Type, skip, got int) error {
+	n := t.NumIn() - skip
+	if t.IsVariadic() {
+		if got < n-1 {
+			return fmt.Errorf("takes at least %d arguments %s, got %d", n-1, params(t, skip), got)
+		}
+		return nil
+	}
+	if got != n {
+		return fmt.Errorf("takes %d arguments %s, got %d", n, params(t, skip), got)
+	}
+	return nil
+}
+
+// CheckArgs checks that args can be passed as the parameters of t that
+// follow the first skip ones. A value fits a parameter if it is assignable
+// to it, or if both are numbers of a kind the converter turns into one
+// another (an untyped constant 35 for an int64 parameter).
+func CheckArgs(t reflect.Type, skip int, args []any) error {
+	if err := checkCount(t, skip, len(args)); err != nil {
+		return err
+	}
+	for i, a := range args {
+		p, _ := paramType(t, skip, i)
+		if err := Fits(reflect.TypeOf(a), p); err != nil {
+			return fmt.Errorf("argument %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Fits reports whether a value of type have can travel to a value of type
+// want: assignable, or numerically compatible. A nil have (an untyped nil)
+// fits any type that can be nil.
+func Fits(have, want reflect.Type) error {
+	if have == nil {
+		switch want.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+			return nil
+		}
+		return fmt.Errorf("nil does not fit %v", want)
+	}
+	if have.AssignableTo(want) {
+		return nil
+	}
+	if isInteger(have.Kind()) && (isInteger(want.Kind()) || isFloat(want.Kind())) {
+		return nil
+	}
+	if isFloat(have.Kind()) && isFloat(want.Kind()) {
+		return nil
+	}
+	return fmt.Errorf("%v does not fit %v", have, want)
+}
+
+func isInteger(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Uintptr
+}
+
+func isFloat(k reflect.Kind) bool { return k == reflect.Float32 || k == reflect.Float64 }
+
+// DecodeArgs decodes payloads into values of the parameters of t that
+// follow the first skip ones, ready for reflect.Value.Call.
+func DecodeArgs(t reflect.Type, skip int, payloads [][]byte, decode func([]byte, any) error) ([]reflect.Value, error) {
+	if err := checkCount(t, skip, len(payloads)); err != nil {
+		return nil, err
+	}
+	vals := make([]reflect.Value, len(payloads))
+	for i, b := range payloads {
+		p, _ := paramType(t, skip, i)
+		v := reflect.New(p)
+		if len(b) > 0 {
+			if err := decode(b, v.Interface()); err != nil {
+				return nil, fmt.Errorf("argument %d: cannot decode into %v: %w", i+1, p, err)
+			}
+		}
+		vals[i] = v.Elem()
+	}
+	return vals, nil
+}

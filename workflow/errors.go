@@ -1,0 +1,86 @@
+package workflow
+
+import (
+	"errors"
+
+	"github.com/jetflow/jetflow/internal/wfenv"
+)
+
+// Canceled is the error of a canceled context and of the work canceled with
+// it (errors.Is(err, workflow.Canceled)). A workflow that returns it after
+// its cancellation was requested ends as canceled rather than failed.
+var Canceled = errors.New("canceled")
+
+// ErrInstanceAlreadyExists matches (errors.Is) the error of a sub-workflow
+// that could not start because its instance ID is taken.
+var ErrInstanceAlreadyExists = errors.New("workflow instance already exists")
+
+// ErrInstanceNotFound matches (errors.Is) the error of SignalWorkflow when
+// the target instance does not exist.
+var ErrInstanceNotFound = errors.New("workflow instance not found")
+
+// Failure types with a meaning of their own, as stored in a history.
+const (
+	canceledType              = "Canceled"
+	instanceAlreadyExistsType = "InstanceAlreadyExists"
+	instanceNotFoundType      = "InstanceNotFound"
+)
+
+// Error is an error with a type that travels: returned by an activity or a
+// workflow, it reaches the caller with the same Type and Message, so the
+// caller can branch on Type. Errors of other types arrive as an *Error with
+// the original message.
+type Error struct {
+	// Type classifies the error (the errType given to NewError).
+	Type string
+	// Message is the error's text.
+	Message string
+}
+
+// NewError returns an error of type errType that keeps its type across
+// activity, workflow and client boundaries.
+func NewError(errType, msg string) error {
+	return &Error{Type: errType, Message: msg}
+}
+
+// Error returns the message.
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return e.Type
+	}
+	return e.Message
+}
+
+// Is makes an *Error rebuilt from a stored failure match the sentinel of its
+// type (Canceled, ErrInstanceAlreadyExists, ErrInstanceNotFound).
+func (e *Error) Is(target error) bool {
+	switch target {
+	case Canceled:
+		return e.Type == canceledType
+	case ErrInstanceAlreadyExists:
+		return e.Type == instanceAlreadyExistsType
+	case ErrInstanceNotFound:
+		return e.Type == instanceNotFoundType
+	}
+	return false
+}
+
+// NewPermanentError marks err as permanent: an activity failing with it is
+// not retried.
+func NewPermanentError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &wfenv.PermanentError{Err: err}
+}
+
+// PanicError is the error of a workflow (or activity) that panicked.
+type PanicError struct {
+	// Value is the panic value, formatted.
+	Value string
+	// Stack is the stack of the panicking goroutine.
+	Stack string
+}
+
+// Error returns "panic: " and the panic value; the stack is in Stack.
+func (e *PanicError) Error() string { return "panic: " + e.Value }

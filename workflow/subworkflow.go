@@ -1,0 +1,69 @@
+package workflow
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/wfenv"
+)
+
+// SubWorkflowOptions are the options of a sub-workflow.
+type SubWorkflowOptions struct {
+	// InstanceID is the child's instance ID; empty means one derived from
+	// the parent run and the call, the same on every replay.
+	InstanceID string
+	// Queue is the child's queue; empty means the parent's queue.
+	Queue string
+	// WaitForCancellation makes the child's future, when its context is
+	// canceled, wait for the child to end instead of resolving at once
+	// with Canceled. The child is asked to cancel either way.
+	WaitForCancellation bool
+}
+
+var contextType = reflect.TypeFor[Context]()
+
+// CreateSubWorkflowInstance starts a child workflow and returns the future
+// of its result. wf is a workflow function or its registered name; for a
+// function, args and T are checked against its signature. If the instance
+// ID is taken the future fails with an error matching
+// ErrInstanceAlreadyExists. Canceling ctx cancels the child.
+func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf any, args ...any) Future[T] {
+	env := envOf(ctx)
+	f := newFuture[T](env.Scheduler())
+	var zero T
+	name, err := callableName(wf, args, reflect.TypeFor[T](), checkWorkflow)
+	if err != nil {
+		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance: %w", err))
+		return f
+	}
+	if ctx.Err() != nil {
+		f.settle(zero, Canceled)
+		return f
+	}
+	payloads, err := encodeArgs(env, args)
+	if err != nil {
+		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): %w", name, err))
+		return f
+	}
+	what := "sub-workflow " + name
+	var stop func()
+	id := env.ScheduleSubWorkflow(wfenv.SubWorkflowRequest{
+		Name:                name,
+		InstanceID:          opts.InstanceID,
+		Queue:               opts.Queue,
+		Args:                payloads,
+		WaitForCancellation: opts.WaitForCancellation,
+	}, func(result []byte, err error) {
+		if stop != nil {
+			stop()
+		}
+		settleDecoded(env, f, what, result, err)
+	})
+	if !f.settled {
+		stop = ctx.impl().onCancel(func() { env.CancelCommand(id) })
+	}
+	return f
+}
+
+func checkWorkflow(t reflect.Type) error { return funcinfo.CheckWorkflow(t, contextType) }
