@@ -1,0 +1,104 @@
+package streams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/jetflow/jetflow/history"
+)
+
+// QueryRequest asks a worker of an instance's queue to run a query handler
+// of the instance. It travels as JSON over core NATS request/reply.
+type QueryRequest struct {
+	InstanceID string `json:"instance_id"`
+	// ExecutionID is the run to query; empty means the current run.
+	ExecutionID string   `json:"execution_id,omitempty"`
+	Name        string   `json:"name"`
+	Args        [][]byte `json:"args,omitempty"`
+}
+
+// QueryResponse is a worker's answer: the encoded result, or a failure.
+type QueryResponse struct {
+	Result  []byte           `json:"result,omitempty"`
+	Failure *history.Failure `json:"failure,omitempty"`
+}
+
+// ErrNoQueryResponder means no worker serves the queue's queries.
+var ErrNoQueryResponder = errors.New("streams: no worker is serving queries on the queue")
+
+// queryWorkers is the queue group all workers of a queue answer queries in,
+// so each query is answered by one worker.
+const queryWorkers = "workers"
+
+// Query sends a query to the workers of queue and waits for one answer (until
+// ctx ends, or the backend's request timeout when ctx has no deadline).
+func (b *Backend) Query(ctx context.Context, queue string, req *QueryRequest) (*QueryResponse, error) {
+	q, err := EncodeQueue(queue)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := EncodeInstanceID(req.InstanceID); err != nil {
+		return nil, err
+	}
+	if req.Name == "" {
+		return nil, errors.New("streams: query has no name")
+	}
+	data, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("streams: encode query: %w", err)
+	}
+	if err := b.checkSize("query "+req.Name, len(data)+64); err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.opts.requestTimeout)
+		defer cancel()
+	}
+	msg, err := b.nc.RequestWithContext(ctx, b.n.query(q), data)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) {
+			return nil, fmt.Errorf("%w %q", ErrNoQueryResponder, queue)
+		}
+		return nil, fmt.Errorf("streams: query %q of %q: %w", req.Name, req.InstanceID, err)
+	}
+	var resp QueryResponse
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, fmt.Errorf("streams: malformed query answer: %w", err)
+	}
+	return &resp, nil
+}
+
+// ServeQueries answers the queries of a queue with handle until the returned
+// subscription is drained or unsubscribed. A malformed request is answered
+// with a failure, never passed to handle.
+func (b *Backend) ServeQueries(queue string, handle func(*QueryRequest) *QueryResponse) (*nats.Subscription, error) {
+	q, err := EncodeQueue(queue)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := b.nc.QueueSubscribe(b.n.query(q), queryWorkers, func(msg *nats.Msg) {
+		var req QueryRequest
+		var resp *QueryResponse
+		if err := json.Unmarshal(msg.Data, &req); err != nil || req.InstanceID == "" || req.Name == "" {
+			resp = &QueryResponse{Failure: &history.Failure{Type: "BadQuery", Message: "malformed query request"}}
+		} else {
+			resp = handle(&req)
+		}
+		data, err := json.Marshal(resp)
+		if err != nil {
+			data, _ = json.Marshal(&QueryResponse{Failure: &history.Failure{Message: "encode query answer: " + err.Error()}})
+		}
+		if err := msg.Respond(data); err != nil {
+			b.log.Warn("answering a query failed", "err", err)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("streams: serve queries of queue %q: %w", queue, err)
+	}
+	return sub, nil
+}
