@@ -70,10 +70,10 @@ func TestCancelRequestCancelsPendingWork(t *testing.T) {
 	assert.Equal(t, []history.Event{
 		{Kind: history.CancelRequested, ID: 7},
 		{Kind: history.TimerCanceled, ID: 8, ScheduleID: timer},
-		{Kind: history.ActivityCancelRequested, ID: 9, ScheduleID: quick},
-		{Kind: history.ActivityCancelRequested, ID: 10, ScheduleID: patient},
-		{Kind: history.SubWorkflowCancelRequested, ID: 11, ScheduleID: child},
-		{Kind: history.SubWorkflowCancelRequested, ID: 12, ScheduleID: waitingChild},
+		{Kind: history.ActivityCancelRequested, ID: 9, ScheduleID: quick, Name: "Charge"},
+		{Kind: history.ActivityCancelRequested, ID: 10, ScheduleID: patient, Name: "Charge"},
+		{Kind: history.SubWorkflowCancelRequested, ID: 11, ScheduleID: child, Name: "Child", InstanceID: "child"},
+		{Kind: history.SubWorkflowCancelRequested, ID: 12, ScheduleID: waitingChild, Name: "Child", InstanceID: "child2"},
 	}, stripped(out))
 	assert.Equal(t, []string{"timer: canceled", "activity: canceled", "child: canceled"}, tr,
 		"futures that do not wait resolve at once")

@@ -134,7 +134,9 @@ func (r *runEnv) CancelCommand(id int64) {
 	default:
 		return
 	}
-	if _, ok := r.exec().record(history.Event{Kind: kind, ScheduleID: id}); !ok {
+	// The target's name and instance travel along, so the worker can act on
+	// the cancel from this event alone.
+	if _, ok := r.exec().record(history.Event{Kind: kind, ScheduleID: id, Name: c.event.Name, InstanceID: c.event.InstanceID}); !ok {
 		return
 	}
 	c.cancelRequested = true

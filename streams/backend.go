@@ -328,6 +328,10 @@ func (b *Backend) ensureConsumer(ctx context.Context, s jetstream.Stream, name, 
 	return nil, fmt.Errorf("streams: provision consumer %s: %w", name, lastErr)
 }
 
+// AckWait is how long a fetched task may stay unacknowledged before it is
+// handed to another worker (WithAckWait).
+func (b *Backend) AckWait() time.Duration { return b.opts.ackWait }
+
 // Namespace is the backend's namespace.
 func (b *Backend) Namespace() string { return b.opts.namespace }
 

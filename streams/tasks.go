@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -77,20 +78,39 @@ func (t *TaskMessage) Term(reason string) error {
 }
 
 // fetch pulls up to max messages from a consumer, waiting at most wait for
-// the first. Fewer (or none) come back when the queue has fewer.
+// the first, and returns as soon as it has some. It takes what is there at
+// once; only when that is nothing does it wait, for a single message, then
+// takes what else has arrived. Nothing is prefetched: every message returned
+// is handed straight to the caller, so none ages in a buffer while its ack
+// timer runs.
 func fetch(ctx context.Context, c jetstream.Consumer, max int, wait time.Duration) ([]jetstream.Msg, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("streams: fetch of %d messages", max)
 	}
+	out, err := collect(c.FetchNoWait(max))
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
 	if d, ok := ctx.Deadline(); ok {
-		if left := time.Until(d); left < wait {
-			wait = left
-		}
+		wait = min(wait, time.Until(d))
 	}
 	if wait < time.Millisecond {
-		wait = time.Millisecond
+		return nil, ctx.Err()
 	}
-	batch, err := c.Fetch(max, jetstream.FetchMaxWait(wait))
+	out, err = collect(c.Fetch(1, jetstream.FetchMaxWait(wait)))
+	if err != nil || len(out) == 0 || max == 1 {
+		if err == nil && len(out) == 0 {
+			err = ctx.Err()
+		}
+		return out, err
+	}
+	more, err := collect(c.FetchNoWait(max - 1))
+	return append(out, more...), err
+}
+
+// collect drains a fetch's batch. An error after some messages is dropped:
+// the messages are delivered and must reach the caller.
+func collect(batch jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +118,7 @@ func fetch(ctx context.Context, c jetstream.Consumer, max int, wait time.Duratio
 	for m := range batch.Messages() {
 		out = append(out, m)
 	}
-	if err := batch.Error(); err != nil && len(out) == 0 {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	if err := batch.Error(); err != nil && len(out) == 0 && !errors.Is(err, jetstream.ErrNoMessages) {
 		return nil, err
 	}
 	return out, nil

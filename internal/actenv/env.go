@@ -1,0 +1,37 @@
+// Package actenv carries what an activity's context.Context knows about the
+// running attempt, between the worker that sets it and package activity
+// that reads it.
+package actenv
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Env is the running activity attempt.
+type Env struct {
+	InstanceID   string
+	ExecutionID  string
+	ActivityName string
+	ScheduleID   int64
+	Attempt      int
+	ScheduledAt  time.Time
+	Logger       *slog.Logger
+	// Heartbeat records progress: it keeps the task's lease and resets
+	// the heartbeat timeout.
+	Heartbeat func(details ...any)
+}
+
+type key struct{}
+
+// With returns ctx carrying env.
+func With(ctx context.Context, env *Env) context.Context {
+	return context.WithValue(ctx, key{}, env)
+}
+
+// From returns the env of ctx, or nil outside an activity.
+func From(ctx context.Context) *Env {
+	env, _ := ctx.Value(key{}).(*Env)
+	return env
+}

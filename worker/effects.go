@@ -1,0 +1,335 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/streams"
+)
+
+// publishEffects publishes what a committed commit asks for outside the
+// history. Every effect is idempotent — deduplicated by a message ID derived
+// from the event, or guarded by the registry's state — because after a
+// crash the same commit's effects are published again.
+func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, started history.Event, events []history.Event) error {
+	for i := range events {
+		e := &events[i]
+		var err error
+		switch e.Kind {
+		case history.ActivityScheduled:
+			err = w.b.PublishActivity(ctx, activityTask(queue, inst, run, e))
+		case history.TimerScheduled:
+			err = w.b.ScheduleTimer(ctx, queue, inst, run, e.ID, e.FireAt)
+		case history.TimerCanceled:
+			err = w.b.CancelTimer(ctx, inst, run, e.ScheduleID)
+		case history.SubWorkflowScheduled:
+			err = w.startChild(ctx, queue, inst, run, e)
+		case history.SubWorkflowCancelRequested:
+			err = w.cancelChild(ctx, run, e)
+		case history.SignalWorkflowScheduled:
+			err = w.signalOther(ctx, queue, inst, run, e)
+		case history.WorkflowCompleted, history.WorkflowFailed, history.WorkflowCanceled,
+			history.WorkflowTerminated, history.WorkflowContinuedAsNew:
+			err = w.finishRun(ctx, inst, run, started, e)
+		}
+		if err != nil {
+			return fmt.Errorf("%s event %d: %w", e.Kind, e.ID, err)
+		}
+	}
+	return nil
+}
+
+func activityTask(queue, inst, run string, e *history.Event) *streams.ActivityTask {
+	t := &streams.ActivityTask{
+		InstanceID:    inst,
+		ExecutionID:   run,
+		ScheduleID:    e.ID,
+		WorkflowQueue: queue,
+		Queue:         e.Queue,
+		Name:          e.Name,
+		Args:          e.Args,
+		ScheduledAt:   e.Time,
+	}
+	if t.Queue == "" {
+		t.Queue = queue
+	}
+	if e.Activity != nil {
+		t.Options = *e.Activity
+	}
+	return t
+}
+
+// recoverEffects republishes the side effects of the commits that hold the
+// events of msgs: their messages were redelivered, so the worker that
+// committed them may have died before publishing everything.
+func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, started history.Event, msgs []*streams.InboxMessage, log *slog.Logger) {
+	ids := map[string]bool{}
+	for _, m := range msgs {
+		ids[m.Event.InboxID] = true
+	}
+	h, err := w.b.ReadHistory(ctx, inst, run)
+	if err != nil {
+		log.Warn("reading the history to republish side effects failed", "err", err)
+		return
+	}
+	for _, c := range h.Commits {
+		holds := slices.ContainsFunc(c.Events, func(e history.Event) bool { return e.Kind.Inbound() && ids[e.InboxID] })
+		if !holds {
+			continue
+		}
+		if err := w.publishEffects(ctx, queue, inst, run, started, c.Events); err != nil {
+			log.Warn("republishing side effects failed", "err", err)
+		}
+	}
+}
+
+// finishRun records the end of a run: the registry entry, the result notice,
+// the parent's inbox for a child, the next run for continue-as-new.
+func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event) error {
+	status := statusOf(e.Kind)
+	now := time.Now().UTC()
+	nextRun := ""
+	if e.Kind == history.WorkflowContinuedAsNew {
+		nextRun = continuedRunID(run)
+	}
+	if err := w.updateRecord(ctx, inst, func(r *streams.InstanceRecord) bool {
+		if r.ExecutionID != run || r.Status != streams.StatusRunning {
+			return false // recorded already, or the instance moved on
+		}
+		r.UpdatedAt = now
+		r.HistoryEvents = int(e.ID)
+		if nextRun != "" {
+			r.Runs = append(r.Runs, run)
+			r.ExecutionID = nextRun
+			r.HistoryEvents = 0
+			return true
+		}
+		r.Status = status
+		r.FinishedAt = now
+		r.Result = e.Result
+		r.Failure = failureOf(e)
+		return true
+	}); err != nil {
+		return err
+	}
+	if nextRun != "" {
+		if err := w.b.PublishEvent(ctx, started.Queue, inst, &history.Event{
+			Kind:                 history.WorkflowStarted,
+			Time:                 now,
+			InboxID:              startInboxID(nextRun),
+			ExecutionID:          nextRun,
+			Name:                 started.Name,
+			Queue:                started.Queue,
+			Args:                 e.Args,
+			Parent:               started.Parent,
+			ContinuedExecutionID: run,
+		}); err != nil {
+			return err
+		}
+	}
+	if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
+		return err
+	}
+	if nextRun != "" {
+		return nil // the instance goes on: nothing to announce
+	}
+	if err := w.b.PublishResultNotice(streams.ResultNotice{InstanceID: inst, ExecutionID: run, Status: status}); err != nil {
+		return err
+	}
+	if p := started.Parent; p != nil {
+		answer := &history.Event{
+			Kind:        history.SubWorkflowCompleted,
+			ScheduleID:  p.ScheduleID,
+			Time:        now,
+			InboxID:     eventKey("child", p.InstanceID, p.ExecutionID, p.ScheduleID),
+			ExecutionID: p.ExecutionID,
+			Result:      e.Result,
+		}
+		if e.Kind != history.WorkflowCompleted {
+			answer.Kind = history.SubWorkflowFailed
+			answer.Result = nil
+			answer.Failure = failureOf(e)
+		}
+		return w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
+	}
+	return nil
+}
+
+func statusOf(k history.Kind) streams.Status {
+	switch k {
+	case history.WorkflowCompleted:
+		return streams.StatusCompleted
+	case history.WorkflowFailed:
+		return streams.StatusFailed
+	case history.WorkflowCanceled:
+		return streams.StatusCanceled
+	case history.WorkflowTerminated:
+		return streams.StatusTerminated
+	case history.WorkflowContinuedAsNew:
+		return streams.StatusContinuedAsNew
+	}
+	return streams.StatusRunning
+}
+
+// failureOf is the error a final event ends its run with (nil for success).
+func failureOf(e *history.Event) *history.Failure {
+	switch e.Kind {
+	case history.WorkflowFailed:
+		return e.Failure
+	case history.WorkflowCanceled:
+		return &history.Failure{Type: engine.FailureCanceled, Message: "workflow canceled"}
+	case history.WorkflowTerminated:
+		return &history.Failure{Type: "Terminated", Message: e.Reason, NonRetryable: true}
+	}
+	return nil
+}
+
+// updateRecord applies change to an instance's registry entry, retrying
+// on revision conflicts. change returns false to leave the entry as is.
+func (w *Worker) updateRecord(ctx context.Context, inst string, change func(*streams.InstanceRecord) bool) error {
+	for attempt := 0; ; attempt++ {
+		r, err := w.b.GetInstance(ctx, inst)
+		if err != nil {
+			if errors.Is(err, streams.ErrInstanceNotFound) {
+				return nil // removed meanwhile: nothing to record
+			}
+			return err
+		}
+		if !change(r) {
+			return nil
+		}
+		_, err = w.b.UpdateInstance(ctx, r, r.Revision)
+		if err == nil || !errors.Is(err, streams.ErrRevisionConflict) || attempt >= 10 {
+			return err
+		}
+	}
+}
+
+// startChild registers and starts the sub-workflow of a SubWorkflowScheduled
+// event, or answers the parent with a failure when the instance ID is taken
+// by a running instance.
+func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *history.Event) error {
+	childRun := childRunID(run, e.ID)
+	childQueue := e.Queue
+	if childQueue == "" {
+		childQueue = queue
+	}
+	parent := &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID}
+	now := time.Now().UTC()
+	rec := &streams.InstanceRecord{
+		InstanceID: e.InstanceID, WorkflowName: e.Name, Queue: childQueue, ExecutionID: childRun,
+		Status: streams.StatusRunning, Parent: parent, CreatedAt: now, UpdatedAt: now,
+	}
+	_, err := w.b.CreateInstance(ctx, rec)
+	switch {
+	case err == nil:
+	case errors.Is(err, streams.ErrInstanceExists):
+		existing, gerr := w.b.GetInstance(ctx, e.InstanceID)
+		if gerr != nil {
+			return gerr
+		}
+		switch {
+		case existing.ExecutionID == childRun || slices.Contains(existing.Runs, childRun):
+			// Ours, from an earlier publish of this commit's effects.
+		case existing.Status.Finished():
+			existing.Runs = append(existing.Runs, existing.ExecutionID)
+			existing.ExecutionID, existing.Status, existing.Parent = childRun, streams.StatusRunning, parent
+			existing.Result, existing.Failure, existing.FinishedAt = nil, nil, time.Time{}
+			existing.CreatedAt, existing.UpdatedAt, existing.WorkflowName, existing.Queue = now, now, e.Name, childQueue
+			if _, err := w.b.UpdateInstance(ctx, existing, existing.Revision); err != nil {
+				return err // a conflict: retried with the task
+			}
+		default:
+			return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{
+				Type:         engine.FailureInstanceAlreadyExists,
+				Message:      fmt.Sprintf("sub-workflow instance %q already exists and is running", e.InstanceID),
+				NonRetryable: true,
+			})
+		}
+	case errors.Is(err, streams.ErrInvalidName):
+		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{Type: "InvalidInstanceID", Message: err.Error(), NonRetryable: true})
+	default:
+		return err
+	}
+	return w.b.PublishEvent(ctx, childQueue, e.InstanceID, &history.Event{
+		Kind:        history.WorkflowStarted,
+		Time:        now,
+		InboxID:     startInboxID(childRun),
+		ExecutionID: childRun,
+		Name:        e.Name,
+		Queue:       childQueue,
+		Args:        e.Args,
+		Parent:      parent,
+	})
+}
+
+func (w *Worker) failChildStart(ctx context.Context, queue, inst, run string, e *history.Event, f *history.Failure) error {
+	return w.b.PublishEvent(ctx, queue, inst, &history.Event{
+		Kind:        history.SubWorkflowFailed,
+		ScheduleID:  e.ID,
+		Time:        time.Now().UTC(),
+		InboxID:     eventKey("child", inst, run, e.ID),
+		ExecutionID: run,
+		Failure:     f,
+	})
+}
+
+// cancelChild asks a sub-workflow to cancel: a CancelRequested in its inbox.
+func (w *Worker) cancelChild(ctx context.Context, run string, e *history.Event) error {
+	rec, err := w.b.GetInstance(ctx, e.InstanceID)
+	if errors.Is(err, streams.ErrInstanceNotFound) || errors.Is(err, streams.ErrInvalidName) {
+		return nil // never started (its start failed): nothing to cancel
+	}
+	if err != nil {
+		return err
+	}
+	childRun := childRunID(run, e.ScheduleID)
+	if rec.ExecutionID != childRun || rec.Status.Finished() {
+		return nil
+	}
+	return w.b.PublishEvent(ctx, rec.Queue, e.InstanceID, &history.Event{
+		Kind:        history.CancelRequested,
+		Time:        time.Now().UTC(),
+		InboxID:     cancelInboxID(childRun),
+		ExecutionID: childRun,
+	})
+}
+
+// signalOther delivers a workflow's signal to another instance and tells
+// the sender whether it arrived.
+func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *history.Event) error {
+	ack := &history.Event{
+		Kind:        history.SignalDelivered,
+		ScheduleID:  e.ID,
+		Time:        time.Now().UTC(),
+		InboxID:     eventKey("sigack", inst, run, e.ID),
+		ExecutionID: run,
+	}
+	target, err := w.b.GetInstance(ctx, e.InstanceID)
+	switch {
+	case errors.Is(err, streams.ErrInstanceNotFound) || errors.Is(err, streams.ErrInvalidName):
+		ack.Failure = &history.Failure{Type: engine.FailureInstanceNotFound, Message: fmt.Sprintf("instance %q not found", e.InstanceID), NonRetryable: true}
+	case err != nil:
+		return err
+	case target.Status.Finished():
+		ack.Failure = &history.Failure{Type: engine.FailureInstanceNotFound, Message: fmt.Sprintf("instance %q has finished (%s)", e.InstanceID, target.Status), NonRetryable: true}
+	default:
+		if err := w.b.PublishEvent(ctx, target.Queue, e.InstanceID, &history.Event{
+			Kind:        history.SignalReceived,
+			Time:        ack.Time,
+			InboxID:     eventKey("sig", inst, run, e.ID),
+			ExecutionID: target.ExecutionID,
+			Name:        e.Name,
+			Args:        e.Args,
+		}); err != nil {
+			return err
+		}
+	}
+	return w.b.PublishEvent(ctx, queue, inst, ack)
+}

@@ -1,0 +1,241 @@
+// Package worker runs workflows and activities: it takes workflow tasks
+// from the inbox of its queues, drives the engine's executor, commits the
+// result to the run's history, publishes what the commit asks for
+// (activity tasks, timers, child starts, signals, registry updates, result
+// notices), and runs activity tasks with retries and timeouts.
+//
+// Workers are stateless: any number of them, in any number of processes,
+// can serve the same queues, and a worker that dies loses nothing (its
+// unacknowledged tasks are handed to another).
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/streams"
+)
+
+// Options configure a worker. Zero fields take the default of
+// DefaultOptions.
+type Options struct {
+	// Queues the worker serves; default ["default"].
+	Queues []string
+	// MaxParallelWorkflowTasks bounds how many workflow tasks run at once.
+	MaxParallelWorkflowTasks int
+	// MaxParallelActivityTasks bounds how many activities run at once.
+	MaxParallelActivityTasks int
+	// ExecutorCacheSize is how many runs' executors stay in memory
+	// between tasks (least recently used are evicted).
+	ExecutorCacheSize int
+	// DisableExecutorCache makes every task replay its run's history.
+	DisableExecutorCache bool
+	// FetchBatch is how many messages one fetch takes from a queue.
+	FetchBatch int
+	// PollWait is how long one fetch waits for messages.
+	PollWait time.Duration
+	// ActivityTimeout bounds an activity attempt that has no
+	// StartToCloseTimeout of its own.
+	ActivityTimeout time.Duration
+	// UnknownNameTimeout is how long a workflow or activity this worker
+	// does not know is left for other workers of the queue before it is
+	// failed with a clear error.
+	UnknownNameTimeout time.Duration
+	// TaskRetryDelay is the first wait before retrying a workflow task
+	// that failed without failing its run (non-determinism, blocked code,
+	// a NATS error); it doubles up to a minute.
+	TaskRetryDelay time.Duration
+	// BlockedTimeout is how long workflow code may run without reaching a
+	// workflow API call before the task is abandoned as blocked.
+	BlockedTimeout time.Duration
+	// Converter encodes arguments and results; it must match the
+	// clients'. Default: msgpack.
+	Converter engine.Converter
+	// Logger receives the worker's log lines; default: the backend's.
+	Logger *slog.Logger
+}
+
+// DefaultOptions are the options used for nil, and for each zero field.
+var DefaultOptions = Options{
+	Queues:                   []string{streams.DefaultQueue},
+	MaxParallelWorkflowTasks: 8 * runtime.GOMAXPROCS(0),
+	MaxParallelActivityTasks: 64,
+	ExecutorCacheSize:        4096,
+	FetchBatch:               256,
+	PollWait:                 time.Second,
+	ActivityTimeout:          10 * time.Minute,
+	UnknownNameTimeout:       30 * time.Second,
+	TaskRetryDelay:           200 * time.Millisecond,
+	BlockedTimeout:           engine.DefaultBlockedTimeout,
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions
+	if len(o.Queues) == 0 {
+		o.Queues = d.Queues
+	}
+	if o.MaxParallelWorkflowTasks <= 0 {
+		o.MaxParallelWorkflowTasks = d.MaxParallelWorkflowTasks
+	}
+	if o.MaxParallelActivityTasks <= 0 {
+		o.MaxParallelActivityTasks = d.MaxParallelActivityTasks
+	}
+	if o.ExecutorCacheSize <= 0 {
+		o.ExecutorCacheSize = d.ExecutorCacheSize
+	}
+	if o.FetchBatch <= 0 {
+		o.FetchBatch = d.FetchBatch
+	}
+	if o.PollWait <= 0 {
+		o.PollWait = d.PollWait
+	}
+	if o.ActivityTimeout <= 0 {
+		o.ActivityTimeout = d.ActivityTimeout
+	}
+	if o.UnknownNameTimeout <= 0 {
+		o.UnknownNameTimeout = d.UnknownNameTimeout
+	}
+	if o.TaskRetryDelay <= 0 {
+		o.TaskRetryDelay = d.TaskRetryDelay
+	}
+	if o.BlockedTimeout == 0 {
+		o.BlockedTimeout = d.BlockedTimeout
+	}
+	if o.Converter == nil {
+		o.Converter = engine.DefaultConverter
+	}
+	return o
+}
+
+// Worker runs the workflows and activities registered with it.
+type Worker struct {
+	b    *streams.Backend
+	opts Options
+	log  *slog.Logger
+	reg  *registry
+
+	cache *executorCache
+
+	mu       sync.Mutex
+	started  bool
+	tasks    sync.WaitGroup // pollers and in-flight tasks
+	stopping chan struct{}
+	queries  []func() error // unsubscribe functions of query responders
+}
+
+// New returns a worker on the backend; nil options mean DefaultOptions.
+func New(b *streams.Backend, opts *Options) *Worker {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o = o.withDefaults()
+	log := o.Logger
+	if log == nil {
+		log = b.Logger()
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	w := &Worker{
+		b:        b,
+		opts:     o,
+		log:      log.With("component", "worker"),
+		reg:      newRegistry(),
+		stopping: make(chan struct{}),
+	}
+	size := o.ExecutorCacheSize
+	if o.DisableExecutorCache {
+		size = 0
+	}
+	w.cache = newExecutorCache(size)
+	return w
+}
+
+// RegisterWorkflow registers a workflow function, by default under its own
+// name. A workflow is func(ctx workflow.Context, args...) error or
+// (T, error); anything else is refused with an error that says why.
+func (w *Worker) RegisterWorkflow(fn any, opts ...RegisterOption) error {
+	return w.reg.addWorkflow(fn, opts)
+}
+
+// RegisterActivity registers an activity function (by default under its
+// own name), or every exported method of a struct pointer (each under its
+// method name). An activity is func(ctx context.Context, args...) error or
+// (T, error).
+func (w *Worker) RegisterActivity(a any, opts ...RegisterOption) error {
+	return w.reg.addActivity(a, opts)
+}
+
+// Start begins serving the queues and returns once polling has started.
+// Cancel ctx to stop taking new work, then call WaitForCompletion.
+func (w *Worker) Start(ctx context.Context) error {
+	w.mu.Lock()
+	if w.started {
+		w.mu.Unlock()
+		return errors.New("worker: already started")
+	}
+	w.started = true
+	w.mu.Unlock()
+
+	wfSlots := make(chan struct{}, w.opts.MaxParallelWorkflowTasks)
+	actSlots := make(chan struct{}, w.opts.MaxParallelActivityTasks)
+	for _, queue := range w.opts.Queues {
+		inbox, err := w.b.InboxQueue(ctx, queue)
+		if err != nil {
+			return fmt.Errorf("worker: queue %q: %w", queue, err)
+		}
+		activities, err := w.b.ActivityQueue(ctx, queue)
+		if err != nil {
+			return fmt.Errorf("worker: queue %q: %w", queue, err)
+		}
+		unsubscribe, err := w.serveQueries(queue)
+		if err != nil {
+			return err
+		}
+		w.queries = append(w.queries, unsubscribe)
+		d := newDispatcher(w, queue, wfSlots)
+		w.tasks.Add(2)
+		go func() {
+			defer w.tasks.Done()
+			w.pollWorkflowTasks(ctx, inbox, d)
+		}()
+		go func() {
+			defer w.tasks.Done()
+			w.pollActivities(ctx, queue, activities, actSlots)
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		close(w.stopping)
+	}()
+	w.log.Info("worker started", "queues", w.opts.Queues)
+	return nil
+}
+
+// WaitForCompletion waits, after the Start context was canceled, until
+// the pollers have stopped and every task in flight has finished and been
+// acknowledged. Tasks fetched but not started are handed back to the queue.
+func (w *Worker) WaitForCompletion() error {
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
+	if !started {
+		return errors.New("worker: not started")
+	}
+	<-w.stopping
+	w.tasks.Wait()
+	var errs []error
+	for _, unsubscribe := range w.queries {
+		errs = append(errs, unsubscribe())
+	}
+	w.cache.clear()
+	return errors.Join(errs...)
+}

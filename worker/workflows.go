@@ -1,0 +1,410 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/streams"
+)
+
+// maxConflictRetries bounds how often a task re-reads and re-runs after
+// losing a commit race before it hands its messages back.
+const maxConflictRetries = 5
+
+// pollWorkflowTasks fetches inbox messages of a queue and hands them, grouped
+// by instance, to the dispatcher until ctx ends.
+func (w *Worker) pollWorkflowTasks(ctx context.Context, inbox *streams.InboxQueue, d *dispatcher) {
+	for ctx.Err() == nil {
+		msgs, err := inbox.Fetch(ctx, w.opts.FetchBatch, w.opts.PollWait)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("fetching workflow tasks failed", "queue", d.queue, "err", err)
+				sleep(ctx, w.opts.TaskRetryDelay)
+			}
+			continue
+		}
+		byInstance := map[string][]*streams.InboxMessage{}
+		var order []string
+		for _, m := range msgs {
+			if m.Err != nil {
+				w.deadLetter(streams.DeadInbox, &m.TaskMessage, "undecodable inbox message", m.Err)
+				continue
+			}
+			if _, seen := byInstance[m.InstanceID]; !seen {
+				order = append(order, m.InstanceID)
+			}
+			byInstance[m.InstanceID] = append(byInstance[m.InstanceID], m)
+		}
+		for _, inst := range order {
+			d.dispatch(ctx, inst, byInstance[inst])
+		}
+	}
+}
+
+func (w *Worker) deadLetter(kind string, m *streams.TaskMessage, reason string, cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.b.DeadLetter(ctx, kind, m, reason, cause); err != nil {
+		w.log.Error("dead-lettering failed; the message will be redelivered", "subject", m.Subject(), "err", err)
+		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// dispatcher runs workflow tasks, at most one at a time per instance: the
+// messages of an instance that arrive while its task runs wait and form its
+// next task.
+type dispatcher struct {
+	w     *Worker
+	queue string
+	slots chan struct{}
+
+	mu      sync.Mutex
+	waiting map[string][]*streams.InboxMessage // present while the instance has a task running
+}
+
+func newDispatcher(w *Worker, queue string, slots chan struct{}) *dispatcher {
+	return &dispatcher{w: w, queue: queue, slots: slots, waiting: map[string][]*streams.InboxMessage{}}
+}
+
+func (d *dispatcher) dispatch(ctx context.Context, inst string, msgs []*streams.InboxMessage) {
+	d.mu.Lock()
+	if queued, busy := d.waiting[inst]; busy {
+		d.waiting[inst] = append(queued, msgs...)
+		d.mu.Unlock()
+		return
+	}
+	d.waiting[inst] = nil
+	d.mu.Unlock()
+
+	select {
+	case d.slots <- struct{}{}:
+	case <-ctx.Done():
+		// Stopping: hand the messages back for another worker.
+		d.mu.Lock()
+		msgs = append(msgs, d.waiting[inst]...)
+		delete(d.waiting, inst)
+		d.mu.Unlock()
+		for _, m := range msgs {
+			_ = m.Nak()
+		}
+		return
+	}
+	d.w.tasks.Add(1)
+	go d.run(inst, msgs)
+}
+
+func (d *dispatcher) run(inst string, msgs []*streams.InboxMessage) {
+	defer d.w.tasks.Done()
+	defer func() { <-d.slots }()
+	for {
+		d.w.processTask(d.queue, inst, msgs)
+		d.mu.Lock()
+		next := d.waiting[inst]
+		if len(next) == 0 {
+			delete(d.waiting, inst)
+			d.mu.Unlock()
+			return
+		}
+		d.waiting[inst] = nil
+		d.mu.Unlock()
+		msgs = next
+	}
+}
+
+// processTask runs the workflow tasks of one instance's messages: one per
+// run they are for.
+func (w *Worker) processTask(queue, inst string, msgs []*streams.InboxMessage) {
+	// Tasks finish even while the worker stops: what they started they
+	// commit and acknowledge.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	byRun := map[string][]*streams.InboxMessage{}
+	var runs []string
+	for _, m := range msgs {
+		run := m.Event.ExecutionID
+		if run == "" {
+			w.deadLetter(streams.DeadInbox, &m.TaskMessage, "inbox event names no run", fmt.Errorf("%s event without ExecutionID", m.Event.Kind))
+			continue
+		}
+		if _, seen := byRun[run]; !seen {
+			runs = append(runs, run)
+		}
+		byRun[run] = append(byRun[run], m)
+	}
+	for _, run := range runs {
+		w.runTask(ctx, queue, inst, run, byRun[run])
+	}
+}
+
+// runTask is one workflow task: the run's executor takes the new events,
+// and what it produces is committed, then published, then the messages are
+// acknowledged.
+func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*streams.InboxMessage) {
+	log := w.log.With("instance", inst, "run", run)
+	events := make([]history.Event, len(msgs))
+	for i, m := range msgs {
+		events[i] = *m.Event
+	}
+	for attempt := 0; ; attempt++ {
+		cr, err := w.loadRun(ctx, inst, run)
+		if err != nil {
+			var unknown *unknownWorkflowError
+			if errors.As(err, &unknown) {
+				w.unknownWorkflow(ctx, queue, inst, run, unknown, msgs, log)
+				return
+			}
+			log.Error("workflow task failed: could not load the run", "err", err)
+			nakAll(msgs, w.opts.TaskRetryDelay)
+			return
+		}
+		if cr == nil {
+			cr, err = w.newRun(inst, run, events, msgs, log)
+			if cr == nil {
+				var unknown *unknownWorkflowError
+				if errors.As(err, &unknown) {
+					w.unknownWorkflow(ctx, queue, inst, run, unknown, msgs, log)
+				}
+				return
+			}
+		}
+
+		out, err := cr.ex.Execute(events)
+		if err != nil {
+			cr.ex.Close()
+			if errors.Is(err, engine.ErrRunFinished) {
+				// Late events for a finished run; any of them already
+				// committed gets its commit's side effects republished.
+				w.recoverEffects(ctx, queue, inst, run, cr.started, msgs, log)
+				ackAll(msgs)
+				return
+			}
+			w.retryTaskLater(msgs, log, err)
+			return
+		}
+		if dropped := droppedMessages(msgs, out); len(dropped) > 0 {
+			w.recoverEffects(ctx, queue, inst, run, cr.started, dropped, log)
+		}
+		if len(out) == 0 {
+			w.cache.put(cr)
+			ackAll(msgs)
+			return
+		}
+
+		commit := &history.Commit{Events: out}
+		seq, err := w.b.Commit(ctx, inst, run, cr.lastSeq, commit)
+		if err != nil {
+			cr.ex.Close()
+			if errors.Is(err, streams.ErrConflict) && attempt < maxConflictRetries {
+				log.Debug("commit conflict, re-reading the history", "attempt", attempt+1)
+				continue
+			}
+			w.retryTaskLater(msgs, log, err)
+			return
+		}
+		cr.lastSeq = seq
+		if err := w.publishEffects(ctx, queue, inst, run, cr.started, out); err != nil {
+			// Committed: a redelivered message finds its event in the
+			// history and republishes these effects.
+			log.Warn("publishing the effects of a commit failed; they will be republished", "err", err)
+			cr.ex.Close()
+			nakAll(msgs, w.opts.TaskRetryDelay)
+			return
+		}
+		if _, done := cr.ex.Final(); done {
+			cr.ex.Close()
+		} else {
+			w.cache.put(cr)
+		}
+		ackAll(msgs)
+		return
+	}
+}
+
+// unknownWorkflowError says the run's workflow is not registered here.
+type unknownWorkflowError struct {
+	name    string
+	started history.Event
+	length  int64 // events in the run's history (0 before its start)
+}
+
+func (e *unknownWorkflowError) Error() string {
+	return fmt.Sprintf("workflow %q is not registered with this worker", e.name)
+}
+
+// loadRun returns the run's cached executor, or replays its history into a
+// new one; nil when the run has no history yet.
+func (w *Worker) loadRun(ctx context.Context, inst, run string) (*cachedRun, error) {
+	key := runKey{inst, run}
+	if cr := w.cache.take(key); cr != nil {
+		return cr, nil
+	}
+	h, err := w.b.ReadHistory(ctx, inst, run)
+	if err != nil {
+		return nil, err
+	}
+	if len(h.Commits) == 0 {
+		return nil, nil
+	}
+	events := h.Events()
+	started := events[0]
+	if started.Kind != history.WorkflowStarted {
+		return nil, fmt.Errorf("%w: the run's history starts with %s", engine.ErrBadHistory, started.Kind)
+	}
+	if _, ok := w.reg.Workflow(started.Name); !ok {
+		return nil, &unknownWorkflowError{name: started.Name, started: started, length: int64(len(events))}
+	}
+	ex, err := w.newExecutor(inst, run)
+	if err != nil {
+		return nil, err
+	}
+	if err := ex.Replay(events); err != nil {
+		ex.Close()
+		return nil, err
+	}
+	return &cachedRun{key: key, ex: ex, lastSeq: h.LastSeq, started: started}, nil
+}
+
+// newRun makes the executor of a run without history, from the task's
+// WorkflowStarted event. Without one (events that overtook their run's
+// start), the messages wait.
+func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*streams.InboxMessage, log *slog.Logger) (*cachedRun, error) {
+	var started *history.Event
+	for i := range events {
+		if events[i].Kind == history.WorkflowStarted {
+			started = &events[i]
+			break
+		}
+	}
+	if started == nil {
+		oldest := msgs[0].Published()
+		if time.Since(oldest) > w.opts.UnknownNameTimeout {
+			for _, m := range msgs {
+				w.deadLetter(streams.DeadInbox, &m.TaskMessage, "event for a run that never started", fmt.Errorf("run %q of %q has no history and no start", run, inst))
+			}
+			return nil, nil
+		}
+		nakAll(msgs, w.opts.TaskRetryDelay)
+		return nil, nil
+	}
+	if _, ok := w.reg.Workflow(started.Name); !ok {
+		return nil, &unknownWorkflowError{name: started.Name, started: *started}
+	}
+	ex, err := w.newExecutor(inst, run)
+	if err != nil {
+		log.Warn("workflow task failed", "err", err)
+		nakAll(msgs, w.opts.TaskRetryDelay)
+		return nil, err
+	}
+	return &cachedRun{key: runKey{inst, run}, ex: ex, started: *started}, nil
+}
+
+func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
+	return engine.NewExecutor(engine.Options{
+		InstanceID:     inst,
+		ExecutionID:    run,
+		Registry:       w.reg,
+		Converter:      w.opts.Converter,
+		Logger:         w.log,
+		BlockedTimeout: w.opts.BlockedTimeout,
+	})
+}
+
+// unknownWorkflow leaves a run of a workflow this worker lacks to other
+// workers of the queue for UnknownNameTimeout, then fails it: no worker
+// of the queue took it in that time.
+func (w *Worker) unknownWorkflow(ctx context.Context, queue, inst, run string, u *unknownWorkflowError, msgs []*streams.InboxMessage, log *slog.Logger) {
+	oldest := msgs[0].Published()
+	if wait := w.opts.UnknownNameTimeout - time.Since(oldest); wait > 0 {
+		nakAll(msgs, min(wait, time.Second))
+		return
+	}
+	failure := &history.Failure{
+		Type:         "UnknownWorkflow",
+		Message:      fmt.Sprintf("no worker of queue %q has workflow %q registered", queue, u.name),
+		NonRetryable: true,
+	}
+	var out []history.Event
+	var lastSeq uint64
+	next := u.length + 1
+	if u.length == 0 {
+		started := u.started
+		started.ID = 1
+		out = append(out, started)
+		next = 2
+	} else {
+		h, err := w.b.ReadHistory(ctx, inst, run)
+		if err != nil {
+			nakAll(msgs, w.opts.TaskRetryDelay)
+			return
+		}
+		lastSeq = h.LastSeq
+		next = int64(len(h.Events())) + 1
+	}
+	out = append(out, history.Event{Kind: history.WorkflowFailed, ID: next, Time: time.Now().UTC(), Failure: failure})
+	if _, err := w.b.Commit(ctx, inst, run, lastSeq, &history.Commit{Events: out}); err != nil {
+		log.Warn("failing a run of an unknown workflow did not commit; retrying", "err", err)
+		nakAll(msgs, w.opts.TaskRetryDelay)
+		return
+	}
+	log.Error("failed a run of an unknown workflow", "workflow", u.name)
+	if err := w.publishEffects(ctx, queue, inst, run, u.started, out); err != nil {
+		nakAll(msgs, w.opts.TaskRetryDelay)
+		return
+	}
+	ackAll(msgs)
+}
+
+// retryTaskLater hands the messages back with a growing delay: the task
+// failed without failing its run (non-determinism, code blocked outside the
+// workflow API, NATS trouble), and may succeed after a fix or a recovery.
+func (w *Worker) retryTaskLater(msgs []*streams.InboxMessage, log *slog.Logger, err error) {
+	n := msgs[0].Deliveries()
+	delay := backoff(w.opts.TaskRetryDelay, n)
+	log.Error("workflow task failed; retrying later", "err", err, "deliveries", n, "retry_in", delay)
+	nakAll(msgs, delay)
+}
+
+// droppedMessages returns the messages whose events the executor did not
+// take (already applied, or stale).
+func droppedMessages(msgs []*streams.InboxMessage, out []history.Event) []*streams.InboxMessage {
+	taken := make(map[string]bool, len(msgs))
+	for i := range out {
+		if out[i].Kind.Inbound() {
+			taken[out[i].InboxID] = true
+		}
+	}
+	var dropped []*streams.InboxMessage
+	for _, m := range msgs {
+		if !taken[m.Event.InboxID] {
+			dropped = append(dropped, m)
+		}
+	}
+	return dropped
+}
+
+func nakAll(msgs []*streams.InboxMessage, delay time.Duration) {
+	for _, m := range msgs {
+		_ = m.NakWithDelay(delay)
+	}
+}
+
+func ackAll(msgs []*streams.InboxMessage) {
+	for _, m := range msgs {
+		_ = m.Ack()
+	}
+}
