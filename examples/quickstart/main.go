@@ -1,112 +1,63 @@
-// Command quickstart shows jetflow's JetStream layer at work: it starts an
-// embedded NATS server (or uses NATS_URL), provisions a namespace, registers
-// an instance, commits its first history entry, and waits for a durable
-// timer that the server itself fires.
-//
-// It grows into the full quick start (a workflow run by a worker) once the
-// worker exists.
+// Command quickstart runs the classic two-activity workflow: a client
+// starts it, a worker runs it, and the result is printed. It starts an
+// embedded NATS server unless NATS_URL is set.
 package main
 
 import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
-	"github.com/jetflow/jetflow/history"
-	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
+	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/examples/internal/setup"
+	"github.com/jetflow/jetflow/worker"
+	"github.com/jetflow/jetflow/workflow"
 )
 
-func main() {
-	if err := run(); err != nil {
-		log.Fatal(err)
+// Workflow1 adds 35 and 12 in one activity, then 12 more in another.
+func Workflow1(ctx workflow.Context, input string) (int, error) {
+	workflow.Logger(ctx).Info("workflow started", "input", input)
+	r1, err := workflow.ExecuteActivity[int](ctx, workflow.DefaultActivityOptions, Activity1, 35, 12).Get(ctx)
+	if err != nil {
+		return 0, err
 	}
+	r2, err := workflow.ExecuteActivity[int](ctx, workflow.DefaultActivityOptions, Activity2, r1).Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return r2, nil
 }
 
-func run() error {
-	nc, stop, err := connect()
-	if err != nil {
-		return err
-	}
-	defer stop()
+// Activity1 adds two numbers.
+func Activity1(ctx context.Context, a, b int) (int, error) { return a + b, nil }
 
-	b, err := streams.New(nc, streams.WithNamespace("quickstart"))
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	fmt.Println("provisioned namespace", b.Namespace())
+// Activity2 adds 12.
+func Activity2(ctx context.Context, a int) (int, error) { return a + 12, nil }
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	id := fmt.Sprintf("order-%d", time.Now().UnixNano())
-	run := "run1"
-	now := time.Now().UTC()
-	if _, err := b.CreateInstance(ctx, &streams.InstanceRecord{
-		InstanceID: id, WorkflowName: "Quickstart", Queue: streams.DefaultQueue,
-		ExecutionID: run, Status: streams.StatusRunning, CreatedAt: now, UpdatedAt: now,
-	}); err != nil {
-		return err
-	}
-	seq, err := b.Commit(ctx, id, run, 0, &history.Commit{Events: []history.Event{
-		{Kind: history.WorkflowStarted, ID: 1, Time: now, Name: "Quickstart", Queue: streams.DefaultQueue, InboxID: "start"},
-		{Kind: history.TimerScheduled, ID: 2, Time: now, FireAt: now.Add(time.Second)},
-	}})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("instance %s: first commit stored at sequence %d\n", id, seq)
-
-	inbox, err := b.InboxQueue(ctx, streams.DefaultQueue)
-	if err != nil {
-		return err
-	}
-	if err := b.ScheduleTimer(ctx, streams.DefaultQueue, id, run, 2, now.Add(time.Second)); err != nil {
-		return err
-	}
-	fmt.Println("timer scheduled for", now.Add(time.Second).Format(time.RFC3339Nano))
-	for {
-		msgs, err := inbox.Fetch(ctx, 10, time.Second)
-		if err != nil {
+func main() {
+	env := setup.Start("quickstart", func(w *worker.Worker) error {
+		if err := w.RegisterWorkflow(Workflow1); err != nil {
 			return err
 		}
-		for _, m := range msgs {
-			if m.Err != nil || m.InstanceID != id {
-				// Not ours (an earlier run against the same server):
-				// leave it for its own worker.
-				_ = m.Nak()
-				continue
-			}
-			fmt.Printf("timer %d fired at %s (%s after its due time)\n",
-				m.Event.ScheduleID, m.Published().Format(time.RFC3339Nano), m.Published().Sub(m.Event.FireAt).Round(time.Millisecond))
-			return m.AckSync(ctx)
+		if err := w.RegisterActivity(Activity1); err != nil {
+			return err
 		}
-	}
-}
+		return w.RegisterActivity(Activity2)
+	})
+	defer env.Stop()
 
-// connect uses NATS_URL when set, else an embedded server of our own.
-func connect() (*nats.Conn, func(), error) {
-	if url := os.Getenv("NATS_URL"); url != "" {
-		nc, err := nats.Connect(url)
-		if err != nil {
-			return nil, nil, fmt.Errorf("connect to %s: %w", url, err)
-		}
-		return nc, nc.Close, nil
-	}
-	srv, err := embedded.Start(embedded.Options{})
+	ctx, cancel := setup.Context()
+	defer cancel()
+	start := time.Now()
+	inst, err := env.Client.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, Workflow1, "hello")
 	if err != nil {
-		return nil, nil, err
+		log.Fatal(err)
 	}
-	nc, err := srv.Connect()
+	fmt.Println("started instance", inst.InstanceID)
+	res, err := client.GetWorkflowResult[int](ctx, env.Client, inst, 30*time.Second)
 	if err != nil {
-		srv.Shutdown()
-		return nil, nil, err
+		log.Fatal(err)
 	}
-	fmt.Println("started an embedded NATS server (set NATS_URL to use your own)")
-	return nc, func() { nc.Close(); srv.Shutdown() }, nil
+	fmt.Printf("result: %d (35 + 12 + 12), in %s\n", res, time.Since(start).Round(time.Millisecond))
 }

@@ -1,0 +1,293 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+// Sentinel errors callers match with errors.Is.
+var (
+	// ErrInstanceAlreadyExists means a start used the ID of an instance
+	// whose run has not finished. It is workflow.ErrInstanceAlreadyExists.
+	ErrInstanceAlreadyExists = workflow.ErrInstanceAlreadyExists
+
+	// ErrInstanceNotFound means no instance has the ID. It is
+	// workflow.ErrInstanceNotFound.
+	ErrInstanceNotFound = workflow.ErrInstanceNotFound
+
+	// ErrInstanceNotFinished means an operation that needs a finished
+	// instance (RemoveWorkflowInstance) met one that is still running.
+	ErrInstanceNotFinished = errors.New("workflow instance not finished")
+
+	// ErrInstanceFinished means a signal, cancel or terminate request was
+	// sent to an instance (or a run) that has already ended.
+	ErrInstanceFinished = errors.New("workflow instance already finished")
+
+	// ErrExecutionNotFound means the instance has no run with the
+	// ExecutionID given: neither its current run nor an earlier one.
+	ErrExecutionNotFound = errors.New("workflow run not found")
+
+	// ErrWorkflowCanceled is the error GetWorkflowResult returns for a run
+	// that ended canceled.
+	ErrWorkflowCanceled = errors.New("workflow canceled")
+
+	// ErrWorkflowTerminated is the error GetWorkflowResult returns for a
+	// run that was terminated; the error's text includes the reason.
+	ErrWorkflowTerminated = errors.New("workflow terminated")
+
+	// ErrNoQueryResponder means no worker serves the queries of the
+	// instance's queue. It is streams.ErrNoQueryResponder.
+	ErrNoQueryResponder = streams.ErrNoQueryResponder
+)
+
+// Defaults of Options.
+const (
+	// DefaultResultPollInterval is how often GetWorkflowResult re-reads the
+	// registry when no result notice arrives.
+	DefaultResultPollInterval = 2 * time.Second
+
+	// DefaultSettleTimeout bounds how long a cancel or terminate request
+	// waits for an instance that is between two runs (continued as new,
+	// next run not yet registered).
+	DefaultSettleTimeout = 10 * time.Second
+)
+
+// maxStartAttempts bounds how often a start retries when the registry entry
+// of a finished instance changes between read and update.
+const maxStartAttempts = 16
+
+// Client starts workflow instances and talks to them. It is safe for
+// concurrent use. Create it with New or NewWithOptions.
+type Client struct {
+	b    *streams.Backend
+	conv engine.Converter
+	log  *slog.Logger
+
+	pollInterval  time.Duration
+	settleTimeout time.Duration
+	now           func() time.Time
+
+	// Test hooks. afterWatch runs after GetWorkflowResult has subscribed
+	// to result notices and before it first reads the registry; beforeWait
+	// runs each time it has read the registry, found no result, and is
+	// about to wait for a notice.
+	afterWatch func(instanceID string)
+	beforeWait func(instanceID string)
+	// betweenRuns runs each time settledRecord finds the instance between
+	// runs, before it waits to read again.
+	betweenRuns func(instanceID string)
+}
+
+// Options configure a Client. The zero value (or nil) gives the defaults.
+type Options struct {
+	// Converter encodes workflow arguments, signal and query arguments,
+	// and decodes results. It must be the converter the workers use.
+	// Nil means engine.DefaultConverter (msgpack).
+	Converter engine.Converter
+
+	// Logger receives the client's log lines. Nil means the backend's
+	// logger.
+	Logger *slog.Logger
+
+	// ResultPollInterval is how often GetWorkflowResult re-reads the
+	// registry when no result notice arrives (notices travel over core
+	// NATS and are not guaranteed, e.g. across a reconnect). Zero means
+	// DefaultResultPollInterval.
+	ResultPollInterval time.Duration
+
+	// SettleTimeout bounds how long CancelWorkflowInstance and
+	// TerminateWorkflowInstance wait for an instance that is between runs.
+	// Zero means DefaultSettleTimeout.
+	SettleTimeout time.Duration
+}
+
+// New returns a client of the backend's namespace with the default options.
+func New(b *streams.Backend) *Client { return NewWithOptions(b, nil) }
+
+// NewWithOptions returns a client of the backend's namespace. A nil opts
+// means the defaults. It panics if b is nil.
+func NewWithOptions(b *streams.Backend, opts *Options) *Client {
+	if b == nil {
+		panic("client: nil *streams.Backend")
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	c := &Client{
+		b:             b,
+		conv:          opts.Converter,
+		log:           opts.Logger,
+		pollInterval:  opts.ResultPollInterval,
+		settleTimeout: opts.SettleTimeout,
+		now:           func() time.Time { return time.Now().UTC() },
+	}
+	if c.conv == nil {
+		c.conv = engine.DefaultConverter
+	}
+	if c.log == nil {
+		c.log = b.Logger()
+	}
+	c.log = c.log.With("component", "client")
+	if c.pollInterval <= 0 {
+		c.pollInterval = DefaultResultPollInterval
+	}
+	if c.settleTimeout <= 0 {
+		c.settleTimeout = DefaultSettleTimeout
+	}
+	return c
+}
+
+// Backend is the backend the client works on.
+func (c *Client) Backend() *streams.Backend { return c.b }
+
+// Converter is the converter the client encodes and decodes payloads with.
+func (c *Client) Converter() engine.Converter { return c.conv }
+
+// Inbox IDs of the events a client puts into an instance's inbox, as the
+// protocol in docs/architecture.md names them.
+func startInboxID(run string) string     { return "start:" + run }
+func cancelInboxID(run string) string    { return "cancel:" + run }
+func terminateInboxID(run string) string { return "terminate:" + run }
+func signalInboxID() string              { return "sig:" + newUUID() }
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails; it crashes the program if the OS cannot give randomness
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// checkInstance validates a *workflow.Instance given by a caller.
+func checkInstance(inst *workflow.Instance) error {
+	if inst == nil {
+		return errors.New("nil *workflow.Instance")
+	}
+	if _, err := streams.EncodeInstanceID(inst.InstanceID); err != nil {
+		return err
+	}
+	return nil
+}
+
+// getRecord reads an instance's registry entry, turning streams' not-found
+// into ErrInstanceNotFound.
+func (c *Client) getRecord(ctx context.Context, instanceID string) (*streams.InstanceRecord, error) {
+	rec, err := c.b.GetInstance(ctx, instanceID)
+	if errors.Is(err, streams.ErrInstanceNotFound) {
+		return nil, fmt.Errorf("%w: %q", ErrInstanceNotFound, instanceID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// settledRecord reads an instance's registry entry and, while it shows the
+// instance between two runs (continued as new, the next run not yet
+// registered), reads it again until it moves on or SettleTimeout passes.
+func (c *Client) settledRecord(ctx context.Context, instanceID string) (*streams.InstanceRecord, error) {
+	rec, err := c.getRecord(ctx, instanceID)
+	if err != nil || rec.Status != streams.StatusContinuedAsNew {
+		return rec, err
+	}
+	deadline := time.Now().Add(c.settleTimeout)
+	wait := 10 * time.Millisecond
+	for rec.Status == streams.StatusContinuedAsNew && time.Now().Before(deadline) {
+		if c.betweenRuns != nil {
+			c.betweenRuns(instanceID)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+		if rec, err = c.getRecord(ctx, instanceID); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
+}
+
+// runRef says where a run stands as the registry and the histories tell.
+type runRef struct {
+	// Run is where the chain of continue-as-new runs from the asked run
+	// stops: the instance's current run, or an earlier run that ended
+	// otherwise.
+	Run string
+	// Current reports whether Run is the instance's current run.
+	Current bool
+	// Final is the final event of Run when it is not current, and
+	// WorkflowName the workflow that run ran.
+	Final        *history.Event
+	WorkflowName string
+}
+
+// followRun finds where run leads: run itself when it is the current run;
+// otherwise, when it is an earlier run, its history says how it ended, and a
+// run that continued as new is followed to the next run, until the current
+// run or a run that ended otherwise. A run the instance never had gives
+// ErrExecutionNotFound.
+func (c *Client) followRun(ctx context.Context, rec *streams.InstanceRecord, run string) (*runRef, error) {
+	for {
+		if run == rec.ExecutionID {
+			return &runRef{Run: run, Current: true}, nil
+		}
+		i := slices.Index(rec.Runs, run)
+		if i < 0 {
+			return nil, fmt.Errorf("%w: instance %q has no run %q (current run %q)", ErrExecutionNotFound, rec.InstanceID, run, rec.ExecutionID)
+		}
+		final, name, err := c.finalEvent(ctx, rec.InstanceID, run)
+		if err != nil {
+			return nil, err
+		}
+		if final == nil {
+			return nil, fmt.Errorf("run %q of instance %q is not its current run (%q), and its history does not say how it ended",
+				run, rec.InstanceID, rec.ExecutionID)
+		}
+		if final.Kind != history.WorkflowContinuedAsNew {
+			return &runRef{Run: run, Final: final, WorkflowName: name}, nil
+		}
+		if i+1 < len(rec.Runs) {
+			run = rec.Runs[i+1]
+		} else {
+			run = rec.ExecutionID
+		}
+	}
+}
+
+// finalEvent returns the final event of a run's history (nil when the run
+// has none) and the name of the workflow the run ran.
+func (c *Client) finalEvent(ctx context.Context, instanceID, run string) (*history.Event, string, error) {
+	h, err := c.b.ReadHistory(ctx, instanceID, run)
+	if err != nil {
+		return nil, "", fmt.Errorf("read history of run %q of instance %q: %w", run, instanceID, err)
+	}
+	var name string
+	var final *history.Event
+	for _, cm := range h.Commits {
+		for i := range cm.Events {
+			e := &cm.Events[i]
+			switch {
+			case e.Kind == history.WorkflowStarted && name == "":
+				name = e.Name
+			case e.Kind.Final() && final == nil:
+				final = e
+			}
+		}
+	}
+	return final, name, nil
+}

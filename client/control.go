@@ -1,0 +1,168 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+// SignalWorkflow sends the signal name with arg to the current run of an
+// instance, where workflow.NewSignalChannel(ctx, name) receives it. Each
+// call is a signal of its own (two calls deliver two signals).
+//
+// An unknown instance gives ErrInstanceNotFound, a finished one
+// ErrInstanceFinished. An instance between two runs (it continued as new)
+// gets the signal in its next run.
+func (c *Client) SignalWorkflow(ctx context.Context, instanceID, name string, arg any) error {
+	if name == "" {
+		return fmt.Errorf("client: signal instance %q: empty signal name", instanceID)
+	}
+	if _, err := streams.EncodeInstanceID(instanceID); err != nil {
+		return fmt.Errorf("client: signal %q: %w", name, err)
+	}
+	payload, err := c.conv.Encode(arg)
+	if err != nil {
+		return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
+	}
+	rec, err := c.getRecord(ctx, instanceID)
+	if err != nil {
+		return fmt.Errorf("client: signal %q: %w", name, err)
+	}
+	run := rec.ExecutionID
+	switch rec.Status {
+	case streams.StatusRunning:
+	case streams.StatusContinuedAsNew:
+		// Between runs: an event without a run is for the instance's
+		// current run, which is the next one.
+		run = ""
+	default:
+		return fmt.Errorf("client: signal %q: %w: instance %q is %s", name, ErrInstanceFinished, instanceID, rec.Status)
+	}
+	e := &history.Event{
+		Kind:        history.SignalReceived,
+		Time:        c.now(),
+		InboxID:     signalInboxID(),
+		ExecutionID: run,
+		Name:        name,
+		Args:        [][]byte{payload},
+	}
+	if err := c.b.PublishEvent(ctx, rec.Queue, instanceID, e); err != nil {
+		return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
+	}
+	return nil
+}
+
+// CancelWorkflowInstance asks a run to cancel: its context is canceled, and
+// a workflow that then returns workflow.Canceled ends as canceled
+// (GetWorkflowResult gives ErrWorkflowCanceled). The workflow may clean up
+// first, or ignore the request. Asking twice is asking once.
+//
+// An empty inst.ExecutionID means the current run; a run that continued as
+// new is followed to its successor. A run that has ended gives
+// ErrInstanceFinished, an unknown instance ErrInstanceNotFound.
+func (c *Client) CancelWorkflowInstance(ctx context.Context, inst *workflow.Instance) error {
+	return c.requestRun(ctx, "cancel", inst, func(run string) *history.Event {
+		return &history.Event{Kind: history.CancelRequested, InboxID: cancelInboxID(run), ExecutionID: run}
+	})
+}
+
+// TerminateWorkflowInstance ends a run at once, without running any more of
+// its code; pending activities and timers are abandoned. GetWorkflowResult
+// then gives ErrWorkflowTerminated with reason.
+//
+// An empty inst.ExecutionID means the current run; a run that continued as
+// new is followed to its successor. A run that has ended gives
+// ErrInstanceFinished, an unknown instance ErrInstanceNotFound.
+func (c *Client) TerminateWorkflowInstance(ctx context.Context, inst *workflow.Instance, reason string) error {
+	return c.requestRun(ctx, "terminate", inst, func(run string) *history.Event {
+		return &history.Event{Kind: history.TerminateRequested, InboxID: terminateInboxID(run), ExecutionID: run, Reason: reason}
+	})
+}
+
+// requestRun puts the event made by build into the inbox of the run inst
+// names, if that run is running.
+func (c *Client) requestRun(ctx context.Context, what string, inst *workflow.Instance, build func(run string) *history.Event) error {
+	if err := checkInstance(inst); err != nil {
+		return fmt.Errorf("client: %s: %w", what, err)
+	}
+	rec, err := c.settledRecord(ctx, inst.InstanceID)
+	if err != nil {
+		return fmt.Errorf("client: %s: %w", what, err)
+	}
+	run := inst.ExecutionID
+	if run == "" {
+		run = rec.ExecutionID
+	}
+	ref, err := c.followRun(ctx, rec, run)
+	if err != nil {
+		return fmt.Errorf("client: %s: %w", what, err)
+	}
+	if !ref.Current {
+		return fmt.Errorf("client: %s: %w: run %q of instance %q ended (%s); the current run is %q",
+			what, ErrInstanceFinished, run, inst.InstanceID, ref.Final.Kind, rec.ExecutionID)
+	}
+	switch rec.Status {
+	case streams.StatusRunning:
+	case streams.StatusContinuedAsNew:
+		return fmt.Errorf("client: %s instance %q: it continued as new and its next run has not started within %s; try again",
+			what, inst.InstanceID, c.settleTimeout)
+	default:
+		return fmt.Errorf("client: %s: %w: instance %q is %s", what, ErrInstanceFinished, inst.InstanceID, rec.Status)
+	}
+	e := build(ref.Run)
+	e.Time = c.now()
+	if err := c.b.PublishEvent(ctx, rec.Queue, inst.InstanceID, e); err != nil {
+		return fmt.Errorf("client: %s instance %q: %w", what, inst.InstanceID, err)
+	}
+	c.log.Info("requested "+what, "instance_id", inst.InstanceID, "execution_id", ref.Run)
+	return nil
+}
+
+// RemoveWorkflowInstance deletes a finished instance: the histories of all
+// its runs and its registry entry. Its ID can then be used afresh. An
+// instance still running gives ErrInstanceNotFinished (cancel or terminate
+// it first), an unknown one ErrInstanceNotFound. inst.ExecutionID, if set,
+// must be one of the instance's runs; the whole instance is removed either
+// way.
+func (c *Client) RemoveWorkflowInstance(ctx context.Context, inst *workflow.Instance) error {
+	if err := checkInstance(inst); err != nil {
+		return fmt.Errorf("client: remove: %w", err)
+	}
+	id := inst.InstanceID
+	rec, err := c.getRecord(ctx, id)
+	if err != nil {
+		return fmt.Errorf("client: remove: %w", err)
+	}
+	if inst.ExecutionID != "" && inst.ExecutionID != rec.ExecutionID && !slices.Contains(rec.Runs, inst.ExecutionID) {
+		return fmt.Errorf("client: remove: %w: instance %q has no run %q", ErrExecutionNotFound, id, inst.ExecutionID)
+	}
+	if !rec.Status.Finished() || rec.Status == streams.StatusContinuedAsNew {
+		return fmt.Errorf("client: remove: %w: instance %q is %s (cancel or terminate it first)", ErrInstanceNotFinished, id, rec.Status)
+	}
+	// History first: a removal cut short leaves a finished entry that can
+	// be removed again, never history nobody can see.
+	if err := c.b.DeleteHistory(ctx, id); err != nil {
+		return fmt.Errorf("client: remove instance %q: %w", id, err)
+	}
+	// A start may have reused the ID meanwhile; then keep its entry.
+	now, err := c.b.GetInstance(ctx, id)
+	switch {
+	case errors.Is(err, streams.ErrInstanceNotFound):
+		return nil // removed by someone else meanwhile
+	case err != nil:
+		return fmt.Errorf("client: remove instance %q: %w", id, err)
+	case now.Revision != rec.Revision:
+		return fmt.Errorf("client: remove instance %q: it changed while being removed (now run %q, %s); its entry is kept",
+			id, now.ExecutionID, now.Status)
+	}
+	if err := c.b.DeleteInstance(ctx, id); err != nil {
+		return fmt.Errorf("client: remove instance %q: %w", id, err)
+	}
+	c.log.Info("removed workflow instance", "instance_id", id, "runs", len(rec.Runs)+1)
+	return nil
+}

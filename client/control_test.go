@@ -1,0 +1,272 @@
+package client
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+type Approval struct {
+	By   string
+	Note string
+}
+
+func TestSignalWorkflow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "order-42", Queue: "orders"}, Greet, "ann")
+	require.NoError(t, err)
+	e.inbox("orders", 1)
+
+	require.NoError(t, e.c.SignalWorkflow(e.ctx, "order-42", "approve", Approval{By: "ann"}))
+	require.NoError(t, e.c.SignalWorkflow(e.ctx, "order-42", "approve", Approval{By: "bob"}))
+	require.NoError(t, e.c.SignalWorkflow(e.ctx, "order-42", "poke", nil))
+
+	msgs := e.inbox("orders", 3)
+	seen := map[string]bool{}
+	for i, want := range []string{"ann", "bob"} {
+		ev := msgs[i].Event
+		assert.Equal(t, history.SignalReceived, ev.Kind)
+		assert.Equal(t, "approve", ev.Name)
+		assert.Equal(t, inst.ExecutionID, ev.ExecutionID)
+		assert.True(t, strings.HasPrefix(ev.InboxID, "sig:"), ev.InboxID)
+		assert.False(t, seen[ev.InboxID], "two signals share the message ID %s", ev.InboxID)
+		seen[ev.InboxID] = true
+		require.Len(t, ev.Args, 1)
+		assert.Equal(t, Approval{By: want}, decode[Approval](t, ev.Args[0]))
+	}
+	assert.Equal(t, "poke", msgs[2].Event.Name)
+	assert.Nil(t, decode[*Approval](t, msgs[2].Event.Args[0]))
+}
+
+func TestSignalBetweenRunsGoesToTheNextRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "between"}, Greet, "ann")
+	require.NoError(t, err)
+	e.inbox(streams.DefaultQueue, 1)
+	e.finish("between", streams.StatusContinuedAsNew, nil, nil)
+
+	require.NoError(t, e.c.SignalWorkflow(e.ctx, "between", "go", 1))
+	ev := e.inbox(streams.DefaultQueue, 1)[0].Event
+	assert.Equal(t, history.SignalReceived, ev.Kind)
+	assert.Empty(t, ev.ExecutionID, "an event without a run is for the current run")
+}
+
+func TestSignalRefuses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "done"}, Greet, "ann")
+	require.NoError(t, err)
+	e.inbox(streams.DefaultQueue, 1)
+	e.finish("done", streams.StatusCompleted, "x", nil)
+
+	tests := []struct {
+		name, id, signal string
+		arg              any
+		is               error
+		text             string
+	}{
+		{name: "unknown instance", id: "nope", signal: "s", is: ErrInstanceNotFound},
+		{name: "finished instance", id: "done", signal: "s", is: ErrInstanceFinished, text: "completed"},
+		{name: "empty signal name", id: "done", text: "empty signal name"},
+		{name: "invalid instance ID", id: "", signal: "s", is: streams.ErrInvalidName},
+		{name: "argument that does not encode", id: "done", signal: "s", arg: make(chan int), text: "msgpack"},
+		{name: "argument too large", id: "running", signal: "s", arg: strings.Repeat("x", 2<<20), is: streams.ErrPayloadTooLarge},
+	}
+	_, err = e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "running"}, Greet, "ann")
+	require.NoError(t, err)
+	e.inbox(streams.DefaultQueue, 1)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := e.c.SignalWorkflow(e.ctx, tt.id, tt.signal, tt.arg)
+			require.Error(t, err)
+			if tt.is != nil {
+				assert.ErrorIs(t, err, tt.is)
+			}
+			assert.ErrorContains(t, err, tt.text)
+		})
+	}
+	e.noInbox(streams.DefaultQueue)
+}
+
+func TestCancelAndTerminate(t *testing.T) {
+	type request struct {
+		name  string
+		do    func(e *testEnv, inst *workflow.Instance) error
+		kind  history.Kind
+		inbox string // prefix of the InboxID, before the run
+		check func(t *testing.T, ev *history.Event)
+	}
+	requests := []request{
+		{
+			name: "cancel", kind: history.CancelRequested, inbox: "cancel:",
+			do: func(e *testEnv, inst *workflow.Instance) error { return e.c.CancelWorkflowInstance(e.ctx, inst) },
+		},
+		{
+			name: "terminate", kind: history.TerminateRequested, inbox: "terminate:",
+			do: func(e *testEnv, inst *workflow.Instance) error {
+				return e.c.TerminateWorkflowInstance(e.ctx, inst, "operator says so")
+			},
+			check: func(t *testing.T, ev *history.Event) { assert.Equal(t, "operator says so", ev.Reason) },
+		},
+	}
+	for _, rq := range requests {
+		t.Run(rq.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "target", Queue: "q"}, Greet, "ann")
+			require.NoError(t, err)
+			e.inbox("q", 1)
+
+			// By the current run, and again by the instance alone: the
+			// same request, stored once.
+			require.NoError(t, rq.do(e, inst))
+			require.NoError(t, rq.do(e, &workflow.Instance{InstanceID: "target"}))
+			msgs := e.inbox("q", 1)
+			ev := msgs[0].Event
+			assert.Equal(t, rq.kind, ev.Kind)
+			assert.Equal(t, rq.inbox+inst.ExecutionID, ev.InboxID)
+			assert.Equal(t, inst.ExecutionID, ev.ExecutionID)
+			assert.False(t, ev.Time.IsZero())
+			if rq.check != nil {
+				rq.check(t, ev)
+			}
+			e.noInbox("q")
+
+			// A run that continued as new leads to its successor.
+			next, err := e.continueAsNew("target")
+			require.NoError(t, err)
+			require.NoError(t, rq.do(e, inst))
+			ev = e.inbox("q", 1)[0].Event
+			assert.Equal(t, rq.inbox+next, ev.InboxID)
+			assert.Equal(t, next, ev.ExecutionID)
+
+			// Refusals.
+			err = rq.do(e, &workflow.Instance{InstanceID: "nope"})
+			assert.ErrorIs(t, err, ErrInstanceNotFound)
+			err = rq.do(e, &workflow.Instance{InstanceID: "target", ExecutionID: "never"})
+			assert.ErrorIs(t, err, ErrExecutionNotFound)
+			err = rq.do(e, nil)
+			assert.ErrorContains(t, err, "nil *workflow.Instance")
+
+			e.finish("target", streams.StatusCompleted, "x", nil)
+			err = rq.do(e, &workflow.Instance{InstanceID: "target"})
+			assert.ErrorIs(t, err, ErrInstanceFinished)
+			assert.ErrorContains(t, err, "completed")
+			// A new run of the ID: the old run is over, whatever the
+			// instance does now.
+			e.commit("target", next, history.Event{Kind: history.WorkflowCompleted})
+			again, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "target", Queue: "q"}, Greet, "bob")
+			require.NoError(t, err)
+			e.inbox("q", 1)
+			err = rq.do(e, inst)
+			assert.ErrorIs(t, err, ErrInstanceFinished)
+			assert.ErrorContains(t, err, again.ExecutionID)
+			e.noInbox("q")
+		})
+	}
+}
+
+func TestCancelWaitsOutAnInstanceBetweenRuns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "between"}, Greet, "ann")
+	require.NoError(t, err)
+	e.inbox(streams.DefaultQueue, 1)
+	e.finish("between", streams.StatusContinuedAsNew, nil, nil)
+
+	// The worker registers the next run once the cancel has found the
+	// instance between runs.
+	found := make(chan struct{}, 1)
+	e.c.betweenRuns = func(string) {
+		select {
+		case found <- struct{}{}:
+		default:
+		}
+	}
+	moved := make(chan error, 1)
+	go func() {
+		select {
+		case <-found:
+		case <-time.After(20 * time.Second):
+			moved <- errors.New("the cancel never found the instance between runs")
+			return
+		}
+		rec, err := e.b.GetInstance(e.ctx, "between")
+		if err != nil {
+			moved <- err
+			return
+		}
+		rec.Runs = append(rec.Runs, rec.ExecutionID)
+		rec.ExecutionID = "next-run"
+		rec.Status = streams.StatusRunning
+		_, err = e.b.UpdateInstance(e.ctx, rec, rec.Revision)
+		moved <- err
+	}()
+	require.NoError(t, e.c.CancelWorkflowInstance(e.ctx, &workflow.Instance{InstanceID: "between"}))
+	require.NoError(t, <-moved)
+	ev := e.inbox(streams.DefaultQueue, 1)[0].Event
+	assert.Equal(t, "cancel:next-run", ev.InboxID)
+
+	// One that never moves on gives up after SettleTimeout.
+	e.finish("between", streams.StatusContinuedAsNew, nil, nil)
+	c := NewWithOptions(e.b, &Options{SettleTimeout: 100 * time.Millisecond})
+	err = c.TerminateWorkflowInstance(e.ctx, &workflow.Instance{InstanceID: "between"}, "")
+	assert.ErrorContains(t, err, "continued as new")
+}
+
+func TestRemoveWorkflowInstance(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "old"}, Greet, "ann")
+	require.NoError(t, err)
+	e.commit("old", first.ExecutionID, history.Event{Kind: history.WorkflowStarted, Name: "Greet"}, history.Event{Kind: history.WorkflowCompleted})
+	e.finish("old", streams.StatusCompleted, "x", nil)
+	second, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "old"}, Greet, "bob")
+	require.NoError(t, err)
+	e.commit("old", second.ExecutionID, history.Event{Kind: history.WorkflowStarted, Name: "Greet"})
+
+	// Running: refused, nothing removed.
+	err = e.c.RemoveWorkflowInstance(e.ctx, second)
+	require.ErrorIs(t, err, ErrInstanceNotFinished)
+	e.finish("old", streams.StatusContinuedAsNew, nil, nil)
+	err = e.c.RemoveWorkflowInstance(e.ctx, second)
+	require.ErrorIs(t, err, ErrInstanceNotFinished)
+	h, err := e.b.ReadHistory(e.ctx, "old", second.ExecutionID)
+	require.NoError(t, err)
+	assert.Len(t, h.Commits, 1)
+
+	e.finish("old", streams.StatusFailed, nil, &history.Failure{Message: "x"})
+	err = e.c.RemoveWorkflowInstance(e.ctx, &workflow.Instance{InstanceID: "old", ExecutionID: "never"})
+	require.ErrorIs(t, err, ErrExecutionNotFound)
+	require.NoError(t, e.c.RemoveWorkflowInstance(e.ctx, first))
+
+	_, err = e.b.GetInstance(e.ctx, "old")
+	require.ErrorIs(t, err, streams.ErrInstanceNotFound)
+	for _, run := range []string{first.ExecutionID, second.ExecutionID} {
+		h, err := e.b.ReadHistory(e.ctx, "old", run)
+		require.NoError(t, err)
+		assert.Empty(t, h.Commits, "history of run %s", run)
+	}
+
+	err = e.c.RemoveWorkflowInstance(e.ctx, first)
+	require.ErrorIs(t, err, ErrInstanceNotFound)
+	err = e.c.RemoveWorkflowInstance(e.ctx, &workflow.Instance{})
+	require.ErrorIs(t, err, streams.ErrInvalidName)
+
+	// The ID can be used afresh.
+	inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "old"}, Greet, "cy")
+	require.NoError(t, err)
+	assert.Empty(t, e.record("old").Runs)
+	assert.Equal(t, inst.ExecutionID, e.record("old").ExecutionID)
+	assert.False(t, errors.Is(err, ErrInstanceAlreadyExists))
+}

@@ -1,0 +1,282 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+// startPublishTimeout bounds the publish of a start event once the
+// registry entry is written; it does not end with the caller's context.
+const startPublishTimeout = 10 * time.Second
+
+// WorkflowInstanceOptions say which instance to start and where.
+type WorkflowInstanceOptions struct {
+	// InstanceID names the instance; empty means a new random UUID.
+	// Any valid UTF-8 of up to streams.MaxInstanceIDLength bytes.
+	InstanceID string
+	// Queue is the queue whose workers run the workflow; empty means
+	// streams.DefaultQueue ("default").
+	Queue string
+}
+
+// CreateWorkflowInstance starts a run of the workflow wf with args and
+// returns the instance and its new run.
+//
+// wf is a workflow function (named as the worker registers it, see
+// engine.FuncName) or its registered name as a string. For a function the
+// number and types of args are checked against its parameters before
+// anything is written; a name is not checked (the run fails with an
+// ArgumentError if the arguments do not fit).
+//
+// An instance ID that is free starts a new instance. The ID of an instance
+// whose run has finished starts a new run of it (the finished run is kept in
+// the instance's Runs). The ID of an instance that is running gives an error
+// matching ErrInstanceAlreadyExists; if that run's history is still empty (a
+// starter that died between writing the registry and the start event), its
+// start event is published again first, which gets the instance going.
+func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstanceOptions, wf any, args ...any) (*workflow.Instance, error) {
+	name, err := workflowName(wf, args)
+	if err != nil {
+		return nil, fmt.Errorf("client: create workflow instance: %w", err)
+	}
+	id := opts.InstanceID
+	if id == "" {
+		id = newUUID()
+	}
+	queue := opts.Queue
+	if queue == "" {
+		queue = streams.DefaultQueue
+	}
+	if _, err := streams.EncodeInstanceID(id); err != nil {
+		return nil, fmt.Errorf("client: create instance of workflow %s: %w", name, err)
+	}
+	if _, err := streams.EncodeQueue(queue); err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
+	payloads, err := encodeArgs(c.conv, args)
+	if err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
+
+	run := newUUID()
+	now := c.now()
+	start := &history.Event{
+		Kind:        history.WorkflowStarted,
+		Time:        now,
+		InboxID:     startInboxID(run),
+		ExecutionID: run,
+		Name:        name,
+		Queue:       queue,
+		Args:        payloads,
+	}
+	if err := c.checkEventSize(start, id, queue); err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
+
+	if err := c.registerRun(ctx, id, queue, start); err != nil {
+		return nil, err
+	}
+	// The entry is written: publish the start even if ctx ends now, so a
+	// canceled caller does not leave an instance waiting for a retry.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startPublishTimeout)
+	defer cancel()
+	if err := c.b.PublishEvent(pctx, queue, id, start); err != nil {
+		return nil, fmt.Errorf("client: instance %q of workflow %s is registered, but its start could not be published "+
+			"(start it again with the same ID to finish the start): %w", id, name, err)
+	}
+	c.log.Debug("started workflow instance", "instance_id", id, "execution_id", run, "workflow", name, "queue", queue)
+	return &workflow.Instance{InstanceID: id, ExecutionID: run}, nil
+}
+
+// registerRun writes the registry entry of a new run: a new entry, or the
+// entry of a finished instance moved on to the new run. For a running
+// instance it returns ErrInstanceAlreadyExists (after healing a start that
+// never reached the inbox).
+func (c *Client) registerRun(ctx context.Context, id, queue string, start *history.Event) error {
+	run, now := start.ExecutionID, start.Time
+	for range maxStartAttempts {
+		rec := &streams.InstanceRecord{
+			InstanceID:   id,
+			WorkflowName: start.Name,
+			Queue:        queue,
+			ExecutionID:  run,
+			Status:       streams.StatusRunning,
+			CreatedAt:    now,
+			UpdatedAt:    now,
+		}
+		_, err := c.b.CreateInstance(ctx, rec)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, streams.ErrInstanceExists) {
+			return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
+		}
+
+		existing, err := c.b.GetInstance(ctx, id)
+		if errors.Is(err, streams.ErrInstanceNotFound) {
+			continue // removed in between: try to create it again
+		}
+		if err != nil {
+			return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
+		}
+		if !existing.Status.Finished() || existing.Status == streams.StatusContinuedAsNew {
+			return c.alreadyRunning(ctx, existing, start)
+		}
+
+		// A finished instance: its ID starts a new run.
+		next := *existing
+		next.Runs = append(slices.Clip(existing.Runs), existing.ExecutionID)
+		next.ExecutionID = run
+		next.WorkflowName = start.Name
+		next.Queue = queue
+		next.Status = streams.StatusRunning
+		next.Parent = nil
+		next.CreatedAt, next.UpdatedAt = now, now
+		next.FinishedAt = time.Time{}
+		next.Result, next.Failure = nil, nil
+		next.HistoryEvents, next.HistoryBytes = 0, 0
+		_, err = c.b.UpdateInstance(ctx, &next, existing.Revision)
+		if err == nil {
+			c.log.Info("started a new run of a finished instance", "instance_id", id,
+				"execution_id", run, "previous_execution_id", existing.ExecutionID, "previous_status", existing.Status)
+			return nil
+		}
+		if !errors.Is(err, streams.ErrRevisionConflict) {
+			return fmt.Errorf("client: start a new run of instance %q: %w", id, err)
+		}
+		// Someone else changed the entry (another start, a worker): read
+		// it again and decide anew.
+	}
+	return fmt.Errorf("client: start instance %q: its registry entry kept changing over %d attempts", id, maxStartAttempts)
+}
+
+// alreadyRunning builds the error of a start whose instance ID is taken by a
+// running instance. If that run's history is empty, its starter may have
+// died before publishing the start event: publishing it again (same message
+// ID, so a start already in the inbox is not stored twice) gets the instance
+// going.
+func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceRecord, start *history.Event) error {
+	err := fmt.Errorf("client: %w: %q (workflow %s, run %q, %s)", ErrInstanceAlreadyExists,
+		existing.InstanceID, existing.WorkflowName, existing.ExecutionID, existing.Status)
+	// Only a client-started run of the same workflow is healed with this
+	// call's arguments: a sub-workflow's start belongs to its parent's
+	// worker, and a different workflow's arguments would not fit.
+	if existing.Status != streams.StatusRunning || existing.Parent != nil || existing.WorkflowName != start.Name {
+		return err
+	}
+	h, herr := c.b.ReadHistory(ctx, existing.InstanceID, existing.ExecutionID)
+	if herr != nil {
+		return fmt.Errorf("%w (could not check whether its start is stuck: %v)", err, herr)
+	}
+	if len(h.Commits) > 0 {
+		return err
+	}
+	heal := *start
+	heal.ExecutionID = existing.ExecutionID
+	heal.InboxID = startInboxID(existing.ExecutionID)
+	heal.Queue = existing.Queue
+	heal.Time = existing.CreatedAt
+	if perr := c.b.PublishEvent(ctx, existing.Queue, existing.InstanceID, &heal); perr != nil {
+		return fmt.Errorf("%w (its history is empty and republishing its start failed: %v)", err, perr)
+	}
+	c.log.Info("republished the start of an instance whose history is empty",
+		"instance_id", existing.InstanceID, "execution_id", existing.ExecutionID, "workflow", existing.WorkflowName)
+	return err
+}
+
+// workflowName returns the name of wf (a workflow function or a name),
+// checking a function's shape and the arguments against its parameters.
+func workflowName(wf any, args []any) (string, error) {
+	switch wf := wf.(type) {
+	case string:
+		if wf == "" {
+			return "", errors.New("empty workflow name")
+		}
+		return wf, nil
+	case nil:
+		return "", errors.New("nil workflow: give a workflow function or its registered name")
+	}
+	if reflect.TypeOf(wf).Kind() != reflect.Func {
+		return "", fmt.Errorf("workflow must be a function or its registered name, not a %T", wf)
+	}
+	name, err := engine.FuncName(wf)
+	if err != nil {
+		return "", err
+	}
+	if err := engine.ValidateWorkflow(wf); err != nil {
+		return "", fmt.Errorf("workflow %s: %w", name, err)
+	}
+	t := reflect.TypeOf(wf)
+	if err := funcinfo.CheckArgs(t, 1, args); err != nil {
+		if strings.HasPrefix(err.Error(), "takes ") {
+			// "takes 2 arguments (int, int), got 1" names the parameters.
+			return "", fmt.Errorf("workflow %s %w", name, err)
+		}
+		return "", fmt.Errorf("workflow %s%s: %w", name, parameters(t), err)
+	}
+	return name, nil
+}
+
+// parameters spells the parameters of a workflow function after its
+// context, as in "(string, int)".
+func parameters(t reflect.Type) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i := 1; i < t.NumIn(); i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		if t.IsVariadic() && i == t.NumIn()-1 {
+			b.WriteString("..." + t.In(i).Elem().String())
+			continue
+		}
+		b.WriteString(t.In(i).String())
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// encodeArgs encodes arguments with the converter.
+func encodeArgs(conv engine.Converter, args []any) ([][]byte, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		b, err := conv.Encode(a)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// checkEventSize refuses an event too large for the server before anything
+// is written, so a start with oversized arguments leaves no registry entry
+// behind.
+func (c *Client) checkEventSize(e *history.Event, instanceID, queue string) error {
+	data, err := history.EncodeEvent(e)
+	if err != nil {
+		return err
+	}
+	// The subject holds the namespace, the queue and the instance ID
+	// (base64 at worst), and a header holds the message ID.
+	overhead := 64 + len(c.b.Namespace()) + 2*len(queue) + 2*len(instanceID) + len(e.InboxID)
+	limit := c.b.Conn().MaxPayload()
+	if size := int64(len(data) + overhead); size > limit {
+		return fmt.Errorf("%w: the %s event is %d bytes, the server accepts %d", streams.ErrPayloadTooLarge, e.Kind, size, limit)
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+// Package e2e runs workflows end to end: a real embedded NATS server, a
+// real worker, a real client. Every scenario runs twice, with the worker's
+// executor cache and without it (every task replays its history).
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/streams/embedded"
+	"github.com/jetflow/jetflow/worker"
+)
+
+// env is one scenario's world: a server, a namespace, a worker, a client.
+type env struct {
+	t      *testing.T
+	srv    *embedded.Server
+	b      *streams.Backend
+	c      *client.Client
+	w      *worker.Worker
+	opts   worker.Options
+	cancel context.CancelFunc
+}
+
+var namespaceSeq atomic.Int64
+
+// forEachCacheMode runs a scenario with the executor cache and without it.
+func forEachCacheMode(t *testing.T, scenario func(t *testing.T, opts worker.Options)) {
+	for _, mode := range []struct {
+		name     string
+		disabled bool
+	}{{"cache", false}, {"nocache", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			scenario(t, worker.Options{
+				DisableExecutorCache: mode.disabled,
+				UnknownNameTimeout:   time.Second,
+				PollWait:             200 * time.Millisecond,
+				TaskRetryDelay:       50 * time.Millisecond,
+			})
+		})
+	}
+}
+
+// newEnv starts a server listening on loopback (so other processes can
+// join), a backend in a fresh namespace, and a client. register adds the
+// workflows and activities to the worker before it starts.
+func newEnv(t *testing.T, opts worker.Options, register func(w *worker.Worker)) *env {
+	t.Helper()
+	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	nc, err := srv.Connect()
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	ns := fmt.Sprintf("e2e%d", namespaceSeq.Add(1))
+	b, err := streams.New(nc, streams.WithNamespace(ns), streams.WithAckWait(5*time.Second))
+	require.NoError(t, err)
+	if os.Getenv("E2E_LOG") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	e := &env{t: t, srv: srv, b: b, c: client.New(b), opts: opts}
+	e.w = e.startWorker(register)
+	return e
+}
+
+// startWorker starts a worker on the env's backend; it is stopped at the
+// end of the test.
+func (e *env) startWorker(register func(w *worker.Worker)) *worker.Worker {
+	e.t.Helper()
+	opts := e.opts
+	w := worker.New(e.b, &opts)
+	register(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(e.t, w.Start(ctx))
+	stopped := false
+	e.t.Cleanup(func() {
+		if !stopped {
+			cancel()
+			_ = w.WaitForCompletion()
+		}
+	})
+	e.cancel = func() {
+		stopped = true
+		cancel()
+		require.NoError(e.t, w.WaitForCompletion())
+	}
+	return w
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// must registers and fails the test on a registration error.
+func must(t *testing.T, err error) {
+	t.Helper()
+	require.NoError(t, err)
+}
+
+// waitFor polls cond until it holds, failing the test after within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func uniqueID(prefix string) string {
+	return prefix + "-" + strings.ReplaceAll(fmt.Sprint(time.Now().UnixNano()), " ", "")
+}
