@@ -27,7 +27,7 @@ func sumWorkflow(ctx workflow.Context, x int) (int, error) {
 	return workflow.ExecuteActivity[int](ctx, workflow.DefaultActivityOptions, add, r1, 12).Get(ctx)
 }
 
-func TestSmoke(t *testing.T) {
+func TestWorkerRunsAWorkflow(t *testing.T) {
 	srv, err := embedded.Start(embedded.Options{})
 	require.NoError(t, err)
 	defer srv.Shutdown()
