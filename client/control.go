@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
@@ -17,7 +18,7 @@ import (
 //
 // An unknown instance gives ErrInstanceNotFound, a finished one
 // ErrInstanceFinished. An instance between two runs (it continued as new)
-// gets the signal in its next run.
+// gets the signal in its next run once that is registered.
 func (c *Client) SignalWorkflow(ctx context.Context, instanceID, name string, arg any) error {
 	if name == "" {
 		return fmt.Errorf("client: signal instance %q: empty signal name", instanceID)
@@ -29,25 +30,18 @@ func (c *Client) SignalWorkflow(ctx context.Context, instanceID, name string, ar
 	if err != nil {
 		return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
 	}
-	rec, err := c.getRecord(ctx, instanceID)
+	rec, err := c.settledRecord(ctx, instanceID)
 	if err != nil {
 		return fmt.Errorf("client: signal %q: %w", name, err)
 	}
-	run := rec.ExecutionID
-	switch rec.Status {
-	case streams.StatusRunning:
-	case streams.StatusContinuedAsNew:
-		// Between runs: an event without a run is for the instance's
-		// current run, which is the next one.
-		run = ""
-	default:
-		return fmt.Errorf("client: signal %q: %w: instance %q is %s", name, ErrInstanceFinished, instanceID, rec.Status)
+	if err := c.checkRunning("signal "+strconv.Quote(name), rec); err != nil {
+		return err
 	}
 	e := &history.Event{
 		Kind:        history.SignalReceived,
 		Time:        c.now(),
 		InboxID:     signalInboxID(),
-		ExecutionID: run,
+		ExecutionID: rec.ExecutionID,
 		Name:        name,
 		Args:        [][]byte{payload},
 	}
@@ -55,6 +49,19 @@ func (c *Client) SignalWorkflow(ctx context.Context, instanceID, name string, ar
 		return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
 	}
 	return nil
+}
+
+// checkRunning returns nil if the instance's current run is running, and
+// the error of the operation what otherwise.
+func (c *Client) checkRunning(what string, rec *streams.InstanceRecord) error {
+	switch rec.Status {
+	case streams.StatusRunning:
+		return nil
+	case streams.StatusContinuedAsNew:
+		return fmt.Errorf("client: %s instance %q: it continued as new and its next run has not started within %s; try again",
+			what, rec.InstanceID, c.settleTimeout)
+	}
+	return fmt.Errorf("client: %s: %w: instance %q is %s", what, ErrInstanceFinished, rec.InstanceID, rec.Status)
 }
 
 // CancelWorkflowInstance asks a run to cancel: its context is canceled, and
@@ -106,13 +113,8 @@ func (c *Client) requestRun(ctx context.Context, what string, inst *workflow.Ins
 		return fmt.Errorf("client: %s: %w: run %q of instance %q ended (%s); the current run is %q",
 			what, ErrInstanceFinished, run, inst.InstanceID, ref.Final.Kind, rec.ExecutionID)
 	}
-	switch rec.Status {
-	case streams.StatusRunning:
-	case streams.StatusContinuedAsNew:
-		return fmt.Errorf("client: %s instance %q: it continued as new and its next run has not started within %s; try again",
-			what, inst.InstanceID, c.settleTimeout)
-	default:
-		return fmt.Errorf("client: %s: %w: instance %q is %s", what, ErrInstanceFinished, inst.InstanceID, rec.Status)
+	if err := c.checkRunning(what, rec); err != nil {
+		return err
 	}
 	e := build(ref.Run)
 	e.Time = c.now()

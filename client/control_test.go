@@ -54,11 +54,13 @@ func TestSignalBetweenRunsGoesToTheNextRun(t *testing.T) {
 	require.NoError(t, err)
 	e.inbox(streams.DefaultQueue, 1)
 	e.finish("between", streams.StatusContinuedAsNew, nil, nil)
+	moved := e.registerNextRunWhenSeen("between", "next-run")
 
 	require.NoError(t, e.c.SignalWorkflow(e.ctx, "between", "go", 1))
+	require.NoError(t, moved())
 	ev := e.inbox(streams.DefaultQueue, 1)[0].Event
 	assert.Equal(t, history.SignalReceived, ev.Kind)
-	assert.Empty(t, ev.ExecutionID, "an event without a run is for the current run")
+	assert.Equal(t, "next-run", ev.ExecutionID)
 }
 
 func TestSignalRefuses(t *testing.T) {
@@ -184,36 +186,9 @@ func TestCancelWaitsOutAnInstanceBetweenRuns(t *testing.T) {
 	e.inbox(streams.DefaultQueue, 1)
 	e.finish("between", streams.StatusContinuedAsNew, nil, nil)
 
-	// The worker registers the next run once the cancel has found the
-	// instance between runs.
-	found := make(chan struct{}, 1)
-	e.c.betweenRuns = func(string) {
-		select {
-		case found <- struct{}{}:
-		default:
-		}
-	}
-	moved := make(chan error, 1)
-	go func() {
-		select {
-		case <-found:
-		case <-time.After(20 * time.Second):
-			moved <- errors.New("the cancel never found the instance between runs")
-			return
-		}
-		rec, err := e.b.GetInstance(e.ctx, "between")
-		if err != nil {
-			moved <- err
-			return
-		}
-		rec.Runs = append(rec.Runs, rec.ExecutionID)
-		rec.ExecutionID = "next-run"
-		rec.Status = streams.StatusRunning
-		_, err = e.b.UpdateInstance(e.ctx, rec, rec.Revision)
-		moved <- err
-	}()
+	moved := e.registerNextRunWhenSeen("between", "next-run")
 	require.NoError(t, e.c.CancelWorkflowInstance(e.ctx, &workflow.Instance{InstanceID: "between"}))
-	require.NoError(t, <-moved)
+	require.NoError(t, moved())
 	ev := e.inbox(streams.DefaultQueue, 1)[0].Event
 	assert.Equal(t, "cancel:next-run", ev.InboxID)
 
@@ -222,6 +197,9 @@ func TestCancelWaitsOutAnInstanceBetweenRuns(t *testing.T) {
 	c := NewWithOptions(e.b, &Options{SettleTimeout: 100 * time.Millisecond})
 	err = c.TerminateWorkflowInstance(e.ctx, &workflow.Instance{InstanceID: "between"}, "")
 	assert.ErrorContains(t, err, "continued as new")
+	err = c.SignalWorkflow(e.ctx, "between", "s", nil)
+	assert.ErrorContains(t, err, "continued as new")
+	e.noInbox(streams.DefaultQueue)
 }
 
 func TestRemoveWorkflowInstance(t *testing.T) {
@@ -269,4 +247,44 @@ func TestRemoveWorkflowInstance(t *testing.T) {
 	assert.Empty(t, e.record("old").Runs)
 	assert.Equal(t, inst.ExecutionID, e.record("old").ExecutionID)
 	assert.False(t, errors.Is(err, ErrInstanceAlreadyExists))
+}
+
+// registerNextRunWhenSeen plays a worker that registers the next run of an
+// instance between runs once the client has seen it between runs. Check
+// the returned function's error after the client's call.
+func (e *testEnv) registerNextRunWhenSeen(id, nextRun string) (done func() error) {
+	found := make(chan struct{}, 1)
+	e.c.betweenRuns = func(string) {
+		select {
+		case found <- struct{}{}:
+		default:
+		}
+	}
+	moved := make(chan error, 1)
+	go func() {
+		select {
+		case <-found:
+		case <-time.After(20 * time.Second):
+			moved <- errors.New("the client never found the instance between runs")
+			return
+		}
+		rec, err := e.b.GetInstance(e.ctx, id)
+		if err != nil {
+			moved <- err
+			return
+		}
+		rec.Runs = append(rec.Runs, rec.ExecutionID)
+		rec.ExecutionID = nextRun
+		rec.Status = streams.StatusRunning
+		_, err = e.b.UpdateInstance(e.ctx, rec, rec.Revision)
+		moved <- err
+	}()
+	return func() error {
+		select {
+		case err := <-moved:
+			return err
+		case <-time.After(20 * time.Second):
+			return errors.New("the next run was never registered")
+		}
+	}
 }

@@ -172,6 +172,8 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	// Only a client-started run of the same workflow is healed with this
 	// call's arguments: a sub-workflow's start belongs to its parent's
 	// worker, and a different workflow's arguments would not fit.
+	// (The heal uses this call's arguments: the registry does not keep
+	// the original ones.)
 	if existing.Status != streams.StatusRunning || existing.Parent != nil || existing.WorkflowName != start.Name {
 		return err
 	}
@@ -181,6 +183,17 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	}
 	if len(h.Commits) > 0 {
 		return err
+	}
+	// A run that follows a continue-as-new is started by the worker with
+	// the arguments the workflow passed on; its recovery republishes it.
+	if n := len(existing.Runs); n > 0 {
+		final, _, ferr := c.finalEvent(ctx, existing.InstanceID, existing.Runs[n-1])
+		if ferr != nil {
+			return fmt.Errorf("%w (could not check whether its start is stuck: %v)", err, ferr)
+		}
+		if final == nil || final.Kind == history.WorkflowContinuedAsNew {
+			return err
+		}
 	}
 	heal := *start
 	heal.ExecutionID = existing.ExecutionID

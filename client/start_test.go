@@ -314,6 +314,39 @@ func TestCreateHealsAStartThatNeverReachedTheInbox(t *testing.T) {
 		require.ErrorIs(t, err, ErrInstanceAlreadyExists)
 		e.noInbox("q1")
 	})
+	t.Run("not for the run after a continue-as-new", func(t *testing.T) {
+		e := newEnv(t)
+		inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "cont", Queue: "q1"}, Greet, "x")
+		require.NoError(t, err)
+		e.inbox("q1", 1)
+		next, err := e.continueAsNew("cont") // the worker has not published the next start yet
+		require.NoError(t, err)
+		_, err = e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "cont"}, Greet, "y")
+		require.ErrorIs(t, err, ErrInstanceAlreadyExists)
+		e.noInbox("q1")
+		assert.Equal(t, []string{inst.ExecutionID}, e.record("cont").Runs)
+		assert.Equal(t, next, e.record("cont").ExecutionID)
+	})
+	t.Run("for a new run of a reused ID", func(t *testing.T) {
+		e := newEnv(t)
+		first, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "again", Queue: "q1"}, Greet, "x")
+		require.NoError(t, err)
+		e.inbox("q1", 1)
+		e.commit("again", first.ExecutionID, history.Event{Kind: history.WorkflowStarted, Name: "Greet"}, history.Event{Kind: history.WorkflowCompleted})
+		e.finish("again", streams.StatusCompleted, "r", nil)
+		// The second start's registry update lands, its publish does not.
+		rec := e.record("again")
+		rec.Runs = append(rec.Runs, rec.ExecutionID)
+		rec.ExecutionID, rec.Status, rec.Result = "run-2", streams.StatusRunning, nil
+		_, err = e.b.UpdateInstance(e.ctx, rec, rec.Revision)
+		require.NoError(t, err)
+
+		_, err = e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "again"}, Greet, "y")
+		require.ErrorIs(t, err, ErrInstanceAlreadyExists)
+		ev := e.inbox("q1", 1)[0].Event
+		assert.Equal(t, "start:run-2", ev.InboxID)
+		assert.Equal(t, "y", decode[string](t, ev.Args[0]))
+	})
 	t.Run("not for a sub-workflow", func(t *testing.T) {
 		e := newEnv(t)
 		stuck(e, "child", &history.Parent{InstanceID: "p", ExecutionID: "pr", ScheduleID: 3})

@@ -15,7 +15,7 @@ import (
 type billing struct{}
 
 func (*billing) Charge(ctx context.Context, cents int) (string, error) { return "ok", nil }
-func (*billing) Refund(ctx context.Context) error                       { return nil }
+func (*billing) Refund(ctx context.Context) error                      { return nil }
 
 type empty struct{}
 
