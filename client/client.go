@@ -155,10 +155,7 @@ func (c *Client) Converter() engine.Converter { return c.conv }
 
 // Inbox IDs of the events a client puts into an instance's inbox, as the
 // protocol in docs/architecture.md names them.
-func startInboxID(run string) string     { return "start:" + run }
-func cancelInboxID(run string) string    { return "cancel:" + run }
-func terminateInboxID(run string) string { return "terminate:" + run }
-func signalInboxID() string              { return "sig:" + newUUID() }
+func signalInboxID() string { return "sig:" + newUUID() }
 
 // newUUID returns a random (version 4) UUID.
 func newUUID() string {

@@ -74,7 +74,7 @@ func (c *Client) checkRunning(what string, rec *streams.InstanceRecord) error {
 // ErrInstanceFinished, an unknown instance ErrInstanceNotFound.
 func (c *Client) CancelWorkflowInstance(ctx context.Context, inst *workflow.Instance) error {
 	return c.requestRun(ctx, "cancel", inst, func(run string) *history.Event {
-		return &history.Event{Kind: history.CancelRequested, InboxID: cancelInboxID(run), ExecutionID: run}
+		return &history.Event{Kind: history.CancelRequested, InboxID: streams.CancelInboxID(run), ExecutionID: run}
 	})
 }
 
@@ -87,7 +87,7 @@ func (c *Client) CancelWorkflowInstance(ctx context.Context, inst *workflow.Inst
 // ErrInstanceFinished, an unknown instance ErrInstanceNotFound.
 func (c *Client) TerminateWorkflowInstance(ctx context.Context, inst *workflow.Instance, reason string) error {
 	return c.requestRun(ctx, "terminate", inst, func(run string) *history.Event {
-		return &history.Event{Kind: history.TerminateRequested, InboxID: terminateInboxID(run), ExecutionID: run, Reason: reason}
+		return &history.Event{Kind: history.TerminateRequested, InboxID: streams.TerminateInboxID(run), ExecutionID: run, Reason: reason}
 	})
 }
 

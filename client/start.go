@@ -74,7 +74,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	start := &history.Event{
 		Kind:        history.WorkflowStarted,
 		Time:        now,
-		InboxID:     startInboxID(run),
+		InboxID:     streams.StartInboxID(run),
 		ExecutionID: run,
 		Name:        name,
 		Queue:       queue,
@@ -197,7 +197,7 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	}
 	heal := *start
 	heal.ExecutionID = existing.ExecutionID
-	heal.InboxID = startInboxID(existing.ExecutionID)
+	heal.InboxID = streams.StartInboxID(existing.ExecutionID)
 	heal.Queue = existing.Queue
 	heal.Time = existing.CreatedAt
 	if perr := c.b.PublishEvent(ctx, existing.Queue, existing.InstanceID, &heal); perr != nil {

@@ -99,3 +99,12 @@ func (b *Backend) CancelRunTimers(ctx context.Context, instanceID, executionID s
 	}
 	return nil
 }
+
+// StartInboxID is the InboxID of a run's WorkflowStarted event.
+func StartInboxID(executionID string) string { return "start:" + executionID }
+
+// CancelInboxID is the InboxID of the CancelRequested event of a run.
+func CancelInboxID(executionID string) string { return "cancel:" + executionID }
+
+// TerminateInboxID is the InboxID of the TerminateRequested event of a run.
+func TerminateInboxID(executionID string) string { return "terminate:" + executionID }

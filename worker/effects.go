@@ -122,7 +122,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 		if err := w.b.PublishEvent(ctx, started.Queue, inst, &history.Event{
 			Kind:                 history.WorkflowStarted,
 			Time:                 now,
-			InboxID:              startInboxID(nextRun),
+			InboxID:              streams.StartInboxID(nextRun),
 			ExecutionID:          nextRun,
 			Name:                 started.Name,
 			Queue:                started.Queue,
@@ -260,7 +260,7 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 	return w.b.PublishEvent(ctx, childQueue, e.InstanceID, &history.Event{
 		Kind:        history.WorkflowStarted,
 		Time:        now,
-		InboxID:     startInboxID(childRun),
+		InboxID:     streams.StartInboxID(childRun),
 		ExecutionID: childRun,
 		Name:        e.Name,
 		Queue:       childQueue,
@@ -296,7 +296,7 @@ func (w *Worker) cancelChild(ctx context.Context, run string, e *history.Event) 
 	return w.b.PublishEvent(ctx, rec.Queue, e.InstanceID, &history.Event{
 		Kind:        history.CancelRequested,
 		Time:        time.Now().UTC(),
-		InboxID:     cancelInboxID(childRun),
+		InboxID:     streams.CancelInboxID(childRun),
 		ExecutionID: childRun,
 	})
 }

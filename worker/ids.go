@@ -25,8 +25,6 @@ func continuedRunID(run string) string {
 }
 
 // Inbox message IDs, as docs/architecture.md lists them.
-func startInboxID(run string) string  { return "start:" + run }
-func cancelInboxID(run string) string { return "cancel:" + run }
 func eventKey(prefix, inst, run string, id int64) string {
 	return prefix + ":" + inst + ":" + run + ":" + strconv.FormatInt(id, 10)
 }
