@@ -69,9 +69,19 @@ func activityTask(queue, inst, run string, e *history.Event) *streams.ActivityTa
 // events of msgs: their messages were redelivered, so the worker that
 // committed them may have died before publishing everything.
 func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, started history.Event, msgs []*streams.InboxMessage, log *slog.Logger) {
+	// Only a redelivered message means a worker may have died between
+	// commit and publish. A new message whose event is already applied (a
+	// stale timer, a result after a cancel, a publish retried after the
+	// duplicate window) must not republish: that would re-run activities
+	// and re-arm timers whose own dedup window has passed.
 	ids := map[string]bool{}
 	for _, m := range msgs {
-		ids[m.Event.InboxID] = true
+		if m.Deliveries() > 1 {
+			ids[m.Event.InboxID] = true
+		}
+	}
+	if len(ids) == 0 {
+		return
 	}
 	h, err := w.b.ReadHistory(ctx, inst, run)
 	if err != nil {
