@@ -40,8 +40,11 @@ type InstanceInfo struct {
 	// terminated one (in Message).
 	Failure *history.Failure `json:"failure,omitempty"`
 
-	// HistoryEvents and HistoryBytes measure the current run's history, as
-	// the worker recorded when the run ended.
+	// HistoryEvents and HistoryBytes measure the current run's history:
+	// in a list, as the worker recorded when the run ended; in a
+	// description, as read now. A run fails when its history outgrows the
+	// worker's MaxHistoryLength, so a long-lived workflow should continue
+	// as new well before that.
 	HistoryEvents int `json:"history_events,omitempty"`
 	HistoryBytes  int `json:"history_bytes,omitempty"`
 }
@@ -157,6 +160,7 @@ func (c *Client) DescribeWorkflowInstance(ctx context.Context, instanceID string
 	d := &InstanceDescription{InstanceInfo: *c.instanceInfo(rec)}
 	events := h.Events()
 	d.HistoryLength = len(events)
+	d.HistoryEvents, d.HistoryBytes = len(events), h.Bytes
 	if len(events) > 0 {
 		d.LastEventAt = events[len(events)-1].Time
 	}

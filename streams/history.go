@@ -21,6 +21,8 @@ type RunHistory struct {
 	// sequence the read started after when it found nothing new. It is the
 	// expected sequence for the next commit.
 	LastSeq uint64
+	// Bytes is the encoded size of the commits read.
+	Bytes int
 }
 
 // Events returns all events of all commits, in order.
@@ -56,6 +58,7 @@ func (b *Backend) ReadHistoryAfter(ctx context.Context, instanceID, executionID 
 			return fmt.Errorf("commit %d after sequence %d: %w", len(h.Commits)+1, afterSeq, err)
 		}
 		h.Commits = append(h.Commits, c)
+		h.Bytes += len(m.Data)
 		return nil
 	})
 	if err != nil {
