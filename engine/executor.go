@@ -37,7 +37,18 @@ type Options struct {
 	// *BlockedError. 0 means DefaultBlockedTimeout; negative disables the
 	// check (for debugging).
 	BlockedTimeout time.Duration
+	// MaxHistoryLength fails a run whose history grows past this many
+	// events, with a FailureHistoryLimit error that points to
+	// workflow.ContinueAsNew. 0 means DefaultMaxHistoryLength; negative
+	// means no limit.
+	MaxHistoryLength int64
 }
+
+// DefaultMaxHistoryLength is the history length at which a run fails unless
+// Options.MaxHistoryLength says otherwise. A run that long replays slowly
+// after every cache miss; a long-lived workflow should continue as new well
+// before it.
+const DefaultMaxHistoryLength = 50_000
 
 // Executor runs one workflow run: it turns the run's events into calls into
 // the workflow code and the code's calls into events. It is not safe for
@@ -149,6 +160,13 @@ func (e *Executor) Replay(events []history.Event) error {
 			return e.fail(fmt.Errorf("%w: event %d (%v) follows the run's final event %d (%v)",
 				ErrBadHistory, ev.ID, ev.Kind, e.final.ID, e.final.Kind))
 		}
+		if isHistoryLimitFailure(&ev) {
+			// Not a command of the code: the executor ended the run.
+			if err := e.finish(history.Event{Kind: history.WorkflowFailed, Failure: ev.Failure}); err != nil {
+				return err
+			}
+			continue
+		}
 		if !ev.Kind.Inbound() {
 			// A command the code did not issue when it processed the
 			// events before.
@@ -196,6 +214,10 @@ func (e *Executor) Execute(events []history.Event) ([]history.Event, error) {
 			return nil, err
 		}
 	}
+	if err := e.enforceHistoryLimit(); err != nil {
+		e.out = nil
+		return nil, err
+	}
 	out := e.out
 	e.out = nil
 	return out, nil
@@ -227,6 +249,14 @@ func (e *Executor) Final() (history.Event, bool) {
 		return history.Event{}, false
 	}
 	return *e.final, true
+}
+
+// Applied reports whether the run's history holds the inbound event with
+// this InboxID (the worker uses it to tell an event the run already took
+// from one that came too late for it).
+func (e *Executor) Applied(inboxID string) bool {
+	_, ok := e.seenInbox[inboxID]
+	return ok
 }
 
 // Err returns the error that made the executor unusable, or nil.
@@ -506,6 +536,28 @@ func (e *Executor) outcome() history.Event {
 	default:
 		return history.Event{Kind: history.WorkflowFailed, Failure: FailureFromError(err)}
 	}
+}
+
+// enforceHistoryLimit ends a run whose history has outgrown the limit.
+func (e *Executor) enforceHistoryLimit() error {
+	limit := e.opts.MaxHistoryLength
+	if limit == 0 {
+		limit = DefaultMaxHistoryLength
+	}
+	if limit < 0 || e.final != nil || !e.started || e.lastID <= limit {
+		return nil
+	}
+	return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
+		Type: FailureHistoryLimit,
+		Message: fmt.Sprintf("workflow %s: the run's history has %d events, more than the limit of %d; "+
+			"a long-lived workflow should end its run with workflow.ContinueAsNew to go on with a fresh history",
+			e.workflowName, e.lastID, limit),
+		NonRetryable: true,
+	}})
+}
+
+func isHistoryLimitFailure(ev *history.Event) bool {
+	return ev.Kind == history.WorkflowFailed && ev.Failure != nil && ev.Failure.Type == FailureHistoryLimit
 }
 
 // finish records the run's final event and stops the workflow code.

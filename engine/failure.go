@@ -17,6 +17,9 @@ const (
 	// FailureArgument is the type of the failure of a workflow whose start
 	// arguments do not fit its parameters.
 	FailureArgument = "ArgumentError"
+	// FailureHistoryLimit is the type of the failure of a run whose
+	// history outgrew Options.MaxHistoryLength.
+	FailureHistoryLimit = "HistoryLimitExceeded"
 )
 
 // FailureFromError turns an error into its stored form, keeping what

@@ -55,6 +55,10 @@ type Options struct {
 	// BlockedTimeout is how long workflow code may run without reaching a
 	// workflow API call before the task is abandoned as blocked.
 	BlockedTimeout time.Duration
+	// MaxHistoryLength fails a run whose history grows past this many
+	// events, with an error that suggests workflow.ContinueAsNew
+	// (default engine.DefaultMaxHistoryLength; negative: no limit).
+	MaxHistoryLength int64
 	// Converter encodes arguments and results; it must match the
 	// clients'. Default: msgpack.
 	Converter engine.Converter

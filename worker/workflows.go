@@ -320,7 +320,8 @@ func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
 		Registry:       w.reg,
 		Converter:      w.opts.Converter,
 		Logger:         w.log,
-		BlockedTimeout: w.opts.BlockedTimeout,
+		BlockedTimeout:   w.opts.BlockedTimeout,
+		MaxHistoryLength: w.opts.MaxHistoryLength,
 	})
 }
 
