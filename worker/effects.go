@@ -30,8 +30,10 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 			err = w.b.CancelTimer(ctx, inst, run, e.ScheduleID)
 		case history.SubWorkflowScheduled:
 			err = w.startChild(ctx, queue, inst, run, e)
+		case history.ActivityCancelRequested:
+			err = w.b.PublishActivityCancel(streams.ActivityCancel{InstanceID: inst, ExecutionID: run, ScheduleID: e.ScheduleID})
 		case history.SubWorkflowCancelRequested:
-			err = w.cancelChild(ctx, run, e)
+			err = w.cancelChild(ctx, inst, run, e)
 		case history.SignalWorkflowScheduled:
 			err = w.signalOther(ctx, queue, inst, run, e)
 		case history.WorkflowCompleted, history.WorkflowFailed, history.WorkflowCanceled,
@@ -291,7 +293,7 @@ func (w *Worker) failChildStart(ctx context.Context, queue, inst, run string, e 
 }
 
 // cancelChild asks a sub-workflow to cancel: a CancelRequested in its inbox.
-func (w *Worker) cancelChild(ctx context.Context, run string, e *history.Event) error {
+func (w *Worker) cancelChild(ctx context.Context, inst, run string, e *history.Event) error {
 	rec, err := w.b.GetInstance(ctx, e.InstanceID)
 	if errors.Is(err, streams.ErrInstanceNotFound) || errors.Is(err, streams.ErrInvalidName) {
 		return nil // never started (its start failed): nothing to cancel
@@ -299,15 +301,19 @@ func (w *Worker) cancelChild(ctx context.Context, run string, e *history.Event) 
 	if err != nil {
 		return err
 	}
-	childRun := childRunID(run, e.ScheduleID)
-	if rec.ExecutionID != childRun || rec.Status.Finished() {
+	// The child is ours while its record names this parent event: its
+	// first run, or a later one if it continued as new.
+	p := rec.Parent
+	ours := rec.ExecutionID == childRunID(run, e.ScheduleID) ||
+		(p != nil && p.InstanceID == inst && p.ExecutionID == run && p.ScheduleID == e.ScheduleID)
+	if !ours || rec.Status.Finished() {
 		return nil
 	}
 	return w.b.PublishEvent(ctx, rec.Queue, e.InstanceID, &history.Event{
 		Kind:        history.CancelRequested,
 		Time:        time.Now().UTC(),
-		InboxID:     streams.CancelInboxID(childRun),
-		ExecutionID: childRun,
+		InboxID:     streams.CancelInboxID(rec.ExecutionID),
+		ExecutionID: rec.ExecutionID,
 	})
 }
 

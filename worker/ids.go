@@ -2,6 +2,7 @@ package worker
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +23,18 @@ func childRunID(parentRun string, scheduleID int64) string {
 // continued as new.
 func continuedRunID(run string) string {
 	return uuid.NewSHA1(runIDSpace, []byte(run+"/continued")).String()
+}
+
+// forwardedInboxID is the message ID of a signal forwarded to run: the ID
+// of the signal as first sent, prefixed with the run it is forwarded to,
+// so it stays unique and short along a chain of continued runs.
+func forwardedInboxID(run, inboxID string) string {
+	if rest, ok := strings.CutPrefix(inboxID, "fwd:"); ok {
+		if _, root, ok := strings.Cut(rest, "|"); ok {
+			inboxID = root
+		}
+	}
+	return "fwd:" + run + "|" + inboxID
 }
 
 // Inbox message IDs, as docs/architecture.md lists them.
