@@ -120,6 +120,12 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 	ctx, cancelCause := context.WithCancelCause(ctx)
 	defer cancel()
 	defer cancelCause(nil)
+	key := streams.ActivityCancel{InstanceID: t.InstanceID, ExecutionID: t.ExecutionID, ScheduleID: t.ScheduleID}
+	ended, ok := w.cancels.start(key, cancelCause)
+	if !ok {
+		return nil, canceledError(t.Name)
+	}
+	defer ended()
 
 	var mu sync.Mutex
 	lastBeat := time.Now()
@@ -177,9 +183,17 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 			return nil, timeoutError(t.Name, c, opts.ScheduleToClose)
 		case errors.Is(c, errHeartbeat):
 			return nil, timeoutError(t.Name, c, opts.Heartbeat)
+		case errors.Is(c, errCanceledByWorkflow):
+			return nil, canceledError(t.Name)
 		}
 	}
 	return result, err
+}
+
+// canceledError is the final outcome of an activity its workflow canceled:
+// a workflow that waits for the cancellation sees workflow.Canceled.
+func canceledError(name string) error {
+	return workflow.NewPermanentError(fmt.Errorf("activity %s %w: %w", name, errCanceledByWorkflow, workflow.Canceled))
 }
 
 func timeoutError(name string, cause error, d time.Duration) error {

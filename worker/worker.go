@@ -125,13 +125,14 @@ type Worker struct {
 	log  *slog.Logger
 	reg  *registry
 
-	cache *executorCache
+	cache   *executorCache
+	cancels *activityCancels
 
 	mu       sync.Mutex
 	started  bool
 	tasks    sync.WaitGroup // pollers and in-flight tasks
 	stopping chan struct{}
-	queries  []func() error // unsubscribe functions of query responders
+	queries  []func() error // unsubscribe functions of query responders and cancel listeners
 }
 
 // New returns a worker on the backend; nil options mean DefaultOptions.
@@ -160,6 +161,7 @@ func New(b *streams.Backend, opts *Options) *Worker {
 		size = 0
 	}
 	w.cache = newExecutorCache(size)
+	w.cancels = newActivityCancels()
 	return w
 }
 
@@ -189,6 +191,11 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.started = true
 	w.mu.Unlock()
 
+	unsubscribe, err := w.b.SubscribeActivityCancels(w.cancels.cancel)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	w.queries = append(w.queries, unsubscribe)
 	wfSlots := make(chan struct{}, w.opts.MaxParallelWorkflowTasks)
 	actSlots := make(chan struct{}, w.opts.MaxParallelActivityTasks)
 	for _, queue := range w.opts.Queues {
