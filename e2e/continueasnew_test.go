@@ -191,3 +191,25 @@ func TestHistoryLimit(t *testing.T) {
 		assert.Positive(t, d.HistoryBytes)
 	})
 }
+
+func TestCancelFollowsTheInstanceToItsLatestRun(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		e := newEnv(t, opts, func(w *worker.Worker) { must(t, w.RegisterWorkflow(Ticker)) })
+		ctx := ctxFor(t)
+		first, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, Ticker, 0)
+		require.NoError(t, err)
+		waitFor(t, 10*time.Second, "a few runs", func() bool {
+			d, err := e.c.DescribeWorkflowInstance(ctx, first.InstanceID)
+			return err == nil && len(d.Runs) >= 3
+		})
+		// The handle names the first run, long ended: the cancel goes to
+		// the run that is current now.
+		require.NoError(t, e.c.CancelWorkflowInstance(ctx, first))
+		_, err = client.GetWorkflowResult[int](ctx, e.c, first, 20*time.Second)
+		require.ErrorIs(t, err, client.ErrWorkflowCanceled)
+		d, err := e.c.DescribeWorkflowInstance(ctx, first.InstanceID)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, len(d.Runs), 3)
+		assert.Equal(t, first.ExecutionID, d.Runs[0])
+	})
+}
