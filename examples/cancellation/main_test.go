@@ -18,11 +18,12 @@ func TestSetup(t *testing.T) {
 	t.Run("not canceled", func(t *testing.T) {
 		tst := tester.NewWorkflowTester[string](Setup, tester.WithTB(t))
 		tst.OnActivity(Provision, mock.Anything, "vm-1").Return(nil)
+		tst.OnActivity(Configure, mock.Anything, "vm-1").Return(nil)
 		tst.Execute("vm-1")
 
 		res, err := tst.WorkflowResult()
 		require.NoError(t, err)
-		assert.Equal(t, "provisioned vm-1", res)
+		assert.Equal(t, "ready: vm-1", res)
 		tst.AssertExpectations(t)
 	})
 	t.Run("canceled while provisioning, with mocks", func(t *testing.T) {
@@ -33,6 +34,8 @@ func TestSetup(t *testing.T) {
 			return ctx.Err()
 		})
 		tst.OnActivity(Release, mock.Anything, "vm-1").Return("released vm-1", nil).Once()
+		// No mock for Configure: it is skipped, and a call would fail
+		// the test.
 		tst.ScheduleCallback(10*time.Millisecond, tst.CancelWorkflow)
 		tst.Execute("vm-1")
 
@@ -44,6 +47,7 @@ func TestSetup(t *testing.T) {
 	t.Run("canceled while provisioning, real activities", func(t *testing.T) {
 		tst := tester.NewWorkflowTester[string](Setup, tester.WithTB(t))
 		tst.RegisterActivity(Provision)
+		tst.RegisterActivity(Configure)
 		tst.RegisterActivity(Release)
 		// Provision takes five seconds; while it runs, mock time follows
 		// the wall clock, so the cancel comes 300ms into it.
