@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/streams"
+)
+
+// Page sizes of "wfctl list".
+const (
+	defaultListLimit = 50
+	maxListLimit     = 10000
+)
+
+func listCommand() *command {
+	var (
+		status   string
+		workflow string
+		limit    int
+		cursor   string
+		all      bool
+		asJSON   bool
+	)
+	return &command{
+		name:    "list",
+		summary: "list instances, newest first",
+		description: `
+List the instances of the namespace, newest first (by when their current
+run started), with their status, and the number of instances per status.
+
+--status and --workflow filter; --limit sets the page size. When there is
+more, the last line shows the command for the next page (--cursor); --all
+reads every page. Paging is stable: instances started meanwhile do not
+shift later pages.
+
+Statuses: running, completed, failed, canceled, terminated,
+continued-as-new.`,
+		examples: []string{
+			`wfctl list`,
+			`wfctl list --status failed --workflow ProcessOrder`,
+			`wfctl list --limit 20 --cursor '2025-01-02T15:04:05.123Z|order-41'`,
+			`wfctl list --all --json | jq -r '.instances[].instance_id'`,
+		},
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&status, "status", "", "only instances with this `STATUS`")
+			fs.StringVar(&workflow, "workflow", "", "only instances of this workflow `NAME`")
+			fs.IntVar(&limit, "limit", defaultListLimit, "page size: at most `N` instances")
+			fs.StringVar(&cursor, "cursor", "", "continue after a previous page (its next `CURSOR`)")
+			fs.BoolVar(&all, "all", false, "read every page")
+			fs.BoolVar(&asJSON, "json", false, "write JSON: {instances, next_cursor, counts}")
+		},
+		run: func(ctx context.Context, a *app, _ []string) error {
+			if err := oneOf("status", streams.Status(status), streams.Statuses); err != nil {
+				return err
+			}
+			if limit < 1 || limit > maxListLimit {
+				return usageErrorf("list: --limit must be between 1 and %d, got %d", maxListLimit, limit)
+			}
+			if all && cursor != "" {
+				return usageErrorf("list: --all and --cursor exclude each other")
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			opts := client.ListOptions{Status: streams.Status(status), WorkflowName: workflow, Limit: limit, Cursor: cursor}
+			if all {
+				// Each page reads the whole registry, so read it in
+				// as few pages as possible.
+				opts.Limit = maxListLimit
+			}
+			page, err := listPages(ctx, a, c, opts, all)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, page)
+			}
+			return printList(a, page)
+		},
+	}
+}
+
+// listPages reads one page, or every page with all.
+func listPages(ctx context.Context, a *app, c *client.Client, opts client.ListOptions, all bool) (*client.InstancePage, error) {
+	var out *client.InstancePage
+	for {
+		octx, cancel := a.opContext(ctx)
+		page, err := c.ListWorkflowInstances(octx, opts)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("list: %w", err)
+		}
+		if out == nil {
+			out = page
+		} else {
+			out.Instances = append(out.Instances, page.Instances...)
+			out.NextCursor = page.NextCursor
+		}
+		if !all || page.NextCursor == "" {
+			return out, nil
+		}
+		opts.Cursor = page.NextCursor
+	}
+}
+
+// printList writes a page as a table with the counts and the next page's
+// cursor below.
+func printList(a *app, page *client.InstancePage) error {
+	if len(page.Instances) == 0 {
+		fmt.Fprintln(a.stdout, "no instances")
+	} else {
+		now := time.Now()
+		t := newTable(a.stdout, "INSTANCE ID", "WORKFLOW", "STATUS", "STARTED", "DURATION", "RUN")
+		for _, in := range page.Instances {
+			t.row(in.InstanceID, in.WorkflowName, string(in.Status), formatTime(in.CreatedAt, timeLayout),
+				runDuration(in, now), shortID(in.ExecutionID))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.stdout, "\n%s\n", formatCounts(page.Counts))
+	if page.NextCursor != "" {
+		fmt.Fprintf(a.stdout, "more: wfctl list --cursor '%s' (same filters)\n", page.NextCursor)
+	}
+	return nil
+}
+
+// runDuration is how long the current run took, or has been running.
+func runDuration(in *client.InstanceInfo, now time.Time) string {
+	if in.CreatedAt.IsZero() {
+		return "-"
+	}
+	if !in.FinishedAt.IsZero() {
+		return formatDuration(in.FinishedAt.Sub(in.CreatedAt))
+	}
+	if in.Status == streams.StatusRunning {
+		return formatDuration(now.Sub(in.CreatedAt)) + "+"
+	}
+	return "-"
+}
+
+// formatCounts writes the counts per status in the order of
+// streams.Statuses, as "total 12: running 2, completed 10".
+func formatCounts(counts map[streams.Status]int) string {
+	total := 0
+	var parts []string
+	for _, s := range streams.Statuses {
+		if n := counts[s]; n > 0 {
+			total += n
+			parts = append(parts, fmt.Sprintf("%s %d", s, n))
+		}
+	}
+	if total == 0 {
+		return "total 0"
+	}
+	return fmt.Sprintf("total %d: %s", total, strings.Join(parts, ", "))
+}
+
+// shortID shortens a UUID-like ID for tables; the full one is in
+// "describe" and in --json.
+func shortID(id string) string {
+	if len(id) > 13 {
+		return id[:8] + "…"
+	}
+	return id
+}
