@@ -106,9 +106,17 @@ func TestKindNames(t *testing.T) {
 		assert.NotEqual(t, k.Inbound(), k >= ActivityScheduled, "%s is inbound or produced, not both", k)
 	}
 	assert.Equal(t, "Kind(99)", Kind(99).String())
-	assert.Error(t, new(Kind).UnmarshalText([]byte("Nope")))
-	_, err := Kind(99).MarshalText()
-	assert.Error(t, err)
+	for _, bad := range []string{"Nope", "Kind(300)", "Kind(07)", "Kind(7)x", ""} {
+		assert.Error(t, new(Kind).UnmarshalText([]byte(bad)), bad)
+	}
+
+	// A kind from a newer version survives a JSON round trip.
+	text, err := Kind(99).MarshalText()
+	require.NoError(t, err)
+	assert.Equal(t, "Kind(99)", string(text))
+	var back Kind
+	require.NoError(t, back.UnmarshalText(text))
+	assert.Equal(t, Kind(99), back)
 	assert.True(t, WorkflowContinuedAsNew.Final())
 	assert.False(t, TimerFired.Final())
 }

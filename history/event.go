@@ -114,22 +114,26 @@ func (k Kind) Inbound() bool { return k >= WorkflowStarted && k <= TerminateRequ
 // Final reports whether an event of this kind ends a run.
 func (k Kind) Final() bool { return k >= WorkflowCompleted && k <= WorkflowTerminated }
 
-// MarshalText writes the kind's name, so JSON histories are readable.
+// MarshalText writes the kind's name, so JSON histories are readable. A
+// kind this version does not know (from a newer one) is written as
+// "Kind(N)", so one such event does not make a whole history unreadable.
 func (k Kind) MarshalText() ([]byte, error) {
-	if !k.Valid() {
-		return nil, fmt.Errorf("history: unknown event kind %d", uint8(k))
-	}
 	return []byte(k.String()), nil
 }
 
-// UnmarshalText reads a kind's name as written by MarshalText.
+// UnmarshalText reads a kind as written by MarshalText: a name, or
+// "Kind(N)".
 func (k *Kind) UnmarshalText(b []byte) error {
-	v, ok := kindsByName[string(b)]
-	if !ok {
-		return fmt.Errorf("history: unknown event kind %q", b)
+	if v, ok := kindsByName[string(b)]; ok {
+		*k = v
+		return nil
 	}
-	*k = v
-	return nil
+	var n uint8
+	if _, err := fmt.Sscanf(string(b), "Kind(%d)", &n); err == nil && fmt.Sprintf("Kind(%d)", n) == string(b) {
+		*k = Kind(n)
+		return nil
+	}
+	return fmt.Errorf("history: unknown event kind %q", b)
 }
 
 // Event is one thing that happened to a run. Which fields are set depends on

@@ -166,17 +166,31 @@ func startNATS(sopts *server.Options, opts Options) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: new server: %w", err)
 	}
-	if opts.Logger != nil {
-		ns.SetLoggerV2(slogAdapter{opts.Logger}, false, false, false)
+	// The adapter also catches the server's fatal errors (a port in use,
+	// say), which do not stop it from starting half way: without this,
+	// Start would wait out the whole ready timeout and say nothing useful.
+	log := &slogAdapter{l: opts.Logger, fatal: make(chan string, 1)}
+	if log.l == nil {
+		log.l = slog.New(slog.DiscardHandler)
 	}
+	ns.SetLoggerV2(log, false, false, false)
 	ns.Start()
 	timeout := opts.ReadyTimeout
 	if timeout <= 0 {
 		timeout = DefaultReadyTimeout
 	}
-	if !ns.ReadyForConnections(timeout) {
-		ns.Shutdown()
-		return nil, fmt.Errorf("embedded: server not ready for connections after %s", timeout)
+	deadline := time.Now().Add(timeout)
+	for !ns.ReadyForConnections(50 * time.Millisecond) {
+		select {
+		case msg := <-log.fatal:
+			ns.Shutdown()
+			return nil, fmt.Errorf("embedded: server failed to start: %s", msg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			ns.Shutdown()
+			return nil, fmt.Errorf("embedded: server not ready for connections after %s", timeout)
+		}
 	}
 	if !ns.JetStreamEnabled() {
 		ns.Shutdown()
@@ -243,12 +257,23 @@ func (s *Server) Shutdown() {
 	})
 }
 
-// slogAdapter forwards nats-server's log lines to a *slog.Logger.
-type slogAdapter struct{ l *slog.Logger }
+// slogAdapter forwards nats-server's log lines to a *slog.Logger, and
+// hands the first fatal error to startNATS.
+type slogAdapter struct {
+	l     *slog.Logger
+	fatal chan string
+}
 
-func (a slogAdapter) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Tracef(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Tracef(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	a.l.Error(msg)
+	select {
+	case a.fatal <- msg:
+	default:
+	}
+}

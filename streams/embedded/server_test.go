@@ -2,8 +2,11 @@ package embedded
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,4 +189,23 @@ func TestClusterStopRestart(t *testing.T) {
 
 	_, err = StartCluster(0, ClusterOptions{})
 	require.ErrorContains(t, err, "at least one node")
+}
+
+func TestStartOnABusyPortFailsAtOnce(t *testing.T) {
+	first, err := Start(Options{Port: RandomPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Shutdown()
+	port := first.NATSServer().Addr().(*net.TCPAddr).Port
+
+	// The ready timeout is long; the failure must not wait for it.
+	second, err := Start(Options{Port: port, ReadyTimeout: time.Hour})
+	if err == nil {
+		second.Shutdown()
+		t.Fatal("a second server started on a port in use")
+	}
+	if !strings.Contains(err.Error(), "failed to start") || !strings.Contains(err.Error(), strconv.Itoa(port)) {
+		t.Errorf("error does not say what went wrong: %v", err)
+	}
 }
