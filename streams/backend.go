@@ -145,6 +145,60 @@ type Backend struct {
 // and updating what differs. Running it again, or from several processes at
 // once, is safe and ends in the same topology.
 func New(nc *nats.Conn, opts ...Option) (*Backend, error) {
+	b, err := configure(nc, opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*b.opts.requestTimeout)
+	defer cancel()
+	if err := b.provision(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Open binds to a namespace that New provisioned before, creating and
+// changing nothing: for tools that only read or drive workflows (a CLI,
+// a UI) and for credentials that may not create streams. A namespace that
+// does not exist gives an error matching ErrNamespaceNotFound, so a
+// mistyped namespace is not silently created empty. Options that shape
+// the topology (replicas, storage, duplicate window, ack wait) are
+// ignored.
+func Open(nc *nats.Conn, opts ...Option) (*Backend, error) {
+	b, err := configure(nc, opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*b.opts.requestTimeout)
+	defer cancel()
+	missing := func(what string, err error) error {
+		if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) {
+			return fmt.Errorf("%w: namespace %q has no %s (a worker, or streams.New, provisions it)", ErrNamespaceNotFound, b.n.ns, what)
+		}
+		return fmt.Errorf("streams: open namespace %q: %s: %w", b.n.ns, what, err)
+	}
+	streams := []struct {
+		name string
+		dst  *jetstream.Stream
+	}{
+		{b.n.historyStream(), &b.history},
+		{b.n.tasksStream(), &b.tasks},
+		{b.n.activitiesStream(), &b.activities},
+		{b.n.deadStream(), &b.dead},
+	}
+	for _, st := range streams {
+		if *st.dst, err = b.js.Stream(ctx, st.name); err != nil {
+			return nil, missing("stream "+st.name, err)
+		}
+	}
+	if b.registry, err = b.js.KeyValue(ctx, b.n.registryBucket()); err != nil {
+		return nil, missing("registry bucket "+b.n.registryBucket(), err)
+	}
+	return b, nil
+}
+
+// configure applies the options and connects to JetStream.
+func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 	if nc == nil {
 		return nil, errors.New("streams: nil NATS connection")
 	}
@@ -175,11 +229,6 @@ func New(nc *nats.Conn, opts ...Option) (*Backend, error) {
 		log:  o.logger.With("namespace", o.namespace),
 	}
 	b.replies.nc = nc
-	ctx, cancel := context.WithTimeout(context.Background(), 4*o.requestTimeout)
-	defer cancel()
-	if err := b.provision(ctx); err != nil {
-		return nil, err
-	}
 	return b, nil
 }
 

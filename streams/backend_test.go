@@ -122,3 +122,32 @@ func TestNamespacesAreSeparate(t *testing.T) {
 	_, err = bb.GetInstance(ctx, "x")
 	require.ErrorIs(t, err, ErrInstanceNotFound)
 }
+
+func TestOpenBindsWithoutCreating(t *testing.T) {
+	srv := startServer(t)
+	nc, err := srv.Connect()
+	require.NoError(t, err)
+	defer nc.Close()
+
+	_, err = Open(nc, WithNamespace("typo"))
+	require.ErrorIs(t, err, ErrNamespaceNotFound)
+	assert.Contains(t, err.Error(), `namespace "typo"`)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	names := js.StreamNames(testContext(t))
+	for range names.Name() {
+		t.Error("Open created a stream")
+	}
+
+	made, err := New(nc, WithNamespace("orders"))
+	require.NoError(t, err)
+	opened, err := Open(nc, WithNamespace("orders"))
+	require.NoError(t, err)
+	assert.Equal(t, topology(t, made), topology(t, opened))
+	ctx := testContext(t)
+	_, err = opened.CreateInstance(ctx, &InstanceRecord{InstanceID: "i-1", WorkflowName: "W", Queue: DefaultQueue, ExecutionID: "r-1", Status: StatusRunning})
+	require.NoError(t, err)
+	rec, err := made.GetInstance(ctx, "i-1")
+	require.NoError(t, err)
+	assert.Equal(t, "W", rec.WorkflowName)
+}

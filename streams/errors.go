@@ -23,6 +23,9 @@ var (
 	// ErrInstanceNotFound means the registry has no entry for the ID.
 	ErrInstanceNotFound = errors.New("streams: instance not found")
 
+	// ErrNamespaceNotFound means Open found the namespace not provisioned.
+	ErrNamespaceNotFound = errors.New("streams: namespace not found")
+
 	// ErrRevisionConflict means a registry entry changed since it was read.
 	ErrRevisionConflict = errors.New("streams: registry entry changed since it was read")
 )

@@ -137,7 +137,8 @@ func (a *app) backend() (*streams.Backend, error) {
 		return nil, fmt.Errorf("connect to %s: %w", a.g.server, err)
 	}
 	a.log.Debug("connected", "server", nc.ConnectedUrlRedacted(), "namespace", a.g.namespace)
-	b, err := streams.New(nc,
+	// Open, not New: a tool must not create a namespace because of a typo.
+	b, err := streams.Open(nc,
 		streams.WithNamespace(a.g.namespace),
 		streams.WithLogger(a.log),
 		streams.WithRequestTimeout(a.g.timeout))

@@ -38,11 +38,13 @@ func usageErrorf(format string, args ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, args...))
 }
 
-// isNotFound reports whether err says an instance or a run does not exist.
+// isNotFound reports whether err says an instance, a run or the namespace
+// does not exist.
 func isNotFound(err error) bool {
 	return errors.Is(err, client.ErrInstanceNotFound) ||
 		errors.Is(err, client.ErrExecutionNotFound) ||
-		errors.Is(err, streams.ErrInstanceNotFound)
+		errors.Is(err, streams.ErrInstanceNotFound) ||
+		errors.Is(err, streams.ErrNamespaceNotFound)
 }
 
 // instanceError turns a not-found error about instance id into a short
@@ -52,7 +54,7 @@ func (a *app) instanceError(what, id string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, client.ErrExecutionNotFound) {
+	if errors.Is(err, client.ErrExecutionNotFound) || errors.Is(err, streams.ErrNamespaceNotFound) {
 		return withCode(exitNotFound, fmt.Errorf("%s: %w", what, err))
 	}
 	if isNotFound(err) {
