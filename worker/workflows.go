@@ -315,11 +315,11 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 
 func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
 	return engine.NewExecutor(engine.Options{
-		InstanceID:     inst,
-		ExecutionID:    run,
-		Registry:       w.reg,
-		Converter:      w.opts.Converter,
-		Logger:         w.log,
+		InstanceID:       inst,
+		ExecutionID:      run,
+		Registry:         w.reg,
+		Converter:        w.opts.Converter,
+		Logger:           w.log,
 		BlockedTimeout:   w.opts.BlockedTimeout,
 		MaxHistoryLength: w.opts.MaxHistoryLength,
 	})
