@@ -185,14 +185,23 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 
 		out, err := cr.ex.Execute(events)
 		if err != nil {
-			cr.ex.Close()
 			if errors.Is(err, engine.ErrRunFinished) {
 				// Late events for a finished run; any of them already
-				// committed gets its commit's side effects republished.
+				// committed gets its commit's side effects republished,
+				// and requests meant for the instance follow it to its
+				// next run.
 				w.recoverEffects(ctx, queue, inst, run, cr.started, msgs, log)
+				if err := w.forwardToNextRun(ctx, run, cr, msgs); err != nil {
+					cr.ex.Close()
+					log.Warn("forwarding requests to the next run failed; retrying", "err", err)
+					nakAll(msgs, w.opts.TaskRetryDelay)
+					return
+				}
+				cr.ex.Close()
 				ackAll(msgs)
 				return
 			}
+			cr.ex.Close()
 			w.retryTaskLater(msgs, log, err)
 			return
 		}
@@ -226,13 +235,57 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 			return
 		}
 		if _, done := cr.ex.Final(); done {
+			err := w.forwardToNextRun(ctx, run, cr, msgs)
 			cr.ex.Close()
+			if err != nil {
+				// The run's end is committed; the redelivered messages
+				// come back as late events and are forwarded then.
+				log.Warn("forwarding requests to the next run failed; retrying", "err", err)
+				nakAll(msgs, w.opts.TaskRetryDelay)
+				return
+			}
 		} else {
 			w.cache.put(cr)
 		}
 		ackAll(msgs)
 		return
 	}
+}
+
+// forwardToNextRun hands the signals, cancel and terminate requests that
+// reached a run after it continued as new to the run that follows it: they
+// were meant for the instance, which lives on in that run. Events the run
+// took itself, and events of other kinds (answers to the old run's
+// commands), stay behind. Forwarded events get message IDs derived from
+// the next run, so forwarding twice delivers once.
+func (w *Worker) forwardToNextRun(ctx context.Context, run string, cr *cachedRun, msgs []*streams.InboxMessage) error {
+	final, done := cr.ex.Final()
+	if !done || final.Kind != history.WorkflowContinuedAsNew {
+		return nil
+	}
+	next := continuedRunID(run)
+	for _, m := range msgs {
+		ev := *m.Event
+		if cr.ex.Applied(ev.InboxID) {
+			continue
+		}
+		switch ev.Kind {
+		case history.SignalReceived:
+			ev.InboxID = forwardedInboxID(next, ev.InboxID)
+		case history.CancelRequested:
+			ev.InboxID = streams.CancelInboxID(next)
+		case history.TerminateRequested:
+			ev.InboxID = streams.TerminateInboxID(next)
+		default:
+			continue
+		}
+		ev.ExecutionID = next
+		if err := w.b.PublishEvent(ctx, cr.started.Queue, cr.key.instance, &ev); err != nil {
+			return err
+		}
+		w.log.Debug("forwarded an event to the next run", "instance", cr.key.instance, "from_run", run, "to_run", next, "kind", ev.Kind)
+	}
+	return nil
 }
 
 // unknownWorkflowError says the run's workflow is not registered here.
