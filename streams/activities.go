@@ -108,7 +108,7 @@ func (b *Backend) PublishActivity(ctx context.Context, t *ActivityTask) error {
 	}
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, activityMsgID(t))
-	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+	if _, err := b.publish(ctx, msg); err != nil {
 		return fmt.Errorf("streams: publish activity task %s: %w", t.Name, err)
 	}
 	return nil

@@ -197,6 +197,25 @@ func Open(nc *nats.Conn, opts ...Option) (*Backend, error) {
 	return b, nil
 }
 
+// bounded limits ctx to the backend's request timeout. The JetStream client
+// applies its default timeout only to contexts without a deadline, and a
+// caller's context may allow minutes (a whole workflow task): one answer
+// lost on the way must fail its request after the request timeout, so the
+// caller can find out what happened and go on.
+func (b *Backend) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= b.opts.requestTimeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, b.opts.requestTimeout)
+}
+
+// publish publishes to a stream, bounded by the request timeout.
+func (b *Backend) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	ctx, cancel := b.bounded(ctx)
+	defer cancel()
+	return b.js.PublishMsg(ctx, msg)
+}
+
 // configure applies the options and connects to JetStream.
 func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 	if nc == nil {

@@ -44,7 +44,7 @@ func (b *Backend) DeadLetter(ctx context.Context, kind string, m *TaskMessage, r
 		msg.Header.Set(hdrDeadError, truncate(cause.Error(), 1024))
 	}
 	msg.Header.Set(hdrDeadDeliveries, strconv.FormatUint(m.Deliveries(), 10))
-	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+	if _, err := b.publish(ctx, msg); err != nil {
 		// Leave the message where it is: it will be redelivered and the
 		// dead-lettering tried again, rather than lost.
 		return fmt.Errorf("streams: dead-letter message of %s: %w", m.Subject(), err)

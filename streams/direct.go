@@ -62,11 +62,6 @@ func (b *Backend) readSubject(ctx context.Context, stream, filter string, from u
 	if from == 0 {
 		from = 1
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.opts.requestTimeout)
-		defer cancel()
-	}
 	reply, answers, done, err := b.replies.open()
 	if err != nil {
 		return 0, fmt.Errorf("streams: read %s: %w", filter, err)
@@ -80,7 +75,11 @@ func (b *Backend) readSubject(ctx context.Context, stream, filter string, from u
 		if err := b.nc.PublishRequest(api, reply, req); err != nil {
 			return 0, fmt.Errorf("streams: read %s: %w", filter, err)
 		}
-		pending, last, err := readBatch(ctx, answers, mode, each)
+		// Each batch within the request timeout: a read of a long
+		// history or a big registry may take longer as a whole.
+		bctx, cancel := b.bounded(ctx)
+		pending, last, err := readBatch(bctx, answers, mode, each)
+		cancel()
 		if err != nil {
 			return 0, fmt.Errorf("streams: read %s: %w", filter, err)
 		}

@@ -111,7 +111,7 @@ func (b *Backend) Commit(ctx context.Context, instanceID, executionID string, ex
 		return 0, fmt.Errorf("%w (a run this large should continue as new)", err)
 	}
 
-	ack, err := b.js.PublishMsg(ctx, msg)
+	ack, err := b.publish(ctx, msg)
 	if err == nil {
 		return ack.Sequence, nil
 	}
@@ -166,7 +166,9 @@ func (b *Backend) DeleteHistory(ctx context.Context, instanceID string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.history.Purge(ctx, jetstream.WithPurgeSubject(b.n.historyOfInstance(inst))); err != nil {
+	pctx, cancel := b.bounded(ctx)
+	defer cancel()
+	if err := b.history.Purge(pctx, jetstream.WithPurgeSubject(b.n.historyOfInstance(inst))); err != nil {
 		return fmt.Errorf("streams: delete history of %q: %w", instanceID, err)
 	}
 	return nil

@@ -20,7 +20,7 @@ func (b *Backend) PublishEvent(ctx context.Context, queue, instanceID string, e 
 	if err != nil {
 		return err
 	}
-	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+	if _, err := b.publish(ctx, msg); err != nil {
 		return fmt.Errorf("streams: publish %s to inbox of %q: %w", e.Kind, instanceID, err)
 	}
 	return nil

@@ -127,7 +127,9 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 	if err != nil {
 		return 0, err
 	}
-	rev, err := b.registry.Create(ctx, key, data)
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	rev, err := b.registry.Create(rctx, key, data)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
 			return 0, fmt.Errorf("%w: %q", ErrInstanceExists, r.InstanceID)
@@ -145,7 +147,9 @@ func (b *Backend) GetInstance(ctx context.Context, instanceID string) (*Instance
 	if err != nil {
 		return nil, err
 	}
-	e, err := b.registry.Get(ctx, key)
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	e, err := b.registry.Get(rctx, key)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil, fmt.Errorf("%w: %q", ErrInstanceNotFound, instanceID)
@@ -163,7 +167,9 @@ func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uin
 	if err != nil {
 		return 0, err
 	}
-	newRev, err := b.registry.Update(ctx, key, data, rev)
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	newRev, err := b.registry.Update(rctx, key, data, rev)
 	if err != nil {
 		if isWrongLastSequence(err) || errors.Is(err, jetstream.ErrKeyExists) {
 			return 0, fmt.Errorf("%w: %q at revision %d", ErrRevisionConflict, r.InstanceID, rev)
@@ -180,7 +186,9 @@ func (b *Backend) DeleteInstance(ctx context.Context, instanceID string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.registry.Purge(ctx, key); err != nil {
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	if err := b.registry.Purge(rctx, key); err != nil {
 		return fmt.Errorf("streams: delete instance %q: %w", instanceID, err)
 	}
 	return nil

@@ -62,7 +62,7 @@ func (b *Backend) ScheduleTimer(ctx context.Context, queue, instanceID, executio
 	// A schedule republished by recovery within the duplicate window is
 	// dropped rather than firing the timer twice.
 	msg.Header.Set(jetstream.MsgIDHeader, "s:"+TimerInboxID(instanceID, executionID, timerID))
-	if _, err := b.js.PublishMsg(ctx, msg); err != nil {
+	if _, err := b.publish(ctx, msg); err != nil {
 		return fmt.Errorf("streams: schedule timer %d of %q: %w", timerID, instanceID, err)
 	}
 	return nil
@@ -79,7 +79,9 @@ func (b *Backend) CancelTimer(ctx context.Context, instanceID, executionID strin
 	if err := checkExecutionID(executionID); err != nil {
 		return err
 	}
-	if err := b.tasks.Purge(ctx, jetstream.WithPurgeSubject(b.n.timer(inst, executionID, timerID))); err != nil {
+	pctx, cancel := b.bounded(ctx)
+	defer cancel()
+	if err := b.tasks.Purge(pctx, jetstream.WithPurgeSubject(b.n.timer(inst, executionID, timerID))); err != nil {
 		return fmt.Errorf("streams: cancel timer %d of %q: %w", timerID, instanceID, err)
 	}
 	return nil
@@ -94,7 +96,9 @@ func (b *Backend) CancelRunTimers(ctx context.Context, instanceID, executionID s
 	if err := checkExecutionID(executionID); err != nil {
 		return err
 	}
-	if err := b.tasks.Purge(ctx, jetstream.WithPurgeSubject(b.n.timersOfRun(inst, executionID))); err != nil {
+	pctx, cancel := b.bounded(ctx)
+	defer cancel()
+	if err := b.tasks.Purge(pctx, jetstream.WithPurgeSubject(b.n.timersOfRun(inst, executionID))); err != nil {
 		return fmt.Errorf("streams: cancel timers of %q: %w", instanceID, err)
 	}
 	return nil

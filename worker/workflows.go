@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -205,7 +206,25 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 			w.retryTaskLater(msgs, log, err)
 			return
 		}
-		if dropped := droppedMessages(msgs, out); len(dropped) > 0 {
+		dropped := droppedMessages(msgs, out)
+		if ahead := answersAhead(dropped, cr.ex.HistoryLength()); len(ahead) > 0 {
+			// The executor has not seen the commands these events
+			// answer: another worker committed since it was cached (or
+			// the history was read from a replica that lags). Acking
+			// would lose them, and with nothing to commit no sequence
+			// check would notice. Re-read and re-run.
+			cr.ex.Close()
+			if attempt < maxConflictRetries {
+				log.Debug("the executor is behind the history; re-reading", "attempt", attempt+1)
+				continue
+			}
+			w.holdBack(ahead, log)
+			if rest := without(msgs, ahead); len(rest) > 0 {
+				w.runTask(ctx, queue, inst, run, rest)
+			}
+			return
+		}
+		if len(dropped) > 0 {
 			w.recoverEffects(ctx, queue, inst, run, cr.started, dropped, log)
 		}
 		if len(out) == 0 {
@@ -431,6 +450,55 @@ func (w *Worker) retryTaskLater(msgs []*streams.InboxMessage, log *slog.Logger, 
 	delay := backoff(w.opts.TaskRetryDelay, n)
 	log.Error("workflow task failed; retrying later", "err", err, "deliveries", n, "retry_in", delay)
 	nakAll(msgs, delay)
+}
+
+// answersAhead returns the messages that answer a command later than the
+// last event the executor knows: it is behind the run's history.
+func answersAhead(msgs []*streams.InboxMessage, historyLength int64) []*streams.InboxMessage {
+	var ahead []*streams.InboxMessage
+	for _, m := range msgs {
+		switch m.Event.Kind {
+		case history.ActivityCompleted, history.ActivityFailed, history.TimerFired,
+			history.SubWorkflowCompleted, history.SubWorkflowFailed, history.SignalDelivered:
+			if m.Event.ScheduleID > historyLength {
+				ahead = append(ahead, m)
+			}
+		}
+	}
+	return ahead
+}
+
+// maxAheadDeliveries is how often an event that answers a command its
+// run's history does not have is handed back before it is dead-lettered:
+// a lagging replica catches up long before; a run removed meanwhile, or a
+// forged event, never does.
+const maxAheadDeliveries = 10
+
+// holdBack hands back events that answer commands the history read does not
+// have yet, or dead-letters them once they have come back too often.
+func (w *Worker) holdBack(msgs []*streams.InboxMessage, log *slog.Logger) {
+	for _, m := range msgs {
+		if n := m.Deliveries(); n >= maxAheadDeliveries {
+			w.deadLetter(streams.DeadInbox, &m.TaskMessage, "answers a command the run's history does not have",
+				fmt.Errorf("%s for event %d, after %d deliveries", m.Event.Kind, m.Event.ScheduleID, n))
+			continue
+		}
+		delay := backoff(w.opts.TaskRetryDelay, m.Deliveries())
+		log.Warn("an event answers a command the history read does not have yet; retrying later",
+			"kind", m.Event.Kind, "schedule_id", m.Event.ScheduleID, "retry_in", delay)
+		_ = m.NakWithDelay(delay)
+	}
+}
+
+// without returns msgs except those in drop.
+func without(msgs, drop []*streams.InboxMessage) []*streams.InboxMessage {
+	out := make([]*streams.InboxMessage, 0, len(msgs))
+	for _, m := range msgs {
+		if !slices.Contains(drop, m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // droppedMessages returns the messages whose events the executor did not
