@@ -177,9 +177,16 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	if existing.Status != streams.StatusRunning || existing.Parent != nil || existing.WorkflowName != start.Name {
 		return err
 	}
+	// ErrInstanceAlreadyExists must mean the instance is going: when its
+	// start may still be missing and this call could not make sure it is
+	// stored, say so with an error the caller retries on.
+	unsure := func(what string, cause error) error {
+		return fmt.Errorf("client: start instance %q: it exists (run %q) but %s; start it again with the same ID: %w",
+			existing.InstanceID, existing.ExecutionID, what, cause)
+	}
 	h, herr := c.b.ReadHistory(ctx, existing.InstanceID, existing.ExecutionID)
 	if herr != nil {
-		return fmt.Errorf("%w (could not check whether its start is stuck: %v)", err, herr)
+		return unsure("checking whether its start is stored failed", herr)
 	}
 	if len(h.Commits) > 0 {
 		return err
@@ -189,7 +196,7 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	if n := len(existing.Runs); n > 0 {
 		final, _, ferr := c.finalEvent(ctx, existing.InstanceID, existing.Runs[n-1])
 		if ferr != nil {
-			return fmt.Errorf("%w (could not check whether its start is stuck: %v)", err, ferr)
+			return unsure("checking whether its start is stored failed", ferr)
 		}
 		if final == nil || final.Kind == history.WorkflowContinuedAsNew {
 			return err
@@ -201,7 +208,7 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	heal.Queue = existing.Queue
 	heal.Time = existing.CreatedAt
 	if perr := c.b.PublishEvent(ctx, existing.Queue, existing.InstanceID, &heal); perr != nil {
-		return fmt.Errorf("%w (its history is empty and republishing its start failed: %v)", err, perr)
+		return unsure("its history is empty and republishing its start failed", perr)
 	}
 	c.log.Info("republished the start of an instance whose history is empty",
 		"instance_id", existing.InstanceID, "execution_id", existing.ExecutionID, "workflow", existing.WorkflowName)
