@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -69,8 +68,10 @@ func activityTask(queue, inst, run string, e *history.Event) *streams.ActivityTa
 
 // recoverEffects republishes the side effects of the commits that hold the
 // events of msgs: their messages were redelivered, so the worker that
-// committed them may have died before publishing everything.
-func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, started history.Event, msgs []*streams.InboxMessage, log *slog.Logger) {
+// committed them may have died before publishing everything. An error
+// means the effects may still be missing: the caller must hand the
+// messages back rather than acknowledge them.
+func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, started history.Event, msgs []*streams.InboxMessage) error {
 	// Only a redelivered message means a worker may have died between
 	// commit and publish. A new message whose event is already applied (a
 	// stale timer, a result after a cancel, a publish retried after the
@@ -83,12 +84,11 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 		}
 	}
 	if len(ids) == 0 {
-		return
+		return nil
 	}
 	h, err := w.b.ReadHistory(ctx, inst, run)
 	if err != nil {
-		log.Warn("reading the history to republish side effects failed", "err", err)
-		return
+		return fmt.Errorf("reading the history to republish side effects: %w", err)
 	}
 	for _, c := range h.Commits {
 		holds := slices.ContainsFunc(c.Events, func(e history.Event) bool { return e.Kind.Inbound() && ids[e.InboxID] })
@@ -96,9 +96,10 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 			continue
 		}
 		if err := w.publishEffects(ctx, queue, inst, run, started, c.Events); err != nil {
-			log.Warn("republishing side effects failed", "err", err)
+			return fmt.Errorf("republishing side effects: %w", err)
 		}
 	}
+	return nil
 }
 
 // finishRun records the end of a run: the registry entry, the result notice,

@@ -191,11 +191,13 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 				// committed gets its commit's side effects republished,
 				// and requests meant for the instance follow it to its
 				// next run.
-				w.recoverEffects(ctx, queue, inst, run, cr.started, msgs, log)
-				if err := w.forwardToNextRun(ctx, run, cr, msgs); err != nil {
+				err := w.recoverEffects(ctx, queue, inst, run, cr.started, msgs)
+				if err == nil {
+					err = w.forwardToNextRun(ctx, run, cr, msgs)
+				}
+				if err != nil {
 					cr.ex.Close()
-					log.Warn("forwarding requests to the next run failed; retrying", "err", err)
-					nakAll(msgs, w.opts.TaskRetryDelay)
+					w.retryTaskLater(msgs, log, err)
 					return
 				}
 				cr.ex.Close()
@@ -224,8 +226,12 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 			}
 			return
 		}
-		if len(dropped) > 0 {
-			w.recoverEffects(ctx, queue, inst, run, cr.started, dropped, log)
+		if err := w.recoverEffects(ctx, queue, inst, run, cr.started, dropped); err != nil {
+			// Hand everything back: the task runs again, and the
+			// recovery with it.
+			cr.ex.Close()
+			w.retryTaskLater(msgs, log, err)
+			return
 		}
 		if len(out) == 0 {
 			w.cache.put(cr)
@@ -364,13 +370,26 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 	}
 	if started == nil {
 		oldest := msgs[0].Published()
-		if time.Since(oldest) > w.opts.UnknownNameTimeout {
-			for _, m := range msgs {
-				w.deadLetter(streams.DeadInbox, &m.TaskMessage, "event for a run that never started", fmt.Errorf("run %q of %q has no history and no start", run, inst))
-			}
+		if time.Since(oldest) <= w.opts.UnknownNameTimeout {
+			nakAll(msgs, w.opts.TaskRetryDelay)
 			return nil, nil
 		}
-		nakAll(msgs, w.opts.TaskRetryDelay)
+		// Waited long: is the run real? A run the registry names as
+		// the instance's current one exists, and its start is late (a
+		// starter that died after registering it retries later); its
+		// events wait for it. Only events of a run nobody knows are
+		// dead-lettered.
+		if w.runRegistered(inst, run) {
+			// A short wait: the start usually comes with the starter's
+			// retry, and each check is one registry read.
+			delay := min(backoff(w.opts.TaskRetryDelay, msgs[0].Deliveries()), 5*time.Second)
+			log.Warn("events wait for a run whose start has not arrived", "waiting_since", oldest, "retry_in", delay)
+			nakAll(msgs, delay)
+			return nil, nil
+		}
+		for _, m := range msgs {
+			w.deadLetter(streams.DeadInbox, &m.TaskMessage, "event for a run that never started", fmt.Errorf("run %q of %q has no history and no start", run, inst))
+		}
 		return nil, nil
 	}
 	if _, ok := w.reg.Workflow(started.Name); !ok {
@@ -383,6 +402,22 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 		return nil, err
 	}
 	return &cachedRun{key: runKey{inst, run}, ex: ex, started: *started}, nil
+}
+
+// runRegistered reports whether the registry names run as the instance's
+// current, running run. On a registry error it says yes: waiting longer
+// loses nothing, dead-lettering might.
+func (w *Worker) runRegistered(inst, run string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rec, err := w.b.GetInstance(ctx, inst)
+	switch {
+	case errors.Is(err, streams.ErrInstanceNotFound) || errors.Is(err, streams.ErrInvalidName):
+		return false
+	case err != nil:
+		return true
+	}
+	return rec.ExecutionID == run && rec.Status == streams.StatusRunning
 }
 
 func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
