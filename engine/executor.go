@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/jetflow/jetflow/history"
@@ -187,7 +188,10 @@ func (e *Executor) Replay(events []history.Event) error {
 // applied (same InboxID), an answer to a command that is no longer pending
 // (already answered, a canceled timer), a run's second WorkflowStarted,
 // events meant for another run, and anything after the run's final event.
-// For a run that has finished it returns ErrRunFinished. After an error the
+// Before the run has started, events must include its WorkflowStarted,
+// which is applied first whatever its place (a signal can overtake a late
+// start), so a history always begins with it. For a run that has finished
+// it returns ErrRunFinished. After an error the
 // executor is unusable: the worker drops it and builds a fresh one by
 // Replay. The executor assumes the returned events get committed; if the
 // commit fails it must be dropped too.
@@ -202,6 +206,18 @@ func (e *Executor) Execute(events []history.Event) ([]history.Event, error) {
 		if !events[i].Kind.Inbound() {
 			return nil, fmt.Errorf("%w: Execute was given a %v event (index %d); only inbound events can be executed",
 				ErrBadHistory, events[i].Kind, i)
+		}
+	}
+	if !e.started {
+		// The start comes first in the history whatever order the inbox
+		// delivered the run's first events in (a signal can overtake a
+		// late start).
+		i := slices.IndexFunc(events, func(ev history.Event) bool { return ev.Kind == history.WorkflowStarted })
+		if i < 0 && len(events) > 0 {
+			return nil, fmt.Errorf("%w: the run has not started, and the events given to Execute hold no WorkflowStarted", ErrBadHistory)
+		}
+		if i > 0 {
+			events = slices.Concat(events[i:i+1], events[:i], events[i+1:])
 		}
 	}
 	e.out = make([]history.Event, 0, 2*len(events)+2)

@@ -211,11 +211,20 @@ func TestSignalsAndCancelBeforeTheStartAreKept(t *testing.T) {
 		v, _ := workflow.NewSignalChannel[string](ctx, "s").Receive(ctx)
 		return v, ctx.Err()
 	}})
-	r.Do(r.Signal("s", "early"))
-	r.Do(r.CancelRequested())
-	r.Do(r.Started("wf"))
+	// Delivered ahead of the start (a late start), they are applied after
+	// it: a history always begins with WorkflowStarted.
+	out := r.Do(r.CancelRequested(), r.Signal("s", "early"), r.Started("wf"))
+	assert.Equal(t, []history.Kind{history.WorkflowStarted, history.CancelRequested, history.SignalReceived, history.WorkflowCanceled},
+		enginetest.Kinds(out))
 	assert.Equal(t, history.WorkflowCanceled, r.Final().Kind)
 	r.ReplayCheck()
+}
+
+func TestEventsWithoutAStartAreRefused(t *testing.T) {
+	r := enginetest.New(t, engine.Options{}, engine.Workflows{"wf": func(ctx workflow.Context) error { return nil }})
+	_, err := r.Ex.Execute([]history.Event{r.Signal("s", "early")})
+	require.ErrorIs(t, err, engine.ErrBadHistory)
+	assert.Contains(t, err.Error(), "has not started")
 }
 
 func TestBadInput(t *testing.T) {
