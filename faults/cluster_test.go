@@ -1,0 +1,327 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jetflow/jetflow/streams/embedded"
+)
+
+// cluster is a 3-node JetStream cluster a test can take a node out of and
+// bring back.
+type cluster interface {
+	urls() string // every node's URL, comma-separated
+	connect() (*nats.Conn, error)
+	nodeIndex(name string) int
+	nodeName(i int) string
+	lose(i int) error // take node i out
+	restore(i int) error
+}
+
+// embeddedCluster is embedded.StartCluster's cluster, in the test process.
+// Losing a node is Stop(i): a graceful shutdown, in which nats-server
+// first hands the leadership of its Raft groups over to other nodes.
+type embeddedCluster struct{ c *embedded.Cluster }
+
+func (e embeddedCluster) urls() string                 { return e.c.ClientURLs() }
+func (e embeddedCluster) connect() (*nats.Conn, error) { return e.c.Connect() }
+func (e embeddedCluster) nodeIndex(name string) int    { return e.c.NodeIndex(name) }
+func (e embeddedCluster) nodeName(i int) string        { return e.c.NodeName(i) }
+func (e embeddedCluster) lose(i int) error             { return e.c.Stop(i) }
+func (e embeddedCluster) restore(i int) error          { return e.c.Restart(i) }
+
+// TestClusterLeaderStopped: a 3-node JetStream cluster (embedded.
+// StartCluster) with every stream and consumer R3. While workflows run and
+// signals arrive, the node that leads the most of the namespace's streams
+// is stopped (Stop(i)), and later started again (Restart(i)). Every
+// workflow completes with the right result and nothing is lost or applied
+// twice (see env.audit). The test logs how long commits paused around the
+// loss, from the stored timestamps of the history stream.
+func TestClusterLeaderStopped(t *testing.T) {
+	c, err := embedded.StartCluster(3, embedded.ClusterOptions{ReadyTimeout: time.Minute})
+	require.NoError(t, err)
+	t.Cleanup(c.Shutdown)
+	runClusterScenario(t, embeddedCluster{c})
+}
+
+// TestClusterLeaderCrashed is TestClusterLeaderStopped with each node in a
+// process of its own (testnode) and the leader lost to SIGKILL: no
+// graceful hand-over, so the cluster must notice the loss and elect new
+// leaders itself (Raft election timeouts are seconds long).
+func TestClusterLeaderCrashed(t *testing.T) {
+	runClusterScenario(t, startProcCluster(t))
+}
+
+func runClusterScenario(t *testing.T, cl cluster) {
+	rng := testRand(t)
+	var (
+		nFlows   = scale(80, 400)
+		nSignals = scale(3, 5)
+		period   = scale(10*time.Second, 90*time.Second)
+		ackWait  = 2 * time.Second
+	)
+	ctx := testContext(t, scale(4*time.Minute, 20*time.Minute))
+	nc, err := cl.connect()
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	e := newEnv(t, nc, cl.urls(), newNamespace("cluster"), ackWait, 3)
+	ps := newProcSet(t, e.cfg)
+	workers := []*proc{ps.start("w0"), ps.start("w1"), ps.start("w2", noCache)}
+
+	flows := newFlows(rng, nFlows, nSignals)
+	began := time.Now()
+	sent := e.drive(ctx, rng, flows, period, e.signalIdempotent)
+
+	losses := scale(1, 6)
+	type loss struct {
+		node       string
+		led        []string
+		down, back time.Time
+	}
+	var lost []loss
+	step := period / time.Duration(2*losses+1)
+	for range losses {
+		time.Sleep(step * time.Duration(70+rng.IntN(60)) / 100)
+		leaders := streamLeaders(t, ctx, e)
+		victim := cl.nodeIndex(pickVictim(leaders))
+		require.GreaterOrEqual(t, victim, 0, "stream leaders %v", leaders)
+		l := loss{node: cl.nodeName(victim), down: time.Now()}
+		for s, n := range leaders {
+			if n == l.node {
+				l.led = append(l.led, s)
+			}
+		}
+		slices.Sort(l.led)
+		require.NoError(t, cl.lose(victim))
+		time.Sleep(step * time.Duration(70+rng.IntN(60)) / 100)
+		require.NoError(t, cl.restore(victim))
+		l.back = time.Now()
+		lost = append(lost, l)
+	}
+	require.NoError(t, <-sent)
+	took := e.waitFinished(ctx, flows, scale(3*time.Minute, 10*time.Minute))
+	rep := e.audit(ctx, flows)
+	for _, w := range workers {
+		assert.True(t, w.alive(), "worker process %s survived", w.name)
+	}
+
+	commits, err := readCommits(ctx, e.b.JetStream(), e.ns)
+	require.NoError(t, err)
+	ts := commitTimes(commits)
+	for i, l := range lost {
+		gap, _ := pauseAround(ts, l.down)
+		after := longestGapIn(ts, l.down, l.down.Add(15*time.Second))
+		t.Logf("loss %d: node %s (leader of %v) out for %s; commits paused %s across the loss, longest pause in the 15s after it %s",
+			i+1, l.node, l.led, l.back.Sub(l.down).Round(time.Millisecond), gap.Round(time.Millisecond), after.Round(time.Millisecond))
+	}
+	_, longest := pauseAround(ts, time.Time{})
+	t.Logf("longest pause between commits in the run: %s; run took %s; all finished %s after the last signal was sent",
+		longest.Round(time.Millisecond), time.Since(began).Round(time.Millisecond), took.Round(time.Millisecond))
+	t.Logf("signals: %s; %d start attempts retried", &e.signalStats, e.startRetries.Load())
+	t.Logf("audit: %s", rep)
+}
+
+// pickVictim names the node that leads the most of the namespace's
+// streams, the history stream's leader on a tie: the worst node to lose.
+func pickVictim(leaders map[string]string) string {
+	count := map[string]int{}
+	for _, n := range leaders {
+		count[n]++
+	}
+	best := leaders["HISTORY"]
+	for n, c := range count {
+		if c > count[best] {
+			best = n
+		}
+	}
+	return best
+}
+
+// longestGapIn is the longest time without a commit between from and
+// the commits up to to (ts sorted): the gap from from to the first commit
+// counts, the time after the last commit does not (the run may be over).
+func longestGapIn(ts []time.Time, from, to time.Time) time.Duration {
+	var longest time.Duration
+	prev := from
+	for _, c := range ts {
+		if c.Before(from) {
+			continue
+		}
+		if c.After(to) {
+			break
+		}
+		longest = max(longest, c.Sub(prev))
+		prev = c
+	}
+	return longest
+}
+
+// streamLeaders maps the namespace's streams (HISTORY, TASKS, ACTIVITIES,
+// and the registry's KV stream as REGISTRY) to the name of their leader.
+func streamLeaders(t *testing.T, ctx context.Context, e *env) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	names := map[string]string{
+		"HISTORY":    "WF_" + e.ns + "_HISTORY",
+		"TASKS":      "WF_" + e.ns + "_TASKS",
+		"ACTIVITIES": "WF_" + e.ns + "_ACTIVITIES",
+		"REGISTRY":   "KV_wf_" + e.ns + "_instances",
+	}
+	for short, name := range names {
+		eventually(t, 30*time.Second, "a leader of "+name, func() bool {
+			s, err := e.b.JetStream().Stream(ctx, name)
+			if err != nil {
+				return false
+			}
+			info, err := s.Info(ctx)
+			if err != nil || info.Cluster == nil || info.Cluster.Leader == "" {
+				return false
+			}
+			out[short] = info.Cluster.Leader
+			return true
+		})
+	}
+	return out
+}
+
+// procCluster is a 3-node cluster of testnode processes on fixed loopback
+// ports, each with its store folder, so a node killed and started again
+// comes back as itself.
+type procCluster struct {
+	t     *testing.T
+	nodes []*procNode
+}
+
+type procNode struct {
+	name              string
+	port, clusterPort int
+	dir               string
+	p                 *proc
+}
+
+func startProcCluster(t *testing.T) *procCluster {
+	t.Helper()
+	ports := freePorts(t, 6)
+	root := t.TempDir()
+	c := &procCluster{t: t}
+	for i := range 3 {
+		c.nodes = append(c.nodes, &procNode{
+			name:        fmt.Sprintf("n%d", i+1),
+			port:        ports[2*i],
+			clusterPort: ports[2*i+1],
+			dir:         filepath.Join(root, fmt.Sprintf("n%d", i+1)),
+		})
+	}
+	for i := range c.nodes {
+		require.NoError(t, c.start(i))
+	}
+	require.NoError(t, c.waitForJetStream())
+	return c
+}
+
+func (c *procCluster) start(i int) error {
+	nd := c.nodes[i]
+	var routes []string
+	for j, o := range c.nodes {
+		if j != i {
+			routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", o.clusterPort))
+		}
+	}
+	p, err := spawn(c.t, nodeBin, []string{
+		"-name", nd.name,
+		"-port", strconv.Itoa(nd.port),
+		"-cluster-port", strconv.Itoa(nd.clusterPort),
+		"-routes", strings.Join(routes, ","),
+		"-dir", nd.dir,
+	}, "node "+nd.name)
+	if err != nil {
+		return err
+	}
+	nd.p = p
+	return nil
+}
+
+// waitForJetStream waits until the cluster answers JetStream requests
+// (it has a meta leader).
+func (c *procCluster) waitForJetStream() error {
+	nc, err := c.connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := js.AccountInfo(ctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cluster has no JetStream after a minute: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *procCluster) urls() string {
+	var us []string
+	for _, nd := range c.nodes {
+		us = append(us, fmt.Sprintf("nats://127.0.0.1:%d", nd.port))
+	}
+	return strings.Join(us, ",")
+}
+
+func (c *procCluster) connect() (*nats.Conn, error) {
+	return nats.Connect(c.urls(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+}
+
+func (c *procCluster) nodeIndex(name string) int {
+	return slices.IndexFunc(c.nodes, func(nd *procNode) bool { return nd.name == name })
+}
+
+func (c *procCluster) nodeName(i int) string { return c.nodes[i].name }
+
+// lose SIGKILLs node i.
+func (c *procCluster) lose(i int) error {
+	c.nodes[i].p.kill()
+	return nil
+}
+
+// restore starts node i again and waits until JetStream answers.
+func (c *procCluster) restore(i int) error {
+	if err := c.start(i); err != nil {
+		return err
+	}
+	return c.waitForJetStream()
+}
+
+// freePorts finds n distinct free loopback ports (released before use;
+// on loopback in a test run, another taker in between is rare).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}

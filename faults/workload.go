@@ -1,0 +1,180 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/jetflow/jetflow/activity"
+	"github.com/jetflow/jetflow/worker"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+// SignalName is the signal Flow waits for.
+const SignalName = "add"
+
+// Input is Flow's argument. Everything Flow returns follows from it and
+// from the signal values the test sends, so the test knows the right result.
+type Input struct {
+	// N identifies the instance's numbers (activity results, signal values).
+	N int
+	// Signals is how many signals Flow waits for.
+	Signals int
+	// Timer is how long Flow sleeps on a durable timer.
+	Timer time.Duration
+}
+
+// Result is what Flow returns.
+type Result struct {
+	// Activities are the results of the three activities, in schedule order.
+	Activities [3]int
+	// Signals are the signal values in the order the workflow took them.
+	Signals []int
+	// Total is the sum of the activity results and the signal values: an
+	// activity result or a signal applied twice, or lost, changes it.
+	Total int
+}
+
+// StepResult is what Activities.Step returns for (n, k).
+func StepResult(n, k int) int { return 1000*n + k }
+
+// CombineResult is what Activities.Combine returns for (a, b).
+func CombineResult(a, b int) int { return a + b + 3 }
+
+// SignalValue is the value of signal k (from 1) sent to instance n: all
+// distinct, so a lost or doubled signal is visible in the result.
+func SignalValue(n, k int) int { return 100000*(n+1) + 7*k }
+
+// ActivityOptions are Flow's activity options: a generous StartToClose and
+// quick retries (attempts are JetStream deliveries, so a task redelivered
+// after a kill counts one up).
+var ActivityOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryOptions: workflow.RetryOptions{
+		MaxAttempts:        10,
+		FirstRetryInterval: 100 * time.Millisecond,
+		BackoffCoefficient: 2,
+		MaxRetryInterval:   time.Second,
+	},
+}
+
+// Flow runs two activities in parallel and a third on their results,
+// sleeps on a durable timer, waits for in.Signals signals, and returns
+// everything it got. The test checks the result against what it sent.
+func Flow(ctx workflow.Context, in Input) (Result, error) {
+	var a *Activities
+	f1 := workflow.ExecuteActivity[int](ctx, ActivityOptions, a.Step, in.N, 1)
+	f2 := workflow.ExecuteActivity[int](ctx, ActivityOptions, a.Step, in.N, 2)
+	r1, err := f1.Get(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	r2, err := f2.Get(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	r3, err := workflow.ExecuteActivity[int](ctx, ActivityOptions, a.Combine, r1, r2).Get(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := workflow.Sleep(ctx, in.Timer); err != nil {
+		return Result{}, err
+	}
+	ch := workflow.NewSignalChannel[int](ctx, SignalName)
+	res := Result{Activities: [3]int{r1, r2, r3}, Total: r1 + r2 + r3}
+	for len(res.Signals) < in.Signals {
+		v, _ := ch.Receive(ctx)
+		res.Signals = append(res.Signals, v)
+		res.Total += v
+	}
+	return res, nil
+}
+
+// Activities are Flow's activities. Each call is written to Log before it
+// returns, so the test can count applications across processes.
+type Activities struct {
+	Log *AppendLog
+}
+
+// Step returns StepResult(n, k) after a short pause (which widens the
+// window in which a kill lands inside an activity).
+func (a *Activities) Step(ctx context.Context, n, k int) (int, error) {
+	if err := a.record(ctx, fmt.Sprintf("step%d", k)); err != nil {
+		return 0, err
+	}
+	pause(ctx, time.Duration(20+20*(n%4))*time.Millisecond)
+	return StepResult(n, k), nil
+}
+
+// Combine returns CombineResult(x, y).
+func (a *Activities) Combine(ctx context.Context, x, y int) (int, error) {
+	if err := a.record(ctx, "combine"); err != nil {
+		return 0, err
+	}
+	pause(ctx, 40*time.Millisecond)
+	return CombineResult(x, y), nil
+}
+
+func (a *Activities) record(ctx context.Context, what string) error {
+	if a == nil || a.Log == nil {
+		return nil
+	}
+	info := activity.GetInfo(ctx)
+	return a.Log.Append(fmt.Sprintf("%s,%d,%s,%d", info.InstanceID, info.ScheduleID, what, info.Attempt))
+}
+
+func pause(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// Register registers Flow and its activities with w.
+func Register(w *worker.Worker, log *AppendLog) error {
+	if err := w.RegisterWorkflow(Flow); err != nil {
+		return err
+	}
+	return w.RegisterActivity(&Activities{Log: log})
+}
+
+// AppendLog is a file of lines, one per activity application, written
+// with O_APPEND and one write per line: a process killed at any moment
+// leaves whole lines only.
+type AppendLog struct {
+	worker string
+	mu     sync.Mutex
+	f      *os.File
+}
+
+// OpenAppendLog opens (creating) the log of worker name in dir: a file of
+// its own, named after the worker and the process, so processes never
+// share a file.
+func OpenAppendLog(dir, name string) (*AppendLog, error) {
+	path := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, os.Getpid()))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &AppendLog{worker: name, f: f}, nil
+}
+
+// Append writes one line "<line>,<worker>\n" in a single write.
+func (l *AppendLog) Append(line string) error {
+	b := []byte(line + "," + l.worker + "\n")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err := l.f.Write(b)
+	return err
+}
+
+// Close closes the file.
+func (l *AppendLog) Close() error { return l.f.Close() }
