@@ -506,8 +506,10 @@ func answersAhead(msgs []*streams.InboxMessage, historyLength int64) []*streams.
 // maxAheadDeliveries is how often an event that answers a command its
 // run's history does not have is handed back before it is dead-lettered:
 // a lagging replica catches up long before; a run removed meanwhile, or a
-// forged event, never does.
-const maxAheadDeliveries = 10
+// forged event, never does. The count includes deliveries for other
+// reasons (an outage), so it is generous: with the backoff capped at a
+// minute, about half an hour.
+const maxAheadDeliveries = 40
 
 // holdBack hands back events that answer commands the history read does not
 // have yet, or dead-letters them once they have come back too often.

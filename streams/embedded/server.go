@@ -200,10 +200,12 @@ func startNATS(sopts *server.Options, opts Options) (*server.Server, error) {
 }
 
 // Connect opens a client connection to the server: in-process when the
-// server has no listener, else over loopback TCP. Extra options are applied
-// after the embedded server's own (credentials, in-process dialer).
+// server has no listener, else over loopback TCP. It reconnects for as
+// long as it takes (a restarted server comes back at the same address).
+// Extra options are applied after the embedded server's own (credentials,
+// in-process dialer, reconnects).
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	base := []nats.Option{nats.Name("jetflow-embedded")}
+	base := []nats.Option{nats.Name("jetflow-embedded"), nats.MaxReconnects(-1)}
 	if s.opts.Username != "" {
 		base = append(base, nats.UserInfo(s.opts.Username, s.opts.Password))
 	}
