@@ -89,7 +89,7 @@ func (b *Backend) PublishActivity(ctx context.Context, t *ActivityTask) error {
 	if _, err := EncodeInstanceID(t.InstanceID); err != nil {
 		return err
 	}
-	if err := checkExecutionID(t.ExecutionID); err != nil {
+	if err := CheckExecutionID(t.ExecutionID); err != nil {
 		return err
 	}
 	if t.Name == "" {

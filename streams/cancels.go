@@ -25,7 +25,7 @@ func (b *Backend) PublishActivityCancel(c ActivityCancel) error {
 	if err != nil {
 		return err
 	}
-	if err := checkExecutionID(c.ExecutionID); err != nil {
+	if err := CheckExecutionID(c.ExecutionID); err != nil {
 		return err
 	}
 	if err := b.nc.Publish(b.n.activityCancel(inst, c.ExecutionID, c.ScheduleID), nil); err != nil {

@@ -27,7 +27,11 @@ type DeadLetter struct {
 	Deliveries uint64
 	Seq        uint64
 	Time       time.Time
-	Data       []byte
+	// Data is the message's body, or its first bytes when the whole did
+	// not fit beside the dead letter's headers; OriginalSize is then the
+	// size of the whole (0 otherwise).
+	Data         []byte
+	OriginalSize int
 }
 
 // DeadLetter copies a task message into the dead-letter stream with the
@@ -44,6 +48,15 @@ func (b *Backend) DeadLetter(ctx context.Context, kind string, m *TaskMessage, r
 		msg.Header.Set(hdrDeadError, truncate(cause.Error(), 1024))
 	}
 	msg.Header.Set(hdrDeadDeliveries, strconv.FormatUint(m.Deliveries(), 10))
+	// A message near the server's max payload does not fit with these
+	// headers: keep what fits of it, and say how big it was.
+	if limit := b.maxPayload(); limit > 0 {
+		room := int(limit) - len(msg.Subject) - headerSize(msg.Header) - 256
+		if len(msg.Data) > room {
+			msg.Header.Set(hdrDeadOriginalSize, strconv.Itoa(len(msg.Data)))
+			msg.Data = msg.Data[:max(room, 0)]
+		}
+	}
 	if _, err := b.publish(ctx, msg); err != nil {
 		// Leave the message where it is: it will be redelivered and the
 		// dead-lettering tried again, rather than lost.
@@ -54,6 +67,17 @@ func (b *Backend) DeadLetter(ctx context.Context, kind string, m *TaskMessage, r
 		return fmt.Errorf("streams: terminate dead-lettered message of %s: %w", m.Subject(), err)
 	}
 	return nil
+}
+
+// headerSize is about what a header takes on the wire.
+func headerSize(h nats.Header) int {
+	n := len("NATS/1.0\r\n\r\n")
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // DeadLetters reads up to limit dead letters of a kind ("" for all kinds),
@@ -70,15 +94,17 @@ func (b *Backend) DeadLetters(ctx context.Context, kind string, limit int) ([]*D
 			return errEnough
 		}
 		d, _ := strconv.ParseUint(m.Header.Get(hdrDeadDeliveries), 10, 64)
+		size, _ := strconv.Atoi(m.Header.Get(hdrDeadOriginalSize))
 		out = append(out, &DeadLetter{
-			Kind:       m.Subject[len(b.n.dead("")):],
-			Subject:    m.Header.Get(hdrDeadSubject),
-			Reason:     m.Header.Get(hdrDeadReason),
-			Error:      m.Header.Get(hdrDeadError),
-			Deliveries: d,
-			Seq:        m.Seq,
-			Time:       m.Time,
-			Data:       m.Data,
+			OriginalSize: size,
+			Kind:         m.Subject[len(b.n.dead("")):],
+			Subject:      m.Header.Get(hdrDeadSubject),
+			Reason:       m.Header.Get(hdrDeadReason),
+			Error:        m.Header.Get(hdrDeadError),
+			Deliveries:   d,
+			Seq:          m.Seq,
+			Time:         m.Time,
+			Data:         m.Data,
 		})
 		return nil
 	})

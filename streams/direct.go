@@ -18,6 +18,9 @@ const (
 	hdrDeadReason     = "Jetflow-Dead-Reason"
 	hdrDeadError      = "Jetflow-Dead-Error"
 	hdrDeadDeliveries = "Jetflow-Dead-Deliveries"
+	// hdrDeadOriginalSize is set when the body kept is a prefix of the
+	// original, too large to keep whole.
+	hdrDeadOriginalSize = "Jetflow-Dead-Original-Size"
 )
 
 // directBatchSize is how many messages one direct-get request asks for. A

@@ -75,7 +75,7 @@ func (b *Backend) historySubject(instanceID, executionID string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if err := checkExecutionID(executionID); err != nil {
+	if err := CheckExecutionID(executionID); err != nil {
 		return "", err
 	}
 	return b.n.history(inst, executionID), nil

@@ -115,10 +115,10 @@ func checkNamespace(ns string) error {
 	return nil
 }
 
-// checkExecutionID validates a run's ID. jetflow makes them (UUIDs), so
-// anything that does not fit a raw token is a caller's mistake, not a name
-// to encode.
-func checkExecutionID(run string) error {
+// CheckExecutionID validates a run's ID (an error matching ErrInvalidName).
+// jetflow makes them (UUIDs), so anything that does not fit a raw token is
+// a caller's mistake, not a name to encode.
+func CheckExecutionID(run string) error {
 	if err := checkName("execution ID", run, 64); err != nil {
 		return err
 	}

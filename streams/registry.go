@@ -84,7 +84,7 @@ func (r *InstanceRecord) validate() error {
 		return err
 	}
 	if r.ExecutionID != "" {
-		if err := checkExecutionID(r.ExecutionID); err != nil {
+		if err := CheckExecutionID(r.ExecutionID); err != nil {
 			return err
 		}
 	}

@@ -36,7 +36,7 @@ func (b *Backend) ScheduleTimer(ctx context.Context, queue, instanceID, executio
 	if err != nil {
 		return err
 	}
-	if err := checkExecutionID(executionID); err != nil {
+	if err := CheckExecutionID(executionID); err != nil {
 		return err
 	}
 	if timerID <= 0 {
@@ -76,7 +76,7 @@ func (b *Backend) CancelTimer(ctx context.Context, instanceID, executionID strin
 	if err != nil {
 		return err
 	}
-	if err := checkExecutionID(executionID); err != nil {
+	if err := CheckExecutionID(executionID); err != nil {
 		return err
 	}
 	pctx, cancel := b.bounded(ctx)
@@ -93,7 +93,7 @@ func (b *Backend) CancelRunTimers(ctx context.Context, instanceID, executionID s
 	if err != nil {
 		return err
 	}
-	if err := checkExecutionID(executionID); err != nil {
+	if err := CheckExecutionID(executionID); err != nil {
 		return err
 	}
 	pctx, cancel := b.bounded(ctx)

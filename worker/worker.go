@@ -183,6 +183,12 @@ func (w *Worker) RegisterActivity(a any, opts ...RegisterOption) error {
 // Start begins serving the queues and returns once polling has started.
 // Cancel ctx to stop taking new work, then call WaitForCompletion.
 func (w *Worker) Start(ctx context.Context) error {
+	// Check every queue before starting anything.
+	for _, queue := range w.opts.Queues {
+		if _, err := streams.EncodeQueue(queue); err != nil {
+			return fmt.Errorf("worker: queue %q: %w", queue, err)
+		}
+	}
 	w.mu.Lock()
 	if w.started {
 		w.mu.Unlock()
@@ -191,40 +197,54 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.started = true
 	w.mu.Unlock()
 
+	// A failure part way (NATS trouble creating a queue's consumers)
+	// stops what was started, so an error means nothing runs.
+	runCtx, stop := context.WithCancel(ctx)
+	fail := func(err error) error {
+		stop()
+		w.tasks.Wait()
+		for _, unsubscribe := range w.queries {
+			_ = unsubscribe()
+		}
+		w.queries = nil
+		close(w.stopping)
+		return err
+	}
 	unsubscribe, err := w.b.SubscribeActivityCancels(w.cancels.cancel)
 	if err != nil {
-		return fmt.Errorf("worker: %w", err)
+		return fail(fmt.Errorf("worker: %w", err))
 	}
 	w.queries = append(w.queries, unsubscribe)
 	wfSlots := make(chan struct{}, w.opts.MaxParallelWorkflowTasks)
 	actSlots := make(chan struct{}, w.opts.MaxParallelActivityTasks)
 	for _, queue := range w.opts.Queues {
-		inbox, err := w.b.InboxQueue(ctx, queue)
+		inbox, err := w.b.InboxQueue(runCtx, queue)
 		if err != nil {
-			return fmt.Errorf("worker: queue %q: %w", queue, err)
+			return fail(fmt.Errorf("worker: queue %q: %w", queue, err))
 		}
-		activities, err := w.b.ActivityQueue(ctx, queue)
+		activities, err := w.b.ActivityQueue(runCtx, queue)
 		if err != nil {
-			return fmt.Errorf("worker: queue %q: %w", queue, err)
+			return fail(fmt.Errorf("worker: queue %q: %w", queue, err))
 		}
 		unsubscribe, err := w.serveQueries(queue)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		w.queries = append(w.queries, unsubscribe)
 		d := newDispatcher(w, queue, wfSlots)
 		w.tasks.Add(2)
 		go func() {
 			defer w.tasks.Done()
-			w.pollWorkflowTasks(ctx, inbox, d)
+			w.pollWorkflowTasks(runCtx, inbox, d)
 		}()
 		go func() {
 			defer w.tasks.Done()
-			w.pollActivities(ctx, queue, activities, actSlots)
+			w.pollActivities(runCtx, queue, activities, actSlots)
 		}()
 	}
 	go func() {
-		<-ctx.Done()
+		<-runCtx.Done()
+		stop()
 		close(w.stopping)
 	}()
 	w.log.Info("worker started", "queues", w.opts.Queues)

@@ -142,6 +142,10 @@ func (w *Worker) processTask(queue, inst string, msgs []*streams.InboxMessage) {
 			w.deadLetter(streams.DeadInbox, &m.TaskMessage, "inbox event names no run", fmt.Errorf("%s event without ExecutionID", m.Event.Kind))
 			continue
 		}
+		if err := streams.CheckExecutionID(run); err != nil {
+			w.deadLetter(streams.DeadInbox, &m.TaskMessage, "inbox event names an invalid run", err)
+			continue
+		}
 		if _, seen := byRun[run]; !seen {
 			runs = append(runs, run)
 		}
@@ -169,8 +173,7 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 				w.unknownWorkflow(ctx, queue, inst, run, unknown, msgs, log)
 				return
 			}
-			log.Error("workflow task failed: could not load the run", "err", err)
-			nakAll(msgs, w.opts.TaskRetryDelay)
+			w.retryTaskLater(msgs, log, fmt.Errorf("could not load the run: %w", err))
 			return
 		}
 		if cr == nil {
