@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
@@ -282,9 +283,18 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
-	if errors.Is(err, streams.ErrPayloadTooLarge) && failure == nil {
-		e.Kind, e.Result = history.ActivityFailed, nil
-		e.Failure = &history.Failure{Type: "PayloadTooLarge", Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
+	if errors.Is(err, streams.ErrPayloadTooLarge) {
+		// The outcome itself must reach the workflow; running the
+		// activity again would not make it smaller.
+		if failure == nil {
+			e.Kind, e.Result = history.ActivityFailed, nil
+			e.Failure = &history.Failure{Type: "PayloadTooLarge", Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
+		} else {
+			f := *failure
+			f.Message = cut(f.Message, 2048)
+			f.Stack = cut(f.Stack, 4096)
+			e.Failure = &f
+		}
 		err = w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
 	}
 	if err != nil {
@@ -293,4 +303,17 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 		return
 	}
 	_ = m.Ack()
+}
+
+// cut shortens s to at most n bytes (on a rune boundary), saying so.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = " …[cut]"
+	i := n - len(mark)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + mark
 }

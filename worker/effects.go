@@ -22,7 +22,7 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 		var err error
 		switch e.Kind {
 		case history.ActivityScheduled:
-			err = w.b.PublishActivity(ctx, activityTask(queue, inst, run, e))
+			err = w.scheduleActivity(ctx, activityTask(queue, inst, run, e))
 		case history.TimerScheduled:
 			err = w.b.ScheduleTimer(ctx, queue, inst, run, e.ID, e.FireAt)
 		case history.TimerCanceled:
@@ -65,6 +65,26 @@ func activityTask(queue, inst, run string, e *history.Event) *streams.ActivityTa
 	}
 	return t
 }
+
+// scheduleActivity publishes an activity task, or fails the activity at
+// once when its queue name cannot be a queue.
+func (w *Worker) scheduleActivity(ctx context.Context, t *streams.ActivityTask) error {
+	if _, err := streams.EncodeQueue(t.Queue); err != nil {
+		return w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, &history.Event{
+			Kind:        history.ActivityFailed,
+			ScheduleID:  t.ScheduleID,
+			Time:        time.Now().UTC(),
+			InboxID:     eventKey("act", t.InstanceID, t.ExecutionID, t.ScheduleID),
+			ExecutionID: t.ExecutionID,
+			Failure:     &history.Failure{Type: FailureInvalidQueue, Message: fmt.Sprintf("activity %s: %v", t.Name, err), NonRetryable: true},
+		})
+	}
+	return w.b.PublishActivity(ctx, t)
+}
+
+// FailureInvalidQueue is the Failure type of an activity or sub-workflow
+// whose queue name is not valid.
+const FailureInvalidQueue = "InvalidQueue"
 
 // recoverEffects republishes the side effects of the commits that hold the
 // events of msgs: their messages were redelivered, so the worker that
@@ -232,6 +252,11 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 	childQueue := e.Queue
 	if childQueue == "" {
 		childQueue = queue
+	}
+	if _, err := streams.EncodeQueue(childQueue); err != nil {
+		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{
+			Type: FailureInvalidQueue, Message: fmt.Sprintf("sub-workflow %s: %v", e.Name, err), NonRetryable: true,
+		})
 	}
 	parent := &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID}
 	now := time.Now().UTC()
