@@ -201,5 +201,15 @@ func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (*o
 		// Running, or between runs: the next run is coming.
 		return nil, nil
 	}
+	if rec.ResultInHistory {
+		// Too large for the record: the run's final event has it.
+		final, name, err := c.finalEvent(ctx, rec.InstanceID, rec.ExecutionID)
+		if err != nil {
+			return nil, fmt.Errorf("client: get workflow result: %w", err)
+		}
+		if final != nil {
+			return outcomeFromEvent(rec.InstanceID, rec.ExecutionID, name, final), nil
+		}
+	}
 	return outcomeFromRecord(rec), nil
 }

@@ -144,7 +144,7 @@ func (c *Client) registerRun(ctx context.Context, id, queue string, start *histo
 		next.Parent = nil
 		next.CreatedAt, next.UpdatedAt = now, now
 		next.FinishedAt = time.Time{}
-		next.Result, next.Failure = nil, nil
+		next.Result, next.Failure, next.ResultInHistory = nil, nil, false
 		next.HistoryEvents, next.HistoryBytes = 0, 0
 		_, err = c.b.UpdateInstance(ctx, &next, existing.Revision)
 		if err == nil {

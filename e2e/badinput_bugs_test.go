@@ -5,8 +5,8 @@ package e2e
 // clear error to the caller, or a logged, dead-lettered message; no run
 // left hanging; no hot retry loop). Broken, each stops as soon as the
 // worker's log shows it going round in a loop (see stuck), or after
-// bugWait. Bugs still open are reproduced in openbugs_test.go, which
-// builds only with -tags jetflowbugs.
+// bugWait. The payload-size ones are in
+// badinput_payload_test.go.
 
 import (
 	"context"

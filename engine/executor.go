@@ -161,8 +161,9 @@ func (e *Executor) Replay(events []history.Event) error {
 			return e.fail(fmt.Errorf("%w: event %d (%v) follows the run's final event %d (%v)",
 				ErrBadHistory, ev.ID, ev.Kind, e.final.ID, e.final.Kind))
 		}
-		if isHistoryLimitFailure(&ev) {
-			// Not a command of the code: the executor ended the run.
+		if IsSystemFailure(&ev) {
+			// Not a command of the code: the executor or the worker
+			// ended the run.
 			if err := e.finish(history.Event{Kind: history.WorkflowFailed, Failure: ev.Failure}); err != nil {
 				return err
 			}
@@ -572,8 +573,13 @@ func (e *Executor) enforceHistoryLimit() error {
 	}})
 }
 
-func isHistoryLimitFailure(ev *history.Event) bool {
-	return ev.Kind == history.WorkflowFailed && ev.Failure != nil && ev.Failure.Type == FailureHistoryLimit
+// IsSystemFailure reports whether ev is a WorkflowFailed that the executor
+// or the worker recorded rather than the workflow code: the history grew
+// past its limit, or a task's commit could not be stored (too large).
+// Replay ends the run where it finds one, whatever the code would do next.
+func IsSystemFailure(ev *history.Event) bool {
+	return ev.Kind == history.WorkflowFailed && ev.Failure != nil &&
+		(ev.Failure.Type == FailureHistoryLimit || ev.Failure.Type == FailurePayloadTooLarge)
 }
 
 // finish records the run's final event and stops the workflow code.
@@ -603,7 +609,15 @@ func (e *Executor) record(ev history.Event) (history.Event, bool) {
 			e.out = append(e.out, ev)
 			return ev, true
 		}
-		if err := e.match(&ev); err != nil {
+		if e.pos < len(e.replay) && IsSystemFailure(&e.replay[e.pos]) {
+			// The run ended here without the code's say: it does not
+			// get to issue this command.
+			h := e.replay[e.pos]
+			e.pos++
+			e.lastID = h.ID
+			e.final = &h
+			e.sched.Halt()
+		} else if err := e.match(&ev); err != nil {
 			e.fail(err)
 		} else {
 			h := e.replay[e.pos]

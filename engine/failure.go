@@ -20,6 +20,11 @@ const (
 	// FailureHistoryLimit is the type of the failure of a run whose
 	// history outgrew Options.MaxHistoryLength.
 	FailureHistoryLimit = "HistoryLimitExceeded"
+	// FailurePayloadTooLarge is the type of the failure of a run whose
+	// task produced a commit larger than the server accepts (a result,
+	// arguments or an error too large), and of an activity whose result
+	// is.
+	FailurePayloadTooLarge = "PayloadTooLarge"
 )
 
 // FailureFromError turns an error into its stored form, keeping what

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,4 +65,32 @@ func TestHistoryLimit(t *testing.T) {
 			r.ReplayCheck()
 		})
 	}
+}
+
+// A run the worker failed because its task's commit was too large replays
+// to that failure: the code that would have gone on never gets to.
+func TestReplayEndsAtAPayloadTooLargeFailure(t *testing.T) {
+	wf := func(ctx workflow.Context) (string, error) {
+		if err := workflow.Sleep(ctx, time.Minute); err != nil {
+			return "", err
+		}
+		return strings.Repeat("x", 1<<20), nil // too large to store
+	}
+	r := enginetest.New(t, engine.Options{}, engine.Workflows{"wf": wf})
+	first := r.Do(r.Started("wf"))
+	stored := append([]history.Event(nil), first...)
+	// The task with the timer produced a commit the server refused; the
+	// worker stored this instead.
+	stored = append(stored, history.Event{Kind: history.WorkflowFailed, ID: int64(len(first)) + 1,
+		Failure: &history.Failure{Type: engine.FailurePayloadTooLarge, Message: "too large", NonRetryable: true}})
+
+	ex := r.NewExecutor()
+	defer ex.Close()
+	require.NoError(t, ex.Replay(stored))
+	final, ok := ex.Final()
+	require.True(t, ok)
+	assert.Equal(t, history.WorkflowFailed, final.Kind)
+	assert.Equal(t, engine.FailurePayloadTooLarge, final.Failure.Type)
+	_, err := ex.Execute([]history.Event{r.Signal("s", 1)})
+	assert.ErrorIs(t, err, engine.ErrRunFinished)
 }

@@ -66,8 +66,11 @@ type InstanceRecord struct {
 
 	// Result is the encoded result of a completed run; Failure the error
 	// of a failed one.
-	Result  []byte           `json:"result,omitempty"`
-	Failure *history.Failure `json:"failure,omitempty"`
+	Result []byte `json:"result,omitempty"`
+	// ResultInHistory says the result was too large for the record: read
+	// it from the final event of the run's history.
+	ResultInHistory bool             `json:"result_in_history,omitempty"`
+	Failure         *history.Failure `json:"failure,omitempty"`
 	// HistoryEvents and HistoryBytes measure the current run's history.
 	HistoryEvents int `json:"history_events,omitempty"`
 	HistoryBytes  int `json:"history_bytes,omitempty"`

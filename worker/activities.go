@@ -288,12 +288,9 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 		// activity again would not make it smaller.
 		if failure == nil {
 			e.Kind, e.Result = history.ActivityFailed, nil
-			e.Failure = &history.Failure{Type: "PayloadTooLarge", Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
+			e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
 		} else {
-			f := *failure
-			f.Message = cut(f.Message, 2048)
-			f.Stack = cut(f.Stack, 4096)
-			e.Failure = &f
+			e.Failure = cutFailure(failure)
 		}
 		err = w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
 	}

@@ -131,7 +131,8 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 	if e.Kind == history.WorkflowContinuedAsNew {
 		nextRun = continuedRunID(run)
 	}
-	if err := w.updateRecord(ctx, inst, func(r *streams.InstanceRecord) bool {
+	slim := false // the record without what is too large for it
+	change := func(r *streams.InstanceRecord) bool {
 		if r.ExecutionID != run || r.Status != streams.StatusRunning {
 			return false // recorded already, or the instance moved on
 		}
@@ -147,8 +148,18 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 		r.FinishedAt = now
 		r.Result = e.Result
 		r.Failure = failureOf(e)
+		if slim {
+			r.Result, r.ResultInHistory = nil, len(e.Result) > 0
+			r.Failure = cutFailure(r.Failure)
+		}
 		return true
-	}); err != nil {
+	}
+	err := w.updateRecord(ctx, inst, change)
+	if errors.Is(err, streams.ErrPayloadTooLarge) {
+		slim = true
+		err = w.updateRecord(ctx, inst, change)
+	}
+	if err != nil {
 		return err
 	}
 	if nextRun != "" {
@@ -189,9 +200,30 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			answer.Result = nil
 			answer.Failure = failureOf(e)
 		}
-		return w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
+		err := w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
+		if errors.Is(err, streams.ErrPayloadTooLarge) {
+			answer.Kind, answer.Result = history.SubWorkflowFailed, nil
+			answer.Failure = cutFailure(answer.Failure)
+			if answer.Failure == nil {
+				answer.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, NonRetryable: true,
+					Message: fmt.Sprintf("sub-workflow %s: its result is too large to send to the parent: %v", started.Name, err)}
+			}
+			err = w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
+		}
+		return err
 	}
 	return nil
+}
+
+// cutFailure returns f with its message and stack cut to a size that
+// fits any message.
+func cutFailure(f *history.Failure) *history.Failure {
+	if f == nil {
+		return nil
+	}
+	c := *f
+	c.Message, c.Stack = cut(c.Message, 2048), cut(c.Stack, 4096)
+	return &c
 }
 
 func statusOf(k history.Kind) streams.Status {
@@ -278,7 +310,7 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 		case existing.Status.Finished():
 			existing.Runs = append(existing.Runs, existing.ExecutionID)
 			existing.ExecutionID, existing.Status, existing.Parent = childRun, streams.StatusRunning, parent
-			existing.Result, existing.Failure, existing.FinishedAt = nil, nil, time.Time{}
+			existing.Result, existing.Failure, existing.FinishedAt, existing.ResultInHistory = nil, nil, time.Time{}, false
 			existing.CreatedAt, existing.UpdatedAt, existing.WorkflowName, existing.Queue = now, now, e.Name, childQueue
 			if _, err := w.b.UpdateInstance(ctx, existing, existing.Revision); err != nil {
 				return err // a conflict: retried with the task

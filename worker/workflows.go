@@ -250,6 +250,10 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 				log.Debug("commit conflict, re-reading the history", "attempt", attempt+1)
 				continue
 			}
+			if errors.Is(err, streams.ErrPayloadTooLarge) {
+				w.commitTooLarge(ctx, queue, inst, run, cr, out, msgs, log, err)
+				return
+			}
 			w.retryTaskLater(msgs, log, err)
 			return
 		}
@@ -278,6 +282,56 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 		ackAll(msgs)
 		return
 	}
+}
+
+// commitTooLarge handles a task whose commit the server refused as too
+// large. Several events that fit one by one may not fit together: then
+// they are taken one task at a time. A single event whose task still does
+// not fit (a result, arguments or an error too large to store) fails the
+// run with a clear, non-retryable PayloadTooLarge error, which replay
+// accepts as the run's end.
+func (w *Worker) commitTooLarge(ctx context.Context, queue, inst, run string, cr *cachedRun, out []history.Event,
+	msgs []*streams.InboxMessage, log *slog.Logger, cause error) {
+	if len(msgs) > 1 {
+		log.Info("a task's commit is too large; taking its events one at a time", "events", len(msgs))
+		nakAll(msgs[1:], w.opts.TaskRetryDelay)
+		w.runTask(ctx, queue, inst, run, msgs[:1])
+		return
+	}
+	var events []history.Event
+	next := out[0].ID
+	if cr.lastSeq == 0 {
+		// The run's first commit: its history must begin with its start.
+		started := out[0]
+		if started.Kind != history.WorkflowStarted {
+			w.retryTaskLater(msgs, log, fmt.Errorf("a first commit without its start: %w", cause))
+			return
+		}
+		started.Args = nil // it may be what is too large; replay fails the run here anyway
+		events = append(events, started)
+		next = started.ID + 1
+	}
+	events = append(events, history.Event{
+		Kind: history.WorkflowFailed,
+		ID:   next,
+		Time: time.Now().UTC(),
+		Failure: &history.Failure{
+			Type: engine.FailurePayloadTooLarge,
+			Message: fmt.Sprintf("workflow %s: a workflow task produced more than the server accepts in one message (%v); "+
+				"pass large data by reference (a key to a store) instead of as arguments, results or errors", cr.started.Name, cause),
+			NonRetryable: true,
+		},
+	})
+	if _, err := w.b.Commit(ctx, inst, run, cr.lastSeq, &history.Commit{Events: events}); err != nil {
+		w.retryTaskLater(msgs, log, fmt.Errorf("failing a run whose task is too large: %w", err))
+		return
+	}
+	log.Error("failed a run whose task's commit is too large", "err", cause)
+	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events); err != nil {
+		w.retryTaskLater(msgs, log, err)
+		return
+	}
+	ackAll(msgs)
 }
 
 // forwardToNextRun hands the signals, cancel and terminate requests that

@@ -1,15 +1,11 @@
-//go:build jetflowbugs
-
 package e2e
 
-// Open bugs, reproduced: each test fails until its bug is fixed, so the
-// file builds only with -tags jetflowbugs and stays out of CI:
-//
-//	go test -tags jetflowbugs -run TestBug ./e2e
-//
-// All four are about payloads near the server's max payload: events that
-// fit one by one but not in one commit (or in the registry record) leave
-// the run retrying its task for ever instead of failing it clearly.
+// Regression tests of payloads near the server's max payload: events that
+// fit one by one but not in one commit (or in the registry record) used to
+// leave the run retrying its task for ever. Now a task whose events do not
+// fit together takes them one at a time, a single event that cannot be
+// stored fails the run with a clear PayloadTooLarge error, and a result
+// too large for the registry record is read from the history.
 
 import (
 	"strings"
@@ -41,7 +37,7 @@ import (
 // unknownWorkflow builds its commit), so the run ends with a clear error;
 // or let the engine know the limit (engine.Options.MaxPayload) and fail the
 // run itself when its final event is too large.
-func TestBugWorkflowResultLargerThanMaxPayloadHangsTheRun(t *testing.T) {
+func TestWorkflowResultLargerThanMaxPayloadFailsTheRun(t *testing.T) {
 	t.Parallel()
 	e := newBadEnv(t, smallPayload, badInputOptions(), registerBig)
 	for name, wf := range map[string]any{"result": BIBigResult, "error": BIBigError} {
@@ -61,7 +57,7 @@ func TestBugWorkflowResultLargerThanMaxPayloadHangsTheRun(t *testing.T) {
 // large. The workflow package checks argument types at once but not their
 // size, so the future never fails.
 //
-// Mechanism: as TestBugWorkflowResultLargerThanMaxPayloadHangsTheRun
+// Mechanism: as TestWorkflowResultLargerThanMaxPayloadFailsTheRun
 // (runTask → Commit → ErrPayloadTooLarge → retryTaskLater, forever). The
 // same holds for sub-workflow arguments, signal payloads sent from a
 // workflow, side-effect results and continue-as-new arguments.
@@ -70,7 +66,7 @@ func TestBugWorkflowResultLargerThanMaxPayloadHangsTheRun(t *testing.T) {
 // limit and settles the future at once with a PayloadTooLarge error (the
 // command is then not recorded), or the worker answers the command with
 // ActivityFailed{PayloadTooLarge}.
-func TestBugActivityArgumentsLargerThanMaxPayloadHangTheRun(t *testing.T) {
+func TestActivityArgumentsLargerThanMaxPayloadFailTheRun(t *testing.T) {
 	t.Parallel()
 	e := newBadEnv(t, smallPayload, badInputOptions(), registerBig)
 	inst, err := e.c.CreateWorkflowInstance(e.ctx, client.WorkflowInstanceOptions{}, BIBigActivityArg, 2*smallPayload)
@@ -106,7 +102,7 @@ func TestBugActivityArgumentsLargerThanMaxPayloadHangTheRun(t *testing.T) {
 // when a single event's commit is too large, fail the run with a clear
 // PayloadTooLarge failure (see the tests above). The client could also
 // leave room for the commit's overhead in checkEventSize.
-func TestBugCommitOfEventsThatFitAloneHangsTheRun(t *testing.T) {
+func TestCommitOfEventsThatFitAlone(t *testing.T) {
 	t.Parallel()
 	const each = 40 << 10
 	t.Run("activity result passed on", func(t *testing.T) {
@@ -207,7 +203,7 @@ func TestBugCommitOfEventsThatFitAloneHangsTheRun(t *testing.T) {
 // at commit time that the final event will fit the record and fail the run
 // with PayloadTooLarge otherwise. Either way finishRun must still set the
 // status.
-func TestBugWorkflowResultTooLargeForTheRegistryHangsTheInstance(t *testing.T) {
+func TestWorkflowResultTooLargeForTheRegistry(t *testing.T) {
 	t.Parallel()
 	e := newBadEnv(t, smallPayload, badInputOptions(), registerBig)
 	const size = 55 << 10
