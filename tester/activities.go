@@ -4,33 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"reflect"
-	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/actenv"
+	"github.com/jetflow/jetflow/internal/actrun"
 	"github.com/jetflow/jetflow/workflow"
 )
 
-// What an activity attempt can end with besides its own error, with the
-// worker's wording.
-var (
-	errStartToClose    = errors.New("start-to-close timeout")
-	errScheduleToClose = errors.New("schedule-to-close timeout")
-	errHeartbeat       = errors.New("heartbeat timeout")
-	// errCanceledByWorkflow is the cause of an activity context canceled
-	// because its workflow canceled the activity.
-	errCanceledByWorkflow = errors.New("canceled by its workflow")
-	errRunEnded           = errors.New("tester: the workflow run ended")
-)
-
-// failureTimeout is the failure type of an activity that ran out of time,
-// as worker.FailureTimeout.
-const failureTimeout = "Timeout"
+// errRunEnded is the cause of the context of an activity still running
+// when its run ended.
+var errRunEnded = errors.New("tester: the workflow run ended")
 
 // activityTask is one activity call of a run, across its attempts.
 type activityTask struct {
@@ -72,11 +58,11 @@ func (e *env) startAttempt(t *activityTask) {
 	if t.canceled {
 		// As the worker: a cancel that came between two attempts stops
 		// the next one from running.
-		e.attemptDone(t, nil, canceledError(name))
+		e.attemptDone(t, nil, actrun.CanceledError(name))
 		return
 	}
 	if s2c := t.opts.ScheduleToClose; s2c > 0 && !e.now.Before(t.ev.Time.Add(s2c)) {
-		e.attemptDone(t, nil, timeoutError(name, errScheduleToClose, s2c))
+		e.attemptDone(t, nil, actrun.TimeoutError(name, actrun.ErrScheduleToClose, s2c))
 		return
 	}
 	if hasExpectations(e.actMock, name) {
@@ -148,7 +134,7 @@ func (e *env) launch(t *activityTask, fn any) {
 	lim := attemptLimits{
 		name:            t.ev.Name,
 		timeout:         t.opts.StartToClose,
-		cause:           errStartToClose,
+		cause:           actrun.ErrStartToClose,
 		scheduleToClose: t.opts.ScheduleToClose,
 		heartbeat:       t.opts.Heartbeat,
 	}
@@ -157,7 +143,7 @@ func (e *env) launch(t *activityTask, fn any) {
 	}
 	if s2c := t.opts.ScheduleToClose; s2c > 0 {
 		if left := t.ev.Time.Add(s2c).Sub(e.now); left < lim.timeout {
-			lim.timeout, lim.cause = left, errScheduleToClose
+			lim.timeout, lim.cause = left, actrun.ErrScheduleToClose
 		}
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -206,7 +192,7 @@ func (e *env) attemptDone(t *activityTask, result []byte, err error) {
 		t.answer(history.Event{Kind: history.ActivityCompleted, Result: result})
 		return
 	}
-	if delay, ok := retryDelay(t.opts, t.attempt, e.now.Sub(t.ev.Time), err); ok {
+	if delay, ok := actrun.RetryDelay(t.opts, t.attempt, e.now.Sub(t.ev.Time), err); ok {
 		e.log.Info("activity attempt failed; retrying", "activity", t.ev.Name, "attempt", t.attempt, "err", err, "retry_in", delay)
 		t.retry = e.schedule(e.now.Add(delay), fmt.Sprintf("attempt %d of activity %s", t.attempt+1, t.ev.Name), func() {
 			t.retry = nil
@@ -234,7 +220,7 @@ func (e *env) cancelActivity(r *run, id int64) {
 	}
 	t.canceled = true
 	if t.cancel != nil {
-		t.cancel(errCanceledByWorkflow)
+		t.cancel(actrun.ErrCanceledByWorkflow)
 	}
 }
 
@@ -250,42 +236,11 @@ func (t *activityTask) abandon() {
 	}
 }
 
-// retryDelay says whether an activity that failed attempt with err is tried
-// again, and after how long, under its retry policy; since is the time
-// since it was scheduled. It is the computation of the worker's retryDelay.
-func retryDelay(p history.ActivityOptions, attempt int, since time.Duration, err error) (time.Duration, bool) {
-	if engine.IsPermanent(err) {
-		return 0, false
-	}
-	if attempt >= max(p.MaxAttempts, 1) {
-		return 0, false
-	}
-	delay := p.FirstRetryInterval
-	if delay <= 0 {
-		delay = time.Second
-	}
-	coef := p.BackoffCoefficient
-	if coef < 1 {
-		coef = 1
-	}
-	delay = time.Duration(float64(delay) * math.Pow(coef, float64(attempt-1)))
-	if p.MaxRetryInterval > 0 && delay > p.MaxRetryInterval {
-		delay = p.MaxRetryInterval
-	}
-	if p.RetryTimeout > 0 && since+delay > p.RetryTimeout {
-		return 0, false
-	}
-	if p.ScheduleToClose > 0 && since+delay > p.ScheduleToClose {
-		return 0, false
-	}
-	return delay, true
-}
-
 // attemptLimits bound one attempt in wall time.
 type attemptLimits struct {
 	name            string
 	timeout         time.Duration // 0: none
-	cause           error         // errStartToClose or errScheduleToClose
+	cause           error         // actrun.ErrStartToClose or actrun.ErrScheduleToClose
 	scheduleToClose time.Duration
 	heartbeat       time.Duration // 0: none
 }
@@ -309,7 +264,7 @@ func runAttempt(parent context.Context, fn any, args [][]byte, conv engine.Conve
 	aenv := *env
 	if lim.heartbeat > 0 {
 		var mu sync.Mutex
-		timer := time.AfterFunc(lim.heartbeat, func() { cancelCause(errHeartbeat) })
+		timer := time.AfterFunc(lim.heartbeat, func() { cancelCause(actrun.ErrHeartbeat) })
 		defer timer.Stop()
 		record := env.Heartbeat
 		aenv.Heartbeat = func(details ...any) {
@@ -321,61 +276,6 @@ func runAttempt(parent context.Context, fn any, args [][]byte, conv engine.Conve
 			}
 		}
 	}
-	result, err := invoke(actenv.With(ctx, &aenv), fn, args, conv)
-	if err != nil && ctx.Err() != nil {
-		switch c := context.Cause(ctx); {
-		case errors.Is(c, errStartToClose):
-			return nil, timeoutError(lim.name, c, lim.timeout)
-		case errors.Is(c, errScheduleToClose):
-			return nil, timeoutError(lim.name, c, lim.scheduleToClose)
-		case errors.Is(c, errHeartbeat):
-			return nil, timeoutError(lim.name, c, lim.heartbeat)
-		case errors.Is(c, errCanceledByWorkflow):
-			return nil, canceledError(lim.name)
-		}
-	}
-	return result, err
-}
-
-// timeoutError is the worker's error for an attempt out of time; a
-// schedule-to-close timeout is final.
-func timeoutError(name string, cause error, d time.Duration) error {
-	err := workflow.NewError(failureTimeout, fmt.Sprintf("activity %s: %v of %s exceeded", name, cause, d))
-	if errors.Is(cause, errScheduleToClose) {
-		return workflow.NewPermanentError(err)
-	}
-	return err
-}
-
-// canceledError is the worker's final outcome of an activity its workflow
-// canceled: a workflow that waits for the cancellation sees
-// workflow.Canceled.
-func canceledError(name string) error {
-	return workflow.NewPermanentError(fmt.Errorf("activity %s %w: %w", name, errCanceledByWorkflow, workflow.Canceled))
-}
-
-// invoke decodes the arguments, calls fn, and encodes its result. A panic
-// becomes a *workflow.PanicError with the stack.
-func invoke(ctx context.Context, fn any, args [][]byte, conv engine.Converter) (result []byte, err error) {
-	in, err := engine.DecodeArgs(fn, args, conv)
-	if err != nil {
-		return nil, workflow.NewPermanentError(err)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			result, err = nil, &workflow.PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
-		}
-	}()
-	out := reflect.ValueOf(fn).Call(append([]reflect.Value{reflect.ValueOf(ctx)}, in...))
-	if e := out[len(out)-1]; !e.IsNil() {
-		return nil, e.Interface().(error)
-	}
-	if len(out) == 1 {
-		return nil, nil
-	}
-	b, err := conv.Encode(out[0].Interface())
-	if err != nil {
-		return nil, workflow.NewPermanentError(fmt.Errorf("encode result: %w", err))
-	}
-	return b, nil
+	result, err := actrun.Invoke(actenv.With(ctx, &aenv), fn, args, conv)
+	return result, actrun.Outcome(ctx, lim.name, actrun.Limits{StartToClose: lim.timeout, ScheduleToClose: lim.scheduleToClose, Heartbeat: lim.heartbeat}, err)
 }

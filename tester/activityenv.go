@@ -12,6 +12,7 @@ import (
 	"github.com/jetflow/jetflow/activity"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/internal/actenv"
+	"github.com/jetflow/jetflow/internal/actrun"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -119,7 +120,7 @@ func (e *ActivityEnv) ExecuteActivity(fn any, args ...any) (EncodedValue, error)
 	lim := attemptLimits{
 		name:            name,
 		timeout:         o.StartToCloseTimeout,
-		cause:           errStartToClose,
+		cause:           actrun.ErrStartToClose,
 		scheduleToClose: o.ScheduleToCloseTimeout,
 		heartbeat:       o.HeartbeatTimeout,
 	}
@@ -129,10 +130,10 @@ func (e *ActivityEnv) ExecuteActivity(fn any, args ...any) (EncodedValue, error)
 	if s2c := o.ScheduleToCloseTimeout; s2c > 0 {
 		left := time.Until(e.Info.ScheduledAt.Add(s2c))
 		if left <= 0 {
-			return EncodedValue{}, timeoutError(name, errScheduleToClose, s2c)
+			return EncodedValue{}, actrun.TimeoutError(name, actrun.ErrScheduleToClose, s2c)
 		}
 		if left < lim.timeout {
-			lim.timeout, lim.cause = left, errScheduleToClose
+			lim.timeout, lim.cause = left, actrun.ErrScheduleToClose
 		}
 	}
 	result, err := runAttempt(context.Background(), fn, payloads, conv, e.actenv(name), lim)

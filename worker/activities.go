@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"reflect"
-	"runtime/debug"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -14,19 +11,12 @@ import (
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/actenv"
+	"github.com/jetflow/jetflow/internal/actrun"
 	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/workflow"
-)
-
-// Errors an activity attempt can end with besides its own.
-var (
-	errStartToClose    = errors.New("start-to-close timeout")
-	errScheduleToClose = errors.New("schedule-to-close timeout")
-	errHeartbeat       = errors.New("heartbeat timeout")
 )
 
 // FailureTimeout is the Failure type of an activity that ran out of time.
-const FailureTimeout = "Timeout"
+const FailureTimeout = actrun.FailureTimeout
 
 // pollActivities fetches activity tasks of a queue while slots are free and
 // runs each in its own goroutine until ctx ends.
@@ -104,17 +94,17 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{ Debug(string, ...any) }) ([]byte, error) {
 	t := m.Task
 	opts := t.Options
-	timeout, cause := opts.StartToClose, errStartToClose
+	timeout, cause := opts.StartToClose, actrun.ErrStartToClose
 	if timeout <= 0 {
 		timeout = w.opts.ActivityTimeout
 	}
 	if opts.ScheduleToClose > 0 {
 		left := time.Until(t.ScheduledAt.Add(opts.ScheduleToClose))
 		if left <= 0 {
-			return nil, timeoutError(t.Name, errScheduleToClose, opts.ScheduleToClose)
+			return nil, actrun.TimeoutError(t.Name, actrun.ErrScheduleToClose, opts.ScheduleToClose)
 		}
 		if left < timeout {
-			timeout, cause = left, errScheduleToClose
+			timeout, cause = left, actrun.ErrScheduleToClose
 		}
 	}
 	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, cause)
@@ -124,7 +114,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 	key := streams.ActivityCancel{InstanceID: t.InstanceID, ExecutionID: t.ExecutionID, ScheduleID: t.ScheduleID}
 	ended, ok := w.cancels.start(key, cancelCause)
 	if !ok {
-		return nil, canceledError(t.Name)
+		return nil, actrun.CanceledError(t.Name)
 	}
 	defer ended()
 
@@ -169,99 +159,20 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 				silent := now.Sub(lastBeat)
 				mu.Unlock()
 				if opts.Heartbeat > 0 && silent > opts.Heartbeat {
-					cancelCause(errHeartbeat)
+					cancelCause(actrun.ErrHeartbeat)
 				}
 			}
 		}
 	}()
 
-	result, err := invoke(actenv.With(ctx, env), fn, t.Args, w.opts.Converter)
-	if err != nil && ctx.Err() != nil {
-		switch c := context.Cause(ctx); {
-		case errors.Is(c, errStartToClose):
-			return nil, timeoutError(t.Name, c, timeout)
-		case errors.Is(c, errScheduleToClose):
-			return nil, timeoutError(t.Name, c, opts.ScheduleToClose)
-		case errors.Is(c, errHeartbeat):
-			return nil, timeoutError(t.Name, c, opts.Heartbeat)
-		case errors.Is(c, errCanceledByWorkflow):
-			return nil, canceledError(t.Name)
-		}
-	}
-	return result, err
-}
-
-// canceledError is the final outcome of an activity its workflow canceled:
-// a workflow that waits for the cancellation sees workflow.Canceled.
-func canceledError(name string) error {
-	return workflow.NewPermanentError(fmt.Errorf("activity %s %w: %w", name, errCanceledByWorkflow, workflow.Canceled))
-}
-
-func timeoutError(name string, cause error, d time.Duration) error {
-	err := workflow.NewError(FailureTimeout, fmt.Sprintf("activity %s: %v of %s exceeded", name, cause, d))
-	if errors.Is(cause, errScheduleToClose) {
-		return workflow.NewPermanentError(err)
-	}
-	return err
-}
-
-// invoke decodes the arguments, calls fn, and encodes its result. A panic
-// becomes a *workflow.PanicError with the stack.
-func invoke(ctx context.Context, fn any, args [][]byte, conv engine.Converter) (result []byte, err error) {
-	in, err := engine.DecodeArgs(fn, args, conv)
-	if err != nil {
-		return nil, workflow.NewPermanentError(err)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			result, err = nil, &workflow.PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
-		}
-	}()
-	out := reflect.ValueOf(fn).Call(append([]reflect.Value{reflect.ValueOf(ctx)}, in...))
-	if e := out[len(out)-1]; !e.IsNil() {
-		return nil, e.Interface().(error)
-	}
-	if len(out) == 1 {
-		return nil, nil
-	}
-	b, err := conv.Encode(out[0].Interface())
-	if err != nil {
-		return nil, workflow.NewPermanentError(fmt.Errorf("encode result: %w", err))
-	}
-	return b, nil
+	result, err := actrun.Invoke(actenv.With(ctx, env), fn, t.Args, w.opts.Converter)
+	return result, actrun.Outcome(ctx, t.Name, actrun.Limits{StartToClose: timeout, ScheduleToClose: opts.ScheduleToClose, Heartbeat: opts.Heartbeat}, err)
 }
 
 // retryDelay says whether a failed attempt is retried, and after how long,
 // under the task's retry policy.
 func (w *Worker) retryDelay(m *streams.ActivityMessage, err error) (time.Duration, bool) {
-	if engine.IsPermanent(err) {
-		return 0, false
-	}
-	p := m.Task.Options
-	attempt := m.Attempt()
-	if attempt >= max(p.MaxAttempts, 1) {
-		return 0, false
-	}
-	delay := p.FirstRetryInterval
-	if delay <= 0 {
-		delay = time.Second
-	}
-	coef := p.BackoffCoefficient
-	if coef < 1 {
-		coef = 1
-	}
-	delay = time.Duration(float64(delay) * math.Pow(coef, float64(attempt-1)))
-	if p.MaxRetryInterval > 0 && delay > p.MaxRetryInterval {
-		delay = p.MaxRetryInterval
-	}
-	since := time.Since(m.Task.ScheduledAt)
-	if p.RetryTimeout > 0 && since+delay > p.RetryTimeout {
-		return 0, false
-	}
-	if p.ScheduleToClose > 0 && since+delay > p.ScheduleToClose {
-		return 0, false
-	}
-	return delay, true
+	return actrun.RetryDelay(m.Task.Options, m.Attempt(), time.Since(m.Task.ScheduledAt), err)
 }
 
 // finishActivity sends the outcome to the workflow's inbox, then acks. If

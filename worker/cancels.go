@@ -2,16 +2,12 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
+	"github.com/jetflow/jetflow/internal/actrun"
 	"github.com/jetflow/jetflow/streams"
 )
-
-// errCanceledByWorkflow is the cause of an activity context canceled
-// because its workflow canceled the activity.
-var errCanceledByWorkflow = errors.New("canceled by its workflow")
 
 // Bounds of the memory of cancels that arrived for activities not running
 // here: enough to catch a retry or a task still queued, without growing
@@ -44,7 +40,7 @@ func (c *activityCancels) cancel(key streams.ActivityCancel) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if stop, ok := c.running[key]; ok {
-		stop(errCanceledByWorkflow)
+		stop(actrun.ErrCanceledByWorkflow)
 	}
 	if _, ok := c.canceled[key]; ok {
 		return

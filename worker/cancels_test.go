@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/internal/actrun"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -25,7 +26,7 @@ func TestActivityCancels(t *testing.T) {
 	require.NoError(t, ctx.Err())
 	c.cancel(key(1))
 	require.Error(t, ctx.Err())
-	assert.True(t, errors.Is(context.Cause(ctx), errCanceledByWorkflow))
+	assert.True(t, errors.Is(context.Cause(ctx), actrun.ErrCanceledByWorkflow))
 	ended()
 
 	// A canceled activity does not start again (a retry, or a task that

@@ -1,4 +1,4 @@
-package tester
+package actrun
 
 import (
 	"errors"
@@ -9,9 +9,8 @@ import (
 	"github.com/jetflow/jetflow/workflow"
 )
 
-// TestRetryDelay pins the retry computation, which must stay the worker's
-// (worker.retryDelay): the same policy must wait the same in a test as in
-// production.
+// TestRetryDelay pins the retry computation the worker and the tester
+// share.
 func TestRetryDelay(t *testing.T) {
 	errPlain := errors.New("plain")
 	def := history.ActivityOptions{MaxAttempts: 3, FirstRetryInterval: time.Second, MaxRetryInterval: time.Minute, BackoffCoefficient: 2}
@@ -38,9 +37,9 @@ func TestRetryDelay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, retry := retryDelay(tt.p, tt.attempt, tt.since, tt.err)
+			got, retry := RetryDelay(tt.p, tt.attempt, tt.since, tt.err)
 			if got != tt.want || retry != tt.retry {
-				t.Errorf("retryDelay = %v, %v; want %v, %v", got, retry, tt.want, tt.retry)
+				t.Errorf("RetryDelay = %v, %v; want %v, %v", got, retry, tt.want, tt.retry)
 			}
 		})
 	}

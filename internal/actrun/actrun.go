@@ -1,0 +1,130 @@
+// Package actrun is how one activity attempt runs and ends: the call with
+// its arguments and result through the converter, a panic turned into an
+// error, the errors of its timeouts and of a cancel from the workflow, and
+// the retry policy. The worker and the tester share it, so a policy waits
+// and fails the same in a unit test as in production.
+package actrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"runtime/debug"
+	"time"
+
+	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+// Causes of an attempt's context ending other than the activity's own
+// doing; Outcome turns them into the attempt's error.
+var (
+	ErrStartToClose       = errors.New("start-to-close timeout")
+	ErrScheduleToClose    = errors.New("schedule-to-close timeout")
+	ErrHeartbeat          = errors.New("heartbeat timeout")
+	ErrCanceledByWorkflow = errors.New("canceled by its workflow")
+)
+
+// FailureTimeout is the Failure type of an activity that ran out of time.
+const FailureTimeout = "Timeout"
+
+// Limits are the timeouts of one attempt, for the messages of Outcome.
+type Limits struct {
+	StartToClose, ScheduleToClose, Heartbeat time.Duration
+}
+
+// Outcome is the error an attempt of activity name ends with when it
+// returned err with its context ctx: err itself, unless ctx ended for
+// one of the causes above.
+func Outcome(ctx context.Context, name string, lim Limits, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	switch c := context.Cause(ctx); {
+	case errors.Is(c, ErrStartToClose):
+		return TimeoutError(name, c, lim.StartToClose)
+	case errors.Is(c, ErrScheduleToClose):
+		return TimeoutError(name, c, lim.ScheduleToClose)
+	case errors.Is(c, ErrHeartbeat):
+		return TimeoutError(name, c, lim.Heartbeat)
+	case errors.Is(c, ErrCanceledByWorkflow):
+		return CanceledError(name)
+	}
+	return err
+}
+
+// TimeoutError is the error of an attempt out of time; a schedule-to-close
+// timeout is final.
+func TimeoutError(name string, cause error, d time.Duration) error {
+	err := workflow.NewError(FailureTimeout, fmt.Sprintf("activity %s: %v of %s exceeded", name, cause, d))
+	if errors.Is(cause, ErrScheduleToClose) {
+		return workflow.NewPermanentError(err)
+	}
+	return err
+}
+
+// CanceledError is the final outcome of an activity its workflow canceled:
+// a workflow that waits for the cancellation sees workflow.Canceled.
+func CanceledError(name string) error {
+	return workflow.NewPermanentError(fmt.Errorf("activity %s %w: %w", name, ErrCanceledByWorkflow, workflow.Canceled))
+}
+
+// Invoke decodes the arguments, calls fn, and encodes its result. A panic
+// becomes a *workflow.PanicError with the stack.
+func Invoke(ctx context.Context, fn any, args [][]byte, conv engine.Converter) (result []byte, err error) {
+	in, err := engine.DecodeArgs(fn, args, conv)
+	if err != nil {
+		return nil, workflow.NewPermanentError(err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			result, err = nil, &workflow.PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
+		}
+	}()
+	out := reflect.ValueOf(fn).Call(append([]reflect.Value{reflect.ValueOf(ctx)}, in...))
+	if e := out[len(out)-1]; !e.IsNil() {
+		return nil, e.Interface().(error)
+	}
+	if len(out) == 1 {
+		return nil, nil
+	}
+	b, err := conv.Encode(out[0].Interface())
+	if err != nil {
+		return nil, workflow.NewPermanentError(fmt.Errorf("encode result: %w", err))
+	}
+	return b, nil
+}
+
+// RetryDelay says whether an activity whose attempt (1 for the first)
+// failed with err is tried again, and after how long, under its retry
+// policy p; since is the time since it was scheduled.
+func RetryDelay(p history.ActivityOptions, attempt int, since time.Duration, err error) (time.Duration, bool) {
+	if engine.IsPermanent(err) {
+		return 0, false
+	}
+	if attempt >= max(p.MaxAttempts, 1) {
+		return 0, false
+	}
+	delay := p.FirstRetryInterval
+	if delay <= 0 {
+		delay = time.Second
+	}
+	coef := p.BackoffCoefficient
+	if coef < 1 {
+		coef = 1
+	}
+	delay = time.Duration(float64(delay) * math.Pow(coef, float64(attempt-1)))
+	if p.MaxRetryInterval > 0 && delay > p.MaxRetryInterval {
+		delay = p.MaxRetryInterval
+	}
+	if p.RetryTimeout > 0 && since+delay > p.RetryTimeout {
+		return 0, false
+	}
+	if p.ScheduleToClose > 0 && since+delay > p.ScheduleToClose {
+		return 0, false
+	}
+	return delay, true
+}
