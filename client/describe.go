@@ -281,6 +281,9 @@ type ListOptions struct {
 	Status streams.Status
 	// WorkflowName keeps only instances of this workflow ("" for all).
 	WorkflowName string
+	// IDContains keeps only instances whose ID contains it, ignoring case
+	// ("" for all).
+	IDContains string
 	// Limit is the page size: 100 when zero, at most 10,000.
 	Limit int
 	// Cursor is the previous page's NextCursor; empty for the first page.
@@ -295,7 +298,7 @@ type InstancePage struct {
 	// the last page.
 	NextCursor string `json:"next_cursor,omitempty"`
 	// Counts holds how many instances have each status, over all
-	// instances of the workflow filter (the status filter aside).
+	// instances of the workflow and ID filters (the status filter aside).
 	Counts map[streams.Status]int `json:"counts"`
 }
 
@@ -306,6 +309,7 @@ func (c *Client) ListWorkflowInstances(ctx context.Context, opts ListOptions) (*
 	p, err := c.b.ListInstances(ctx, streams.ListOptions{
 		Status:       opts.Status,
 		WorkflowName: opts.WorkflowName,
+		IDContains:   opts.IDContains,
 		Limit:        opts.Limit,
 		After:        opts.Cursor,
 	})

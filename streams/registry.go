@@ -203,6 +203,9 @@ type ListOptions struct {
 	Status Status
 	// WorkflowName keeps only instances of this workflow ("" for all).
 	WorkflowName string
+	// IDContains keeps only instances whose ID contains it, ignoring case
+	// ("" for all).
+	IDContains string
 	// Limit is the page size: 100 when zero, at most 10,000.
 	Limit int
 	// After is the cursor from the previous page's NextCursor; empty for
@@ -217,7 +220,8 @@ type InstancePage struct {
 	// NextCursor fetches the next page; empty when this is the last.
 	NextCursor string
 	// Counts holds how many instances have each status, over the whole
-	// registry (before the status filter, after the workflow filter).
+	// registry (before the status filter, after the workflow and ID
+	// filters).
 	Counts map[Status]int
 }
 
@@ -248,6 +252,7 @@ func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*Instanc
 		after = c
 	}
 
+	idContains := strings.ToLower(opts.IDContains)
 	page := &InstancePage{Counts: map[Status]int{}}
 	var all []*InstanceRecord
 	_, err := b.readSubject(ctx, "KV_"+b.n.registryBucket(), "$KV."+b.n.registryBucket()+".>", 1, withMetadata, func(m *storedMsg) error {
@@ -260,6 +265,9 @@ func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*Instanc
 			return nil
 		}
 		if opts.WorkflowName != "" && r.WorkflowName != opts.WorkflowName {
+			return nil
+		}
+		if idContains != "" && !strings.Contains(strings.ToLower(r.InstanceID), idContains) {
 			return nil
 		}
 		page.Counts[r.Status]++

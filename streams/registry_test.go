@@ -165,6 +165,17 @@ func TestRegistryList(t *testing.T) {
 	assert.Equal(t, "inst-24", refunds.Instances[0].InstanceID)
 	assert.Equal(t, map[Status]int{StatusRunning: 1, StatusCompleted: 1}, refunds.Counts)
 
+	// The ID search ignores case and counts only what it keeps.
+	found, err := b.ListInstances(ctx, ListOptions{IDContains: "ST-1"})
+	require.NoError(t, err)
+	require.Len(t, found.Instances, 10)
+	assert.Equal(t, "inst-19", found.Instances[0].InstanceID)
+	total := 0
+	for _, n := range found.Counts {
+		total += n
+	}
+	assert.Equal(t, 10, total)
+
 	// Removed instances are not listed.
 	require.NoError(t, b.DeleteInstance(ctx, "late"))
 	all, err := b.ListInstances(ctx, ListOptions{Limit: 100})
