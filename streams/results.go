@@ -34,10 +34,18 @@ func (b *Backend) PublishResultNotice(n ResultNotice) error {
 }
 
 // ResultWatch receives the result notices of one instance. Subscribe first,
-// then read the registry: a run that ends in between is not missed.
+// then read the registry with the same Backend: a run that ends in between
+// is not missed.
 type ResultWatch struct {
 	sub *nats.Subscription
+	c   chan *nats.Msg
 }
+
+// resultWatchBuffer is how many notices a watch holds unread. A run sends
+// one notice, so a few suffice; SubscribeSync's default buffer (64k
+// messages, half a megabyte allocated per watch) cost a third of the CPU
+// of a thousand concurrent waiters.
+const resultWatchBuffer = 16
 
 // WatchResults subscribes to an instance's result notices.
 func (b *Backend) WatchResults(instanceID string) (*ResultWatch, error) {
@@ -45,29 +53,29 @@ func (b *Backend) WatchResults(instanceID string) (*ResultWatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	sub, err := b.nc.SubscribeSync(b.n.result(inst))
+	c := make(chan *nats.Msg, resultWatchBuffer)
+	sub, err := b.nc.ChanSubscribe(b.n.result(inst), c)
 	if err != nil {
 		return nil, fmt.Errorf("streams: watch results of %q: %w", instanceID, err)
 	}
-	// Make sure the server has the subscription before the caller reads
-	// the registry; otherwise a notice sent in between could be missed.
-	if err := b.nc.Flush(); err != nil {
-		sub.Unsubscribe()
-		return nil, fmt.Errorf("streams: watch results of %q: %w", instanceID, err)
-	}
-	return &ResultWatch{sub: sub}, nil
+	// No flush: the server handles a connection's messages in order, so
+	// the subscription is in place before the registry read that follows
+	// on the same connection, and a notice sent after that read reaches
+	// it. (Waiting for the server's answer cost a round trip per wait.)
+	return &ResultWatch{sub: sub, c: c}, nil
 }
 
 // Next waits for the next notice. Malformed notices are skipped.
 func (w *ResultWatch) Next(ctx context.Context) (*ResultNotice, error) {
 	for {
-		msg, err := w.sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return nil, err
-		}
-		var n ResultNotice
-		if json.Unmarshal(msg.Data, &n) == nil {
-			return &n, nil
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case msg := <-w.c:
+			var n ResultNotice
+			if json.Unmarshal(msg.Data, &n) == nil {
+				return &n, nil
+			}
 		}
 	}
 }
