@@ -209,13 +209,6 @@ func (b *Backend) bounded(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, b.opts.requestTimeout)
 }
 
-// publish publishes to a stream, bounded by the request timeout.
-func (b *Backend) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
-	ctx, cancel := b.bounded(ctx)
-	defer cancel()
-	return b.js.PublishMsg(ctx, msg)
-}
-
 // configure applies the options and connects to JetStream.
 func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 	if nc == nil {

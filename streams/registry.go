@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetflow/jetflow/history"
@@ -130,9 +132,16 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 	if err != nil {
 		return 0, err
 	}
-	rctx, cancel := b.bounded(ctx)
-	defer cancel()
-	rev, err := b.registry.Create(rctx, key, data)
+	// The common case, a key never used, is one publish that expects the
+	// key's subject to be empty. A key whose last entry is a delete marker
+	// (a removed instance) fails that check; the KV client's Create knows
+	// to take that case over.
+	rev, err := b.putRecord(ctx, key, data, 0)
+	if isWrongLastSequence(err) {
+		rctx, cancel := b.bounded(ctx)
+		defer cancel()
+		rev, err = b.registry.Create(rctx, key, data)
+	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
 			return 0, fmt.Errorf("%w: %q", ErrInstanceExists, r.InstanceID)
@@ -141,6 +150,19 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 	}
 	r.Revision = rev
 	return rev, nil
+}
+
+// putRecord stores an entry on the condition that the key's last revision
+// is rev (0: the key has none), as the KV client's Update does, through the
+// backend's own publish.
+func (b *Backend) putRecord(ctx context.Context, key string, data []byte, rev uint64) (uint64, error) {
+	msg := &nats.Msg{Subject: "$KV." + b.n.registryBucket() + "." + key, Data: data, Header: nats.Header{}}
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(rev, 10))
+	ack, err := b.publish(ctx, msg)
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
 }
 
 // GetInstance reads an instance's registry entry; the error wraps
@@ -170,9 +192,7 @@ func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uin
 	if err != nil {
 		return 0, err
 	}
-	rctx, cancel := b.bounded(ctx)
-	defer cancel()
-	newRev, err := b.registry.Update(rctx, key, data, rev)
+	newRev, err := b.putRecord(ctx, key, data, rev)
 	if err != nil {
 		if isWrongLastSequence(err) || errors.Is(err, jetstream.ErrKeyExists) {
 			return 0, fmt.Errorf("%w: %q at revision %d", ErrRevisionConflict, r.InstanceID, rev)

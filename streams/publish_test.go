@@ -1,0 +1,49 @@
+package streams
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParsePubAck(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		want    *jetstream.PubAck
+		wantErr error
+		code    jetstream.ErrorCode
+	}{
+		{name: "plain", data: `{"stream":"WF_a_HISTORY","seq":42}`, want: &jetstream.PubAck{Stream: "WF_a_HISTORY", Sequence: 42}},
+		{name: "duplicate as the server writes it", data: `{"stream":"S","seq":7,"duplicate": true}`, want: &jetstream.PubAck{Stream: "S", Sequence: 7, Duplicate: true}},
+		{name: "duplicate without the space", data: `{"stream":"S","seq":7,"duplicate":true}`, want: &jetstream.PubAck{Stream: "S", Sequence: 7, Duplicate: true}},
+		{name: "with a domain", data: `{"stream":"S","domain":"hub","seq":9}`, want: &jetstream.PubAck{Stream: "S", Domain: "hub", Sequence: 9}},
+		{name: "batch fields", data: `{"stream":"S","seq":3,"batch":"b1","count":2}`, want: &jetstream.PubAck{Stream: "S", Sequence: 3}},
+		{name: "spaces", data: `{"stream": "S", "seq": 5}`, want: &jetstream.PubAck{Stream: "S", Sequence: 5}},
+		{name: "wrong last sequence", data: `{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 3"},"stream":"S","seq":0}`, code: 10071},
+		{name: "no stream", data: `{"seq":5}`, wantErr: jetstream.ErrInvalidJSAck},
+		{name: "not JSON", data: `+OK`, wantErr: jetstream.ErrInvalidJSAck},
+		{name: "empty", data: ``, wantErr: jetstream.ErrInvalidJSAck},
+		{name: "sequence overflow", data: `{"stream":"S","seq":99999999999999999999999}`, wantErr: jetstream.ErrInvalidJSAck},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ack, err := parsePubAck([]byte(tt.data))
+			switch {
+			case tt.code != 0:
+				var apiErr *jetstream.APIError
+				require.True(t, errors.As(err, &apiErr), "error %v", err)
+				assert.Equal(t, tt.code, apiErr.ErrorCode)
+				assert.True(t, isWrongLastSequence(err))
+			case tt.wantErr != nil:
+				assert.ErrorIs(t, err, tt.wantErr)
+			default:
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, ack)
+			}
+		})
+	}
+}
