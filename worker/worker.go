@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"sync"
 	"time"
 
@@ -29,6 +28,9 @@ type Options struct {
 	// Queues the worker serves; default ["default"].
 	Queues []string
 	// MaxParallelWorkflowTasks bounds how many workflow tasks run at once.
+	// A task spends most of its time waiting for NATS (reads, the commit,
+	// its side effects), so many run at once even on few cores: on 2
+	// cores, 16 gave 1,550 workflows/s and 256 gave 2,050.
 	MaxParallelWorkflowTasks int
 	// MaxParallelActivityTasks bounds how many activities run at once.
 	MaxParallelActivityTasks int
@@ -69,8 +71,8 @@ type Options struct {
 // DefaultOptions are the options used for nil, and for each zero field.
 var DefaultOptions = Options{
 	Queues:                   []string{streams.DefaultQueue},
-	MaxParallelWorkflowTasks: 8 * runtime.GOMAXPROCS(0),
-	MaxParallelActivityTasks: 64,
+	MaxParallelWorkflowTasks: 256,
+	MaxParallelActivityTasks: 256,
 	ExecutorCacheSize:        4096,
 	FetchBatch:               256,
 	PollWait:                 time.Second,
@@ -152,7 +154,7 @@ func New(b *streams.Backend, opts *Options) *Worker {
 	w := &Worker{
 		b:        b,
 		opts:     o,
-		log:      log.With("component", "worker"),
+		log:      slog.New(newLazyAttrs(log.Handler())).With("component", "worker"),
 		reg:      newRegistry(),
 		stopping: make(chan struct{}),
 	}
