@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -161,5 +162,40 @@ func TestSignalFromWorkflow(t *testing.T) {
 		got, err := client.GetWorkflowResult[[]int](ctx, e.c, receiver, 20*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, []int{7}, got)
+	})
+}
+
+// Deadline waits for a signal or a day, whichever comes first.
+func Deadline(ctx workflow.Context) (string, error) {
+	ch := workflow.NewSignalChannel[string](ctx, "go")
+	got := "timed out"
+	workflow.Select(ctx,
+		workflow.Receive(ch, func(_ workflow.Context, v string, _ bool) { got = v }),
+		workflow.Await(workflow.ScheduleTimer(ctx, 24*time.Hour), func(workflow.Context, workflow.Future[struct{}]) {}),
+	)
+	return got, nil
+}
+
+// A run that ends while a timer of its waits leaves no schedule behind in
+// the task stream (the worker skips that purge only for runs without one).
+func TestRunEndRemovesItsPendingTimers(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		e := newEnv(t, opts, func(w *worker.Worker) { must(t, w.RegisterWorkflow(Deadline)) })
+		ctx := ctxFor(t)
+		tasks, err := e.b.JetStream().Stream(ctx, "WF_"+e.b.Namespace()+"_TASKS")
+		require.NoError(t, err)
+		schedules := func() uint64 {
+			info, err := tasks.Info(ctx, jetstream.WithSubjectFilter("wft."+e.b.Namespace()+".s.>"))
+			require.NoError(t, err)
+			return info.State.Msgs
+		}
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: "deadline"}, Deadline)
+		require.NoError(t, err)
+		waitFor(t, 10*time.Second, "the timer's schedule", func() bool { return schedules() == 1 })
+		require.NoError(t, e.c.SignalWorkflow(ctx, "deadline", "go", "signaled"))
+		res, err := client.GetWorkflowResult[string](ctx, e.c, inst, 20*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "signaled", res)
+		waitFor(t, 10*time.Second, "the schedule to be purged", func() bool { return schedules() == 0 })
 	})
 }

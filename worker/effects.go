@@ -16,7 +16,11 @@ import (
 // history. Every effect is idempotent — deduplicated by a message ID derived
 // from the event, or guarded by the registry's state — because after a
 // crash the same commit's effects are published again.
-func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, started history.Event, events []history.Event) error {
+//
+// timersPending says whether the run may still have timers scheduled; a run
+// that ends with none skips purging their schedules, a JetStream API call
+// that cost more than the rest of its end.
+func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, started history.Event, events []history.Event, timersPending bool) error {
 	for i := range events {
 		e := &events[i]
 		var err error
@@ -37,7 +41,7 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 			err = w.signalOther(ctx, queue, inst, run, e)
 		case history.WorkflowCompleted, history.WorkflowFailed, history.WorkflowCanceled,
 			history.WorkflowTerminated, history.WorkflowContinuedAsNew:
-			err = w.finishRun(ctx, inst, run, started, e)
+			err = w.finishRun(ctx, inst, run, started, e, timersPending)
 		}
 		if err != nil {
 			return fmt.Errorf("%s event %d: %w", e.Kind, e.ID, err)
@@ -115,7 +119,7 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 		if !holds {
 			continue
 		}
-		if err := w.publishEffects(ctx, queue, inst, run, started, c.Events); err != nil {
+		if err := w.publishEffects(ctx, queue, inst, run, started, c.Events, true); err != nil {
 			return fmt.Errorf("republishing side effects: %w", err)
 		}
 	}
@@ -124,7 +128,7 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 
 // finishRun records the end of a run: the registry entry, the result notice,
 // the parent's inbox for a child, the next run for continue-as-new.
-func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event) error {
+func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, timersPending bool) error {
 	status := statusOf(e.Kind)
 	now := time.Now().UTC()
 	nextRun := ""
@@ -177,8 +181,10 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			return err
 		}
 	}
-	if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
-		return err
+	if timersPending {
+		if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
+			return err
+		}
 	}
 	if nextRun != "" {
 		return nil // the instance goes on: nothing to announce

@@ -166,7 +166,7 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 		events[i] = *m.Event
 	}
 	for attempt := 0; ; attempt++ {
-		cr, err := w.loadRun(ctx, inst, run)
+		cr, err := w.loadRun(ctx, inst, run, attempt == 0 && startsFresh(msgs))
 		if err != nil {
 			var unknown *unknownWorkflowError
 			if errors.As(err, &unknown) {
@@ -258,7 +258,7 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 			return
 		}
 		cr.lastSeq = seq
-		if err := w.publishEffects(ctx, queue, inst, run, cr.started, out); err != nil {
+		if err := w.publishEffects(ctx, queue, inst, run, cr.started, out, timersPending(cr.ex)); err != nil {
 			// Committed: a redelivered message finds its event in the
 			// history and republishes these effects.
 			log.Warn("publishing the effects of a commit failed; they will be republished", "err", err)
@@ -327,7 +327,7 @@ func (w *Worker) commitTooLarge(ctx context.Context, queue, inst, run string, cr
 		return
 	}
 	log.Error("failed a run whose task's commit is too large", "err", cause)
-	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events); err != nil {
+	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events, true); err != nil {
 		w.retryTaskLater(msgs, log, err)
 		return
 	}
@@ -383,10 +383,18 @@ func (e *unknownWorkflowError) Error() string {
 
 // loadRun returns the run's cached executor, or replays its history into a
 // new one; nil when the run has no history yet.
-func (w *Worker) loadRun(ctx context.Context, inst, run string) (*cachedRun, error) {
+//
+// fresh says the task starts the run (see startsFresh): then the run has no
+// history to read, and an empty one is assumed without reading. Should the
+// guess be wrong, the first commit finds the history not empty and the task
+// re-reads.
+func (w *Worker) loadRun(ctx context.Context, inst, run string, fresh bool) (*cachedRun, error) {
 	key := runKey{inst, run}
 	if cr := w.cache.take(key); cr != nil {
 		return cr, nil
+	}
+	if fresh {
+		return nil, nil
 	}
 	h, err := w.b.ReadHistory(ctx, inst, run)
 	if err != nil {
@@ -412,6 +420,18 @@ func (w *Worker) loadRun(ctx context.Context, inst, run string) (*cachedRun, err
 		return nil, err
 	}
 	return &cachedRun{key: key, ex: ex, lastSeq: h.LastSeq, started: started}, nil
+}
+
+// startsFresh reports whether a task holds its run's start delivered for
+// the first time, so that no worker has committed anything for the run yet
+// (a commit comes before the ack that ends a delivery).
+func startsFresh(msgs []*streams.InboxMessage) bool {
+	for _, m := range msgs {
+		if m.Event.Kind == history.WorkflowStarted {
+			return m.Deliveries() == 1
+		}
+	}
+	return false
 }
 
 // newRun makes the executor of a run without history, from the task's
@@ -527,7 +547,7 @@ func (w *Worker) unknownWorkflow(ctx context.Context, queue, inst, run string, u
 		return
 	}
 	log.Error("failed a run of an unknown workflow", "workflow", u.name)
-	if err := w.publishEffects(ctx, queue, inst, run, u.started, out); err != nil {
+	if err := w.publishEffects(ctx, queue, inst, run, u.started, out, true); err != nil {
 		nakAll(msgs, w.opts.TaskRetryDelay)
 		return
 	}
@@ -623,4 +643,15 @@ func ackAll(msgs []*streams.InboxMessage) {
 	for _, m := range msgs {
 		_ = m.Ack()
 	}
+}
+
+// timersPending reports whether a run has timers scheduled that have
+// neither fired nor been canceled.
+func timersPending(ex *engine.Executor) bool {
+	for _, c := range ex.Pending() {
+		if c.Event.Kind == history.TimerScheduled {
+			return true
+		}
+	}
+	return false
 }
