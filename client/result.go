@@ -102,6 +102,19 @@ func outcomeFromRecord(rec *streams.InstanceRecord) *outcome {
 	return o
 }
 
+// outcomeFromNotice reads a run's outcome from a result notice that
+// carries it.
+func outcomeFromNotice(n *streams.ResultNotice) *outcome {
+	return outcomeFromRecord(&streams.InstanceRecord{
+		InstanceID:   n.InstanceID,
+		ExecutionID:  n.ExecutionID,
+		WorkflowName: n.WorkflowName,
+		Status:       n.Status,
+		Result:       n.Result,
+		Failure:      n.Failure,
+	})
+}
+
 // outcomeFromEvent reads a run's outcome from its final event.
 func outcomeFromEvent(instanceID, run, workflowName string, e *history.Event) *outcome {
 	o := &outcome{InstanceID: instanceID, ExecutionID: run, WorkflowName: workflowName}
@@ -151,7 +164,7 @@ func (c *Client) waitForOutcome(ctx context.Context, inst *workflow.Instance, ti
 		return fmt.Errorf("client: waiting for the result of instance %q: %w", inst.InstanceID, ctx.Err())
 	}
 	for {
-		out, err := c.lookupOutcome(ctx, inst)
+		out, running, err := c.lookupOutcome(ctx, inst)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ended()
@@ -167,23 +180,28 @@ func (c *Client) waitForOutcome(ctx context.Context, inst *workflow.Instance, ti
 			c.beforeWait(inst.InstanceID)
 		}
 		wctx, cancel := context.WithTimeout(ctx, c.pollInterval)
-		_, err = watch.Next(wctx)
+		n, err := watch.Next(wctx)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return nil, ended()
 		case err != nil && wctx.Err() == nil:
 			return nil, fmt.Errorf("client: waiting for the result of instance %q: %w", inst.InstanceID, err)
+		case err == nil && n.Outcome && running != "" && n.ExecutionID == running:
+			// The end of the very run awaited, with its outcome: no
+			// need to read the registry again.
+			return outcomeFromNotice(n), nil
 		}
 	}
 }
 
 // lookupOutcome returns the outcome of the run inst asks for, or nil if it
-// has not ended yet.
-func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (*outcome, error) {
+// has not ended yet; then running names the run whose end is the outcome
+// (empty when that is not known yet, between runs).
+func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (out *outcome, running string, err error) {
 	rec, err := c.getRecord(ctx, inst.InstanceID)
 	if err != nil {
-		return nil, fmt.Errorf("client: get workflow result: %w", err)
+		return nil, "", fmt.Errorf("client: get workflow result: %w", err)
 	}
 	run := inst.ExecutionID
 	if run == "" {
@@ -191,25 +209,27 @@ func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (*o
 	}
 	ref, err := c.followRun(ctx, rec, run)
 	if err != nil {
-		return nil, fmt.Errorf("client: get workflow result: %w", err)
+		return nil, "", fmt.Errorf("client: get workflow result: %w", err)
 	}
 	if !ref.Current {
-		return outcomeFromEvent(rec.InstanceID, ref.Run, ref.WorkflowName, ref.Final), nil
+		return outcomeFromEvent(rec.InstanceID, ref.Run, ref.WorkflowName, ref.Final), "", nil
 	}
 	switch rec.Status {
-	case streams.StatusRunning, streams.StatusContinuedAsNew:
-		// Running, or between runs: the next run is coming.
-		return nil, nil
+	case streams.StatusRunning:
+		return nil, ref.Run, nil
+	case streams.StatusContinuedAsNew:
+		// Between runs: the next run is coming.
+		return nil, "", nil
 	}
 	if rec.ResultInHistory {
 		// Too large for the record: the run's final event has it.
 		final, name, err := c.finalEvent(ctx, rec.InstanceID, rec.ExecutionID)
 		if err != nil {
-			return nil, fmt.Errorf("client: get workflow result: %w", err)
+			return nil, "", fmt.Errorf("client: get workflow result: %w", err)
 		}
 		if final != nil {
-			return outcomeFromEvent(rec.InstanceID, rec.ExecutionID, name, final), nil
+			return outcomeFromEvent(rec.InstanceID, rec.ExecutionID, name, final), "", nil
 		}
 	}
-	return outcomeFromRecord(rec), nil
+	return outcomeFromRecord(rec), "", nil
 }

@@ -356,3 +356,42 @@ func TestGetWorkflowResultPollsWhenANoticeIsLost(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "late", got)
 }
+
+// A notice that carries the outcome of the awaited run ends the wait
+// without another registry read; one about another run does not.
+func TestGetWorkflowResultTakesTheOutcomeFromTheNotice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "noticed"}, Greet, "ann")
+	require.NoError(t, err)
+	fromNotice, err := engine.DefaultConverter.Encode("from the notice")
+	require.NoError(t, err)
+
+	done := e.worker(func() error {
+		// Another run's outcome first: not the awaited one.
+		if err := e.b.PublishResultNotice(streams.ResultNotice{InstanceID: "noticed", ExecutionID: "some-other-run",
+			Status: streams.StatusCompleted, Outcome: true, Result: []byte{0xc0}}); err != nil {
+			return err
+		}
+		// The registry still says running: only the notice tells.
+		return e.b.PublishResultNotice(streams.ResultNotice{InstanceID: "noticed", ExecutionID: inst.ExecutionID,
+			Status: streams.StatusCompleted, Outcome: true, WorkflowName: "Greet", Result: fromNotice})
+	})
+	got, err := GetWorkflowResult[string](e.ctx, e.c, inst, 20*time.Second)
+	require.NoError(t, done())
+	require.NoError(t, err)
+	assert.Equal(t, "from the notice", got)
+
+	// A failure travels the same way.
+	inst2, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "noticed-2"}, Greet, "bob")
+	require.NoError(t, err)
+	done = e.worker(func() error {
+		return e.b.PublishResultNotice(streams.ResultNotice{InstanceID: "noticed-2", ExecutionID: inst2.ExecutionID,
+			Status: streams.StatusFailed, Outcome: true, WorkflowName: "Greet", Failure: &history.Failure{Type: "Refused", Message: "no"}})
+	})
+	_, err = GetWorkflowResult[string](e.ctx, e.c, inst2, 20*time.Second)
+	require.NoError(t, done())
+	var wfErr *workflow.Error
+	require.ErrorAs(t, err, &wfErr)
+	assert.Equal(t, "Refused", wfErr.Type)
+}

@@ -36,6 +36,9 @@ func TestSimpleWorkflow(t *testing.T) {
 			must(t, w.RegisterActivity(Add))
 		})
 		ctx := ctxFor(t)
+		notices, err := e.b.WatchResults("order-42")
+		require.NoError(t, err)
+		defer notices.Stop()
 		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: "order-42"}, Quickstart, "hello")
 		require.NoError(t, err)
 		assert.Equal(t, "order-42", inst.InstanceID)
@@ -43,6 +46,17 @@ func TestSimpleWorkflow(t *testing.T) {
 		res, err := client.GetWorkflowResult[int](ctx, e.c, inst, 20*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, 59, res)
+
+		// The worker's result notice carries the small outcome, so
+		// waiters need not read the registry again.
+		n, err := notices.Next(ctx)
+		require.NoError(t, err)
+		assert.True(t, n.Outcome)
+		assert.Equal(t, inst.ExecutionID, n.ExecutionID)
+		assert.Equal(t, "Quickstart", n.WorkflowName)
+		var fromNotice int
+		require.NoError(t, e.c.Converter().Decode(n.Result, &fromNotice))
+		assert.Equal(t, 59, fromNotice)
 
 		// By instance ID alone, and started by name.
 		res, err = client.GetWorkflowResult[int](ctx, e.c, &workflow.Instance{InstanceID: "order-42"}, 0)

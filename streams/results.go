@@ -6,15 +6,29 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/jetflow/jetflow/history"
 )
 
 // ResultNotice announces on core NATS that a run of an instance ended. It is
-// a hint to wake waiters, not a record: waiters then read the registry.
+// a hint to wake waiters, not a record: the registry holds the outcome.
+// When the outcome is small the notice carries it too (Outcome), so a
+// waiter that knows the run ended need not read the registry again.
 type ResultNotice struct {
 	InstanceID  string `json:"instance_id"`
 	ExecutionID string `json:"execution_id"`
 	Status      Status `json:"status"`
+	// Outcome says the notice carries the run's outcome: WorkflowName,
+	// Result and Failure are what the registry holds for the run.
+	Outcome      bool             `json:"outcome,omitempty"`
+	WorkflowName string           `json:"workflow,omitempty"`
+	Result       []byte           `json:"result,omitempty"`
+	Failure      *history.Failure `json:"failure,omitempty"`
 }
+
+// MaxNoticeOutcome is the largest result and failure, in bytes together,
+// a result notice carries; larger ones are read from the registry.
+const MaxNoticeOutcome = 4 << 10
 
 // PublishResultNotice tells anyone waiting on the instance that a run ended.
 // Nobody listening is no error.

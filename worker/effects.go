@@ -189,7 +189,11 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 	if nextRun != "" {
 		return nil // the instance goes on: nothing to announce
 	}
-	if err := w.b.PublishResultNotice(streams.ResultNotice{InstanceID: inst, ExecutionID: run, Status: status}); err != nil {
+	notice := streams.ResultNotice{InstanceID: inst, ExecutionID: run, Status: status}
+	if f := failureOf(e); !slim && len(e.Result)+failureSize(f) <= streams.MaxNoticeOutcome {
+		notice.Outcome, notice.WorkflowName, notice.Result, notice.Failure = true, started.Name, e.Result, f
+	}
+	if err := w.b.PublishResultNotice(notice); err != nil {
 		return err
 	}
 	if p := started.Parent; p != nil {
@@ -412,4 +416,12 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		}
 	}
 	return w.b.PublishEvent(ctx, queue, inst, ack)
+}
+
+// failureSize is about how many bytes a failure takes.
+func failureSize(f *history.Failure) int {
+	if f == nil {
+		return 0
+	}
+	return len(f.Type) + len(f.Message) + len(f.Stack)
 }
