@@ -56,6 +56,7 @@ func commands() []*command {
 		removeCommand(),
 		replayCommand(),
 		devCommand(),
+		uiCommand(),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jetflow/jetflow/diag"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
 )
@@ -37,16 +38,20 @@ func devCommand() *command {
 		dir  string
 		host string
 		port int
+		ui   string
 	)
 	return &command{
 		name:    "dev",
 		local:   true,
-		summary: "run a development NATS JetStream server until Ctrl-C",
+		summary: "run a development NATS JetStream server and the web UI until Ctrl-C",
 		description: `
 Run a NATS server with JetStream in this process, for development: state
 on disk in --dir (kept across restarts), listening on --host:--port so
 workers, clients and wfctl in other processes can connect. The namespace
 is provisioned, and the URL to connect to is printed.
+
+The web UI is served on --ui (default ` + defaultUIAddr + `); --ui off
+turns it off.
 
 Ctrl-C (or SIGTERM) stops the server cleanly: everything stored is kept
 for the next start on the same --dir. A second Ctrl-C exits at once.
@@ -54,7 +59,7 @@ for the next start on the same --dir. A second Ctrl-C exits at once.
 --port 0 picks a free port.`,
 		examples: []string{
 			`wfctl dev`,
-			`wfctl dev --dir ./.jetflow-dev --port 4333`,
+			`wfctl dev --dir ./.jetflow-dev --port 4333 --ui 127.0.0.1:9000`,
 			`# in another terminal:`,
 			`NATS_URL=nats://127.0.0.1:4222 go run ./examples/quickstart`,
 		},
@@ -62,12 +67,13 @@ for the next start on the same --dir. A second Ctrl-C exits at once.
 			fs.StringVar(&dir, "dir", defaultDevDir(), "`DIR` of the server's state")
 			fs.StringVar(&host, "host", defaultDevHost, "`ADDR` to listen on (0.0.0.0: every interface)")
 			fs.IntVar(&port, "port", defaultDevPort, "TCP `PORT` for clients (0: any free port)")
+			fs.StringVar(&ui, "ui", defaultUIAddr, "`ADDR` (host:port) of the web UI, or off")
 		},
 		run: func(ctx context.Context, a *app, _ []string) error {
 			if port < 0 || port > 65535 {
 				return usageErrorf("dev: --port %d out of range", port)
 			}
-			d := &devServer{a: a, dir: dir, host: host, port: port}
+			d := &devServer{a: a, dir: dir, host: host, port: port, ui: ui}
 			return d.run(ctx)
 		},
 	}
@@ -79,6 +85,7 @@ type devServer struct {
 	dir  string
 	host string
 	port int
+	ui   string // the UI's address, or "off"
 }
 
 // run starts the server, provisions the namespace, and runs the services
@@ -91,6 +98,15 @@ func (d *devServer) run(ctx context.Context) error {
 	}
 	if err := checkPortFree(d.host, d.port); err != nil {
 		return err
+	}
+	var uiListener net.Listener
+	if d.ui != "off" {
+		l, err := listenUI("dev", d.ui)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		uiListener = l
 	}
 	// The server logs its warnings and errors (with --verbose, its
 	// notices too) through wfctl's logger, tagged as the server's.
@@ -126,20 +142,27 @@ func (d *devServer) run(ctx context.Context) error {
 	if err != nil {
 		abs = srv.StoreDir()
 	}
+	webUI := "off (--ui ADDR serves it)"
+	if uiListener != nil {
+		webUI = uiURL(uiListener)
+	}
 	fmt.Fprintf(d.a.stdout, `jetflow development server
   NATS URL:   %s
   namespace:  %s
   state:      %s
+  web UI:     %s
 
 Connect workers and clients to it:
   export NATS_URL=%s
 Press Ctrl-C to stop.
-`, url, d.a.g.namespace, abs, url)
+`, url, d.a.g.namespace, abs, webUI, url)
 	log.Debug("serving", "url", url, "dir", abs)
 
-	// Services run beside the server and stop before it does. The web UI
-	// joins them as httpService(listener, diag.NewServeMux(b)).
+	// Services run beside the server and stop before it does.
 	var services []service
+	if uiListener != nil {
+		services = append(services, httpService(uiListener, diag.NewServeMux(b)))
+	}
 	return runServices(ctx, services)
 }
 
@@ -172,18 +195,28 @@ func runServices(ctx context.Context, services []service) error {
 // gracefully (in-flight requests get a few seconds to finish).
 func httpService(l net.Listener, h http.Handler) service {
 	return func(ctx context.Context) error {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		// Requests run in a context that ends when the service stops, so
+		// the UI's live streams, which never go idle, end and let the
+		// graceful shutdown finish.
+		reqs, stopReqs := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopReqs()
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return reqs },
+		}
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(l) }()
 		select {
 		case err := <-served:
-			return fmt.Errorf("dev: serve HTTP on %s: %w", l.Addr(), err)
+			return fmt.Errorf("serve HTTP on %s: %w", l.Addr(), err)
 		case <-ctx.Done():
 		}
+		stopReqs()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
-			return fmt.Errorf("dev: stop serving HTTP on %s: %w", l.Addr(), err)
+			return fmt.Errorf("stop serving HTTP on %s: %w", l.Addr(), err)
 		}
 		return nil
 	}

@@ -206,8 +206,15 @@ type process struct {
 // startWfctl starts the binary in the background.
 func startWfctl(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startWfctlEnv(t, nil, args...)
+}
+
+// startWfctlEnv starts the binary in the background with env added to its
+// environment.
+func startWfctlEnv(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(wfctlBin, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	// A pipe of our own rather than StdoutPipe: Wait closes that one,
 	// possibly before the last lines are read.
 	r, w, err := os.Pipe()
