@@ -73,4 +73,3 @@ func TestStartRepublishedAfterTheDuplicateWindow(t *testing.T) {
 		assert.Equal(t, 1, starts, "the history holds one start")
 	})
 }
-
