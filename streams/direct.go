@@ -27,6 +27,18 @@ const (
 // short history comes back in one round trip; a long one in a few.
 const directBatchSize = 1000
 
+// directBatchBytes caps the bytes of one direct-get batch (the server's
+// own cap is its max_pending, 64 MiB by default). Asking for a known cap
+// lets a reader tell a batch cut short by bytes from one that ran out of
+// messages.
+const directBatchBytes = 8 << 20
+
+// directMsgOverhead bounds what the server counts per message on top of
+// its body against the byte cap when a read asks for bodies only (history
+// commits): the subject and the stored headers. A read with metadata
+// counts the headers it receives instead.
+const directMsgOverhead = 4 << 10
+
 // storedMsg is one message read back from a stream. Only Data is set when
 // reading bodies only.
 type storedMsg struct {
@@ -41,6 +53,7 @@ type directGetRequest struct {
 	Seq       uint64 `json:"seq,omitempty"`
 	NextFor   string `json:"next_by_subj,omitempty"`
 	Batch     int    `json:"batch,omitempty"`
+	MaxBytes  int    `json:"max_bytes,omitempty"`
 	NoHeaders bool   `json:"no_hdr,omitempty"`
 }
 
@@ -74,14 +87,20 @@ func (b *Backend) readSubject(ctx context.Context, stream, filter string, from u
 
 	var lastRead uint64
 	for {
-		req, _ := json.Marshal(directGetRequest{Seq: from, NextFor: filter, Batch: directBatchSize, NoHeaders: mode == bodiesOnly})
+		req, _ := json.Marshal(directGetRequest{Seq: startSeq(from), NextFor: filter, Batch: directBatchSize,
+			MaxBytes: directBatchBytes, NoHeaders: mode == bodiesOnly})
 		if err := b.nc.PublishRequest(api, reply, req); err != nil {
 			return 0, fmt.Errorf("streams: read %s: %w", filter, err)
 		}
 		// Each batch within the request timeout: a read of a long
 		// history or a big registry may take longer as a whole.
 		bctx, cancel := b.bounded(ctx)
-		pending, last, err := readBatch(bctx, answers, mode, each)
+		var count, bytes int
+		pending, last, err := readBatch(bctx, answers, mode, func(m *storedMsg) error {
+			count++
+			bytes += len(m.Data) + directMsgOverhead + headerBytes(m.Header)
+			return each(m)
+		})
 		cancel()
 		if err != nil {
 			return 0, fmt.Errorf("streams: read %s: %w", filter, err)
@@ -90,11 +109,36 @@ func (b *Backend) readSubject(ctx context.Context, stream, filter string, from u
 			return lastRead, nil
 		}
 		lastRead = last
-		if pending == 0 {
+		// A batch short of both caps held every message there was. Its
+		// pending count cannot say so: without headers the server never
+		// counts it down, and asking again costs the server a walk through
+		// its message blocks to count from the middle of the stream.
+		if pending == 0 || (count < directBatchSize && bytes < directBatchBytes) {
 			return lastRead, nil
 		}
 		from = last + 1
 	}
+}
+
+// headerBytes is about how many bytes h takes on the wire.
+func headerBytes(h nats.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+// startSeq is the sequence a direct-get batch starts at. A read from the
+// beginning asks from 0: the server then counts what is pending from its
+// subject index instead of walking message blocks from a sequence.
+func startSeq(from uint64) uint64 {
+	if from <= 1 {
+		return 0
+	}
+	return from
 }
 
 // replyMux routes the answers of many multi-message requests through one

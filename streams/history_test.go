@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -85,6 +87,56 @@ func TestReadLongHistory(t *testing.T) {
 	for i, c := range h.Commits {
 		require.Equal(t, int64(2*i+1), c.Events[0].ID, "commit %d out of order", i)
 	}
+}
+
+// directGets counts the direct-get requests sent on the backend's server.
+func directGets(t *testing.T, b *Backend) *atomic.Int64 {
+	var n atomic.Int64
+	sub, err := b.nc.Subscribe("$JS.API.DIRECT.GET.>", func(*nats.Msg) { n.Add(1) })
+	require.NoError(t, err)
+	t.Cleanup(func() { sub.Unsubscribe() })
+	require.NoError(t, b.nc.Flush())
+	return &n
+}
+
+// A short history comes back in one request: a batch short of the caps
+// ends the read even though, without headers, the server's pending count
+// never says so.
+func TestReadShortHistoryInOneRequest(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	commitN(t, b, "other", "run", 5) // the stream holds more than this run
+	last := commitN(t, b, "short", "run", 3)
+	commitN(t, b, "other", "run2", 5)
+	gets := directGets(t, b)
+	h, err := b.ReadHistory(ctx, "short", "run")
+	require.NoError(t, err)
+	require.Len(t, h.Commits, 3)
+	assert.Equal(t, last, h.LastSeq)
+	require.NoError(t, b.nc.Flush())
+	assert.EqualValues(t, 1, gets.Load())
+}
+
+// A batch the server cuts by bytes is not taken for the end.
+func TestReadHistoryCutByBytes(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	big := make([]byte, 600<<10)
+	const n = 20 // 12 MB: more than one batch's bytes
+	var last uint64
+	for i := range n {
+		c := &history.Commit{Events: []history.Event{{Kind: history.ActivityCompleted, ID: int64(i + 1), ScheduleID: 1, Result: big}}}
+		seq, err := b.Commit(ctx, "big", "run", last, c)
+		require.NoError(t, err)
+		last = seq
+	}
+	gets := directGets(t, b)
+	h, err := b.ReadHistory(ctx, "big", "run")
+	require.NoError(t, err)
+	require.Len(t, h.Commits, n)
+	assert.Equal(t, last, h.LastSeq)
+	require.NoError(t, b.nc.Flush())
+	assert.Greater(t, gets.Load(), int64(1), "more than one batch")
 }
 
 func TestCommitConflict(t *testing.T) {
