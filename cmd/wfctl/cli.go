@@ -57,6 +57,7 @@ func commands() []*command {
 		replayCommand(),
 		devCommand(),
 		uiCommand(),
+		benchCommand(),
 	}
 }
 
