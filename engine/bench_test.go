@@ -127,28 +127,25 @@ func BenchmarkReplay(b *testing.B) {
 
 // BenchmarkCachedExecutorMemory is what a worker's executor cache holds per
 // entry: a run of stepLoop after its first task, waiting for an activity —
-// the executor, its coroutine's goroutine and stack. It builds 1,000 of
-// them per iteration and reports heap and stack growth per executor, after
-// a garbage collection, so the figure is live memory, not garbage.
+// the executor, its coroutine's goroutine and stack. It builds b.N of them
+// and reports heap and stack growth per executor, after a garbage
+// collection, so the figure is live memory, not garbage.
 func BenchmarkCachedExecutorMemory(b *testing.B) {
-	const n = 1000
-	var perExecutor float64
-	for range b.N {
-		runs := make([]*loopRun, n)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range runs {
-			runs[i] = newLoopRun(b)
-			runs[i].task(b, history.Event{Kind: history.WorkflowStarted, Name: "loop"})
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		grown := (after.HeapAlloc + after.StackInuse) - (before.HeapAlloc + before.StackInuse)
-		perExecutor = float64(grown) / n
-		for _, r := range runs {
-			r.ex.Close()
-		}
+	runs := make([]*loopRun, b.N)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := range runs {
+		runs[i] = newLoopRun(b)
+		runs[i].task(b, history.Event{Kind: history.WorkflowStarted, Name: "loop"})
 	}
-	b.ReportMetric(perExecutor, "bytes/executor")
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapAlloc+after.StackInuse) - int64(before.HeapAlloc+before.StackInuse)
+	b.ReportMetric(float64(grown)/float64(b.N), "bytes/executor")
+	for _, r := range runs {
+		r.ex.Close()
+	}
 }
