@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -125,7 +126,9 @@ var (
 
 func testEnv(tb testing.TB) *Env {
 	tb.Helper()
-	envOnce.Do(func() { env, envErr = Open(Target{}) })
+	// The server's warnings go to stderr: they say why a stream could
+	// not be created, which the API error does not.
+	envOnce.Do(func() { env, envErr = Open(Target{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}) })
 	require.NoError(tb, envErr)
 	return env
 }
