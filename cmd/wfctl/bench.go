@@ -187,7 +187,7 @@ for timers, whose waits all overlap).`,
 			if err := cfg.Check(); err != nil {
 				return usageErrorf("bench: %v", err)
 			}
-			external := flagGiven(os.Args[1:], "server")
+			external := a.given["server"]
 			if external && (dir != "" || tcp) {
 				return usageErrorf("bench: --dir and --tcp are for the embedded server; they do not go with --server")
 			}
@@ -232,25 +232,6 @@ for timers, whose waits all overlap).`,
 			return nil
 		},
 	}
-}
-
-// flagGiven reports whether argv sets the flag name (as -name, --name,
-// -name=V or --name=V) before any "--".
-func flagGiven(argv []string, name string) bool {
-	for _, arg := range argv {
-		if arg == "--" {
-			return false
-		}
-		s, ok := strings.CutPrefix(arg, "-")
-		if !ok {
-			continue
-		}
-		s = strings.TrimPrefix(s, "-")
-		if s == name || strings.HasPrefix(s, name+"=") {
-			return true
-		}
-	}
-	return false
 }
 
 // progressLine shows a run's progress on stderr: rewritten in place on a

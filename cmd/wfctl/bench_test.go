@@ -149,10 +149,12 @@ func TestBenchHelp(t *testing.T) {
 	}
 }
 
-func TestFlagGiven(t *testing.T) {
-	assert.True(t, flagGiven([]string{"bench", "simple", "--server", "x"}, "server"))
-	assert.True(t, flagGiven([]string{"-server=x", "bench"}, "server"))
-	assert.False(t, flagGiven([]string{"bench", "simple", "--servers"}, "server"))
-	assert.False(t, flagGiven([]string{"bench", "--", "--server"}, "server"))
-	assert.False(t, flagGiven([]string{"bench", "simple"}, "server"))
+// --server before the command's name is a global flag like any other:
+// it too sends the benchmark to that server.
+func TestBenchServerBeforeTheCommand(t *testing.T) {
+	r := runWfctl(t, commandTimeout, "--server", natsURL, "bench", "floor", "-n", "10", "-c", "2", "--warmup", "0", "--json")
+	require.Equal(t, 0, r.code, r)
+	var rep bench.Report
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r)
+	assert.Equal(t, "external "+natsURL, rep.Server)
 }

@@ -69,6 +69,9 @@ type app struct {
 	log            *slog.Logger
 	// cmd is the command being run, once known.
 	cmd *command
+	// given holds the names of the flags given on the command line, global
+	// ones included (before or after the command's name).
+	given map[string]bool
 
 	nc *nats.Conn
 	b  *streams.Backend
@@ -152,6 +155,10 @@ func (a *app) dispatch(ctx context.Context, argv []string) error {
 	}
 	if err := checkArgCount(cmd, args); err != nil {
 		return err
+	}
+	a.given = map[string]bool{}
+	for _, set := range []*flag.FlagSet{pre, fs} {
+		set.Visit(func(f *flag.Flag) { a.given[f.Name] = true })
 	}
 	if err := a.g.check(); err != nil {
 		return err
