@@ -16,8 +16,10 @@ import (
 	"github.com/jetflow/jetflow/workflow"
 )
 
-// followInterval is how often "history --follow" looks for new events.
-const followInterval = 200 * time.Millisecond
+// followInterval is how often "history --follow" looks for new events
+// without being told of a change: the change notices it waits on travel
+// over core NATS, which may drop one.
+const followInterval = 2 * time.Second
 
 // payloadWidth bounds how much of a payload one history line shows; --json
 // has all of it.
@@ -197,6 +199,23 @@ type follower struct {
 	c    *client.Client
 	id   string
 	json bool
+	// changed tells of a commit or a registry change of the instance.
+	changed <-chan struct{}
+}
+
+// wait waits for a change of the instance, or followInterval at most, and
+// reports false if ctx ends first.
+func (f *follower) wait(ctx context.Context) bool {
+	t := time.NewTimer(followInterval)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-f.changed:
+		return true
+	case <-t.C:
+		return true
+	}
 }
 
 // follow prints the history of run (the current run when empty) and then
@@ -204,6 +223,13 @@ type follower struct {
 // an explicit run, a run that continued as new is followed into the next.
 // The end of ctx (Ctrl-C) ends the watch without error.
 func (f *follower) follow(ctx context.Context, run string) error {
+	// Watch before the first read, so no commit falls in between.
+	watch, err := f.c.Backend().WatchInstance(f.id)
+	if err != nil {
+		return f.a.instanceError("history", f.id, err)
+	}
+	defer watch.Stop()
+	f.changed = watch.C()
 	explicit := run != ""
 	var last uint64
 	headerDone := false
@@ -229,7 +255,7 @@ func (f *follower) follow(ctx context.Context, run string) error {
 		}
 		last = h.LastSeq
 		if !h.Finished() {
-			if !sleepCtx(ctx, followInterval) {
+			if !f.wait(ctx) {
 				return nil
 			}
 			continue
@@ -281,20 +307,8 @@ func (f *follower) nextRun(ctx context.Context, run string) (string, error) {
 		if i+1 < len(runs) {
 			return runs[i+1], nil
 		}
-		if !sleepCtx(ctx, followInterval) {
+		if !f.wait(ctx) {
 			return "", nil
 		}
-	}
-}
-
-// sleepCtx waits for d and reports true, or false if ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
