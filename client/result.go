@@ -117,18 +117,14 @@ func outcomeFromNotice(n *streams.ResultNotice) *outcome {
 
 // outcomeFromEvent reads a run's outcome from its final event.
 func outcomeFromEvent(instanceID, run, workflowName string, e *history.Event) *outcome {
-	o := &outcome{InstanceID: instanceID, ExecutionID: run, WorkflowName: workflowName}
+	o := &outcome{InstanceID: instanceID, ExecutionID: run, WorkflowName: workflowName, Status: streams.StatusOf(e.Kind)}
 	switch e.Kind {
 	case history.WorkflowCompleted:
-		o.Status, o.Result = streams.StatusCompleted, e.Result
+		o.Result = e.Result
 	case history.WorkflowFailed:
-		o.Status, o.Failure = streams.StatusFailed, e.Failure
-	case history.WorkflowCanceled:
-		o.Status = streams.StatusCanceled
+		o.Failure = e.Failure
 	case history.WorkflowTerminated:
-		o.Status, o.Reason = streams.StatusTerminated, e.Reason
-	case history.WorkflowContinuedAsNew:
-		o.Status = streams.StatusContinuedAsNew
+		o.Reason = e.Reason
 	}
 	return o
 }

@@ -293,7 +293,7 @@ func (s *server) loadInstance(ctx context.Context, r *http.Request, id, run stri
 	if current {
 		iv.Status = d.Status
 		if final != nil && d.Status == streams.StatusRunning {
-			iv.Status = statusOfFinal(final.Kind) // the registry has not caught up yet
+			iv.Status = streams.StatusOf(final.Kind) // the registry has not caught up yet
 		}
 		iv.Workflow, iv.Queue = d.WorkflowName, d.Queue
 		iv.Created, iv.Started, iv.Finished = d.CreatedAt, d.StartedAt, d.FinishedAt
@@ -318,7 +318,7 @@ func (s *server) loadInstance(ctx context.Context, r *http.Request, id, run stri
 		iv.Status = streams.StatusRunning
 		iv.Unfinished = true
 		if final != nil {
-			iv.Status, iv.Unfinished = statusOfFinal(final.Kind), false
+			iv.Status, iv.Unfinished = streams.StatusOf(final.Kind), false
 		}
 		iv.HistoryEvents = len(events)
 		if started != nil {
@@ -403,23 +403,6 @@ func actionsOf(b, id, run string) *actionsView {
 		ConfirmTerminateURL: confirm("terminate"),
 		ConfirmSignalURL:    confirm("signal"),
 	}
-}
-
-// statusOfFinal is the status a run's final event gives it.
-func statusOfFinal(k history.Kind) streams.Status {
-	switch k {
-	case history.WorkflowCompleted:
-		return streams.StatusCompleted
-	case history.WorkflowFailed:
-		return streams.StatusFailed
-	case history.WorkflowCanceled:
-		return streams.StatusCanceled
-	case history.WorkflowTerminated:
-		return streams.StatusTerminated
-	case history.WorkflowContinuedAsNew:
-		return streams.StatusContinuedAsNew
-	}
-	return streams.StatusRunning
 }
 
 // pendingOf turns the pending work of a description into what the page

@@ -45,6 +45,24 @@ func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 // Finished reports whether a run with this status is over.
 func (s Status) Finished() bool { return s.Valid() && s != StatusRunning }
 
+// StatusOf is the status a run has after an event of kind k: the status
+// its final event gives it, StatusRunning for any other kind.
+func StatusOf(k history.Kind) Status {
+	switch k {
+	case history.WorkflowCompleted:
+		return StatusCompleted
+	case history.WorkflowFailed:
+		return StatusFailed
+	case history.WorkflowCanceled:
+		return StatusCanceled
+	case history.WorkflowTerminated:
+		return StatusTerminated
+	case history.WorkflowContinuedAsNew:
+		return StatusContinuedAsNew
+	}
+	return StatusRunning
+}
+
 // InstanceRecord is an instance's entry in the registry: a projection of its
 // histories for listing and lookup (the history is the truth). It is stored
 // as JSON so operators can read it with any NATS tool.

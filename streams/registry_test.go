@@ -208,3 +208,18 @@ func TestResultNotices(t *testing.T) {
 	_, err = b.WatchResults("")
 	require.ErrorIs(t, err, ErrInvalidName)
 }
+
+func TestStatusOf(t *testing.T) {
+	for k, want := range map[history.Kind]Status{
+		history.WorkflowCompleted:      StatusCompleted,
+		history.WorkflowFailed:         StatusFailed,
+		history.WorkflowCanceled:       StatusCanceled,
+		history.WorkflowTerminated:     StatusTerminated,
+		history.WorkflowContinuedAsNew: StatusContinuedAsNew,
+		history.WorkflowStarted:        StatusRunning,
+		history.ActivityCompleted:      StatusRunning,
+	} {
+		assert.Equal(t, want, StatusOf(k), "%s", k)
+		assert.Equal(t, k.Final(), want.Finished(), "%s", k)
+	}
+}

@@ -129,7 +129,7 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 // finishRun records the end of a run: the registry entry, the result notice,
 // the parent's inbox for a child, the next run for continue-as-new.
 func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, timersPending bool) error {
-	status := statusOf(e.Kind)
+	status := streams.StatusOf(e.Kind)
 	now := time.Now().UTC()
 	nextRun := ""
 	if e.Kind == history.WorkflowContinuedAsNew {
@@ -234,22 +234,6 @@ func cutFailure(f *history.Failure) *history.Failure {
 	c := *f
 	c.Message, c.Stack = cut(c.Message, 2048), cut(c.Stack, 4096)
 	return &c
-}
-
-func statusOf(k history.Kind) streams.Status {
-	switch k {
-	case history.WorkflowCompleted:
-		return streams.StatusCompleted
-	case history.WorkflowFailed:
-		return streams.StatusFailed
-	case history.WorkflowCanceled:
-		return streams.StatusCanceled
-	case history.WorkflowTerminated:
-		return streams.StatusTerminated
-	case history.WorkflowContinuedAsNew:
-		return streams.StatusContinuedAsNew
-	}
-	return streams.StatusRunning
 }
 
 // failureOf is the error a final event ends its run with (nil for success).
