@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,4 +47,14 @@ func TestParsePubAck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A publish no stream takes is retried as the JetStream client does (a
+// stream may be electing a leader), then reported as no stream response,
+// which a commit treats as an outcome it must look up.
+func TestPublishWithoutAStream(t *testing.T) {
+	b := newBackend(t)
+	_, err := b.publish(testContext(t), &nats.Msg{Subject: "nobody.stores.this", Data: []byte("x")})
+	require.ErrorIs(t, err, jetstream.ErrNoStreamResponse)
+	assert.True(t, ambiguous(err))
 }
