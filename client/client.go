@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
@@ -70,7 +70,7 @@ const maxStartAttempts = 16
 // concurrent use. Create it with New or NewWithOptions.
 type Client struct {
 	b    *streams.Backend
-	conv engine.Converter
+	conv converter.Converter
 	log  *slog.Logger
 
 	pollInterval  time.Duration
@@ -90,11 +90,6 @@ type Client struct {
 
 // Options configure a Client. The zero value (or nil) gives the defaults.
 type Options struct {
-	// Converter encodes workflow arguments, signal and query arguments,
-	// and decodes results. It must be the converter the workers use.
-	// Nil means engine.DefaultConverter (msgpack).
-	Converter engine.Converter
-
 	// Logger receives the client's log lines. Nil means the backend's
 	// logger.
 	Logger *slog.Logger
@@ -125,14 +120,11 @@ func NewWithOptions(b *streams.Backend, opts *Options) *Client {
 	}
 	c := &Client{
 		b:             b,
-		conv:          opts.Converter,
+		conv:          b.Converter(),
 		log:           opts.Logger,
 		pollInterval:  opts.ResultPollInterval,
 		settleTimeout: opts.SettleTimeout,
 		now:           func() time.Time { return time.Now().UTC() },
-	}
-	if c.conv == nil {
-		c.conv = engine.DefaultConverter
 	}
 	if c.log == nil {
 		c.log = b.Logger()
@@ -150,8 +142,9 @@ func NewWithOptions(b *streams.Backend, opts *Options) *Client {
 // Backend is the backend the client works on.
 func (c *Client) Backend() *streams.Backend { return c.b }
 
-// Converter is the converter the client encodes and decodes payloads with.
-func (c *Client) Converter() engine.Converter { return c.conv }
+// Converter is the converter the client encodes and decodes payloads with:
+// the backend's (streams.WithConverter).
+func (c *Client) Converter() converter.Converter { return c.conv }
 
 // Inbox IDs of the events a client puts into an instance's inbox, as the
 // protocol in docs/architecture.md names them.

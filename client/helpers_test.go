@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
@@ -139,7 +139,7 @@ func (e *testEnv) tryFinish(id string, status streams.Status, result any, failur
 	rec.UpdatedAt = rec.FinishedAt
 	rec.Failure = failure
 	if result != nil {
-		if rec.Result, err = engine.DefaultConverter.Encode(result); err != nil {
+		if rec.Result, err = converter.Default.Encode(result); err != nil {
 			return err
 		}
 	}
@@ -199,7 +199,7 @@ func (e *testEnv) tryCommit(id, run string, events ...history.Event) error {
 // encode encodes a value with the default converter.
 func encode(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := engine.DefaultConverter.Encode(v)
+	b, err := converter.Default.Encode(v)
 	require.NoError(t, err)
 	return b
 }
@@ -208,7 +208,7 @@ func encode(t *testing.T, v any) []byte {
 func decode[T any](t *testing.T, p []byte) T {
 	t.Helper()
 	var v T
-	require.NoError(t, engine.DefaultConverter.Decode(p, &v))
+	require.NoError(t, converter.Default.Decode(p, &v))
 	return v
 }
 

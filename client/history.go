@@ -10,7 +10,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/wire"
 	"github.com/jetflow/jetflow/workflow"
@@ -146,7 +146,7 @@ type UndecodablePayload struct {
 func (c *Client) DecodePayload(p []byte) (any, error) {
 	var v any
 	switch c.conv.(type) {
-	case engine.MsgpackConverter, *engine.MsgpackConverter:
+	case converter.Msgpack, *converter.Msgpack:
 		var err error
 		if v, err = decodeMsgpackUntyped(p); err != nil {
 			return nil, err

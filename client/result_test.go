@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
@@ -364,7 +365,7 @@ func TestGetWorkflowResultTakesTheOutcomeFromTheNotice(t *testing.T) {
 	e := newEnv(t)
 	inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "noticed"}, Greet, "ann")
 	require.NoError(t, err)
-	fromNotice, err := engine.DefaultConverter.Encode("from the notice")
+	fromNotice, err := converter.Default.Encode("from the notice")
 	require.NoError(t, err)
 
 	done := e.worker(func() error {

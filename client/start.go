@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -64,7 +65,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	if _, err := streams.EncodeQueue(queue); err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
-	payloads, err := encodeArgs(c.conv, args)
+	payloads, err := call.EncodeArgs(c.conv, args)
 	if err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
@@ -230,11 +231,11 @@ func workflowName(wf any, args []any) (string, error) {
 	if reflect.TypeOf(wf).Kind() != reflect.Func {
 		return "", fmt.Errorf("workflow must be a function or its registered name, not a %T", wf)
 	}
-	name, err := engine.FuncName(wf)
+	name, err := registry.Name(wf)
 	if err != nil {
 		return "", err
 	}
-	if err := engine.ValidateWorkflow(wf); err != nil {
+	if err := registry.CheckWorkflow(wf); err != nil {
 		return "", fmt.Errorf("workflow %s: %w", name, err)
 	}
 	t := reflect.TypeOf(wf)
@@ -265,22 +266,6 @@ func parameters(t reflect.Type) string {
 	}
 	b.WriteByte(')')
 	return b.String()
-}
-
-// encodeArgs encodes arguments with the converter.
-func encodeArgs(conv engine.Converter, args []any) ([][]byte, error) {
-	if len(args) == 0 {
-		return nil, nil
-	}
-	out := make([][]byte, len(args))
-	for i, a := range args {
-		b, err := conv.Encode(a)
-		if err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i+1, err)
-		}
-		out[i] = b
-	}
-	return out, nil
 }
 
 // checkEventSize refuses an event too large for the server before anything

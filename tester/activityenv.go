@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/activity"
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/actrun"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -32,8 +34,8 @@ type ActivityEnv struct {
 	// Logger is what activity.Logger returns; nil discards.
 	Logger *slog.Logger
 	// Converter encodes arguments and results in ExecuteActivity; nil
-	// means engine.DefaultConverter.
-	Converter engine.Converter
+	// means converter.Default.
+	Converter converter.Converter
 	// Options are the activity options whose timeouts ExecuteActivity
 	// enforces: StartToCloseTimeout (the worker's default of ten minutes
 	// when zero), ScheduleToCloseTimeout (counted from Info.ScheduledAt)
@@ -100,19 +102,19 @@ func (e *ActivityEnv) Heartbeats() [][]any {
 func (e *ActivityEnv) ExecuteActivity(fn any, args ...any) (EncodedValue, error) {
 	conv := e.Converter
 	if conv == nil {
-		conv = engine.DefaultConverter
+		conv = converter.Default
 	}
-	if err := engine.ValidateActivity(fn); err != nil {
+	if err := registry.CheckActivity(fn); err != nil {
 		return EncodedValue{}, fmt.Errorf("%w: ExecuteActivity: %w", ErrBadSetup, err)
 	}
 	name := e.Info.ActivityName
 	if name == "" {
-		name, _ = engine.FuncName(fn)
+		name, _ = registry.Name(fn)
 	}
 	if err := funcinfo.CheckArgs(reflect.TypeOf(fn), 1, args); err != nil {
 		return EncodedValue{}, fmt.Errorf("%w: ExecuteActivity: activity %s %w", ErrBadSetup, name, err)
 	}
-	payloads, err := encodeArgs(conv, args)
+	payloads, err := call.EncodeArgs(conv, args)
 	if err != nil {
 		return EncodedValue{}, fmt.Errorf("%w: ExecuteActivity: activity %s: %w", ErrBadSetup, name, err)
 	}

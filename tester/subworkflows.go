@@ -5,6 +5,7 @@ import (
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -36,7 +37,7 @@ func (e *env) startChild(r *run, ev history.Event) {
 			e.answerChild(r, ev.ID, nil, engine.FailureFromError(userPanic))
 			return
 		}
-		out, err := e.mockOutcome("sub-workflow", name, e.wfTypes[name], ret, engine.ValidateWorkflow)
+		out, err := e.mockOutcome("sub-workflow", name, e.wfTypes[name], ret, registry.CheckWorkflow)
 		switch {
 		case err != nil:
 			e.fail(err)
@@ -47,7 +48,7 @@ func (e *env) startChild(r *run, ev history.Event) {
 		}
 		return
 	}
-	if _, ok := e.workflows[name]; ok {
+	if _, ok := e.reg.Workflow(name); ok {
 		e.spawnChild(r, ev, e)
 		return
 	}

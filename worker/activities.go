@@ -61,7 +61,7 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 	}
 	t := m.Task
 	log := w.log.With("instance", t.InstanceID, "run", t.ExecutionID, "activity", t.Name, "attempt", m.Attempt())
-	fn, ok := w.reg.activity(t.Name)
+	fn, ok := w.reg.Activity(t.Name)
 	if !ok {
 		if wait := w.opts.UnknownNameTimeout - time.Since(t.ScheduledAt); wait > 0 {
 			_ = m.NakWithDelay(min(wait, time.Second))
@@ -165,7 +165,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 		}
 	}()
 
-	result, err := actrun.Invoke(actenv.With(ctx, env), fn, t.Args, w.opts.Converter)
+	result, err := actrun.Invoke(actenv.With(ctx, env), fn, t.Args, w.conv)
 	return result, actrun.Outcome(ctx, t.Name, actrun.Limits{StartToClose: timeout, ScheduleToClose: opts.ScheduleToClose, Heartbeat: opts.Heartbeat}, err)
 }
 

@@ -502,7 +502,7 @@ func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
 		InstanceID:       inst,
 		ExecutionID:      run,
 		Registry:         w.reg,
-		Converter:        w.opts.Converter,
+		Converter:        w.conv,
 		Logger:           w.log,
 		BlockedTimeout:   w.opts.BlockedTimeout,
 		MaxHistoryLength: w.opts.MaxHistoryLength,

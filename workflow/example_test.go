@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -28,10 +30,10 @@ func Approval(ctx workflow.Context) (string, error) {
 // ExampleSelect runs Approval through the engine, as a worker would: the
 // start, then a signal.
 func ExampleSelect() {
-	workflows, _ := engine.NewWorkflows(Approval)
+	workflows, _ := registry.NewWorkflows(Approval)
 	ex, _ := engine.NewExecutor(engine.Options{InstanceID: "req-1", Registry: workflows})
 	defer ex.Close()
-	enc := func(v any) []byte { b, _ := engine.DefaultConverter.Encode(v); return b }
+	enc := func(v any) []byte { b, _ := converter.Default.Encode(v); return b }
 
 	ex.Execute([]history.Event{{Kind: history.WorkflowStarted, Name: "Approval", InboxID: "m1"}})
 	out, _ := ex.Execute([]history.Event{{Kind: history.SignalReceived, Name: "approve", Args: [][]byte{enc("ann")}, InboxID: "m2"}})
@@ -40,7 +42,7 @@ func ExampleSelect() {
 	}
 	final, _ := ex.Final()
 	var result string
-	engine.DefaultConverter.Decode(final.Result, &result)
+	converter.Default.Decode(final.Result, &result)
 	fmt.Println(result)
 	// Output:
 	// SignalReceived

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/wfenv"
 )
@@ -41,7 +42,7 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		f.settle(zero, Canceled)
 		return f
 	}
-	payloads, err := encodeArgs(env, args)
+	payloads, err := call.EncodeArgs(env, args)
 	if err != nil {
 		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): %w", name, err))
 		return f
