@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,19 +144,6 @@ func (c *Client) Backend() *streams.Backend { return c.b }
 // Converter is the converter the client encodes and decodes payloads with:
 // the backend's (streams.WithConverter).
 func (c *Client) Converter() converter.Converter { return c.conv }
-
-// Inbox IDs of the events a client puts into an instance's inbox, as the
-// protocol in docs/architecture.md names them.
-func signalInboxID() string { return "sig:" + newUUID() }
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails; it crashes the program if the OS cannot give randomness
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
 
 // checkInstance validates a *workflow.Instance given by a caller.
 func checkInstance(inst *workflow.Instance) error {

@@ -40,7 +40,7 @@ func (c *Client) SignalWorkflow(ctx context.Context, instanceID, name string, ar
 	e := &history.Event{
 		Kind:        history.SignalReceived,
 		Time:        c.now(),
-		InboxID:     signalInboxID(),
+		InboxID:     streams.ClientSignalInboxID(streams.NewID()),
 		ExecutionID: rec.ExecutionID,
 		Name:        name,
 		Args:        [][]byte{payload},

@@ -53,7 +53,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	}
 	id := opts.InstanceID
 	if id == "" {
-		id = newUUID()
+		id = streams.NewID()
 	}
 	queue := opts.Queue
 	if queue == "" {
@@ -70,7 +70,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
 
-	run := newUUID()
+	run := streams.NewID()
 	now := c.now()
 	start := &history.Event{
 		Kind:        history.WorkflowStarted,

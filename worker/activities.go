@@ -184,7 +184,7 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 		Kind:        history.ActivityCompleted,
 		ScheduleID:  t.ScheduleID,
 		Time:        time.Now().UTC(),
-		InboxID:     eventKey("act", t.InstanceID, t.ExecutionID, t.ScheduleID),
+		InboxID:     streams.ActivityResultInboxID(t.InstanceID, t.ExecutionID, t.ScheduleID),
 		ExecutionID: t.ExecutionID,
 		Result:      result,
 	}

@@ -78,7 +78,7 @@ func (w *Worker) scheduleActivity(ctx context.Context, t *streams.ActivityTask) 
 			Kind:        history.ActivityFailed,
 			ScheduleID:  t.ScheduleID,
 			Time:        time.Now().UTC(),
-			InboxID:     eventKey("act", t.InstanceID, t.ExecutionID, t.ScheduleID),
+			InboxID:     streams.ActivityResultInboxID(t.InstanceID, t.ExecutionID, t.ScheduleID),
 			ExecutionID: t.ExecutionID,
 			Failure:     &history.Failure{Type: FailureInvalidQueue, Message: fmt.Sprintf("activity %s: %v", t.Name, err), NonRetryable: true},
 		})
@@ -133,7 +133,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 	now := time.Now().UTC()
 	nextRun := ""
 	if e.Kind == history.WorkflowContinuedAsNew {
-		nextRun = continuedRunID(run)
+		nextRun = streams.ContinuedRunID(run)
 	}
 	slim := false // the record without what is too large for it
 	change := func(r *streams.InstanceRecord) bool {
@@ -201,7 +201,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			Kind:        history.SubWorkflowCompleted,
 			ScheduleID:  p.ScheduleID,
 			Time:        now,
-			InboxID:     eventKey("child", p.InstanceID, p.ExecutionID, p.ScheduleID),
+			InboxID:     streams.ChildResultInboxID(p.InstanceID, p.ExecutionID, p.ScheduleID),
 			ExecutionID: p.ExecutionID,
 			Result:      e.Result,
 		}
@@ -274,7 +274,7 @@ func (w *Worker) updateRecord(ctx context.Context, inst string, change func(*str
 // event, or answers the parent with a failure when the instance ID is taken
 // by a running instance.
 func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *history.Event) error {
-	childRun := childRunID(run, e.ID)
+	childRun := streams.ChildRunID(run, e.ID)
 	childQueue := e.Queue
 	if childQueue == "" {
 		childQueue = queue
@@ -338,7 +338,7 @@ func (w *Worker) failChildStart(ctx context.Context, queue, inst, run string, e 
 		Kind:        history.SubWorkflowFailed,
 		ScheduleID:  e.ID,
 		Time:        time.Now().UTC(),
-		InboxID:     eventKey("child", inst, run, e.ID),
+		InboxID:     streams.ChildResultInboxID(inst, run, e.ID),
 		ExecutionID: run,
 		Failure:     f,
 	})
@@ -356,7 +356,7 @@ func (w *Worker) cancelChild(ctx context.Context, inst, run string, e *history.E
 	// The child is ours while its record names this parent event: its
 	// first run, or a later one if it continued as new.
 	p := rec.Parent
-	ours := rec.ExecutionID == childRunID(run, e.ScheduleID) ||
+	ours := rec.ExecutionID == streams.ChildRunID(run, e.ScheduleID) ||
 		(p != nil && p.InstanceID == inst && p.ExecutionID == run && p.ScheduleID == e.ScheduleID)
 	if !ours || rec.Status.Finished() {
 		return nil
@@ -376,7 +376,7 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		Kind:        history.SignalDelivered,
 		ScheduleID:  e.ID,
 		Time:        time.Now().UTC(),
-		InboxID:     eventKey("sigack", inst, run, e.ID),
+		InboxID:     streams.SignalDeliveredInboxID(inst, run, e.ID),
 		ExecutionID: run,
 	}
 	target, err := w.b.GetInstance(ctx, e.InstanceID)
@@ -391,7 +391,7 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		if err := w.b.PublishEvent(ctx, target.Queue, e.InstanceID, &history.Event{
 			Kind:        history.SignalReceived,
 			Time:        ack.Time,
-			InboxID:     eventKey("sig", inst, run, e.ID),
+			InboxID:     streams.WorkflowSignalInboxID(inst, run, e.ID),
 			ExecutionID: target.ExecutionID,
 			Name:        e.Name,
 			Args:        e.Args,

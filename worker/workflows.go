@@ -345,7 +345,7 @@ func (w *Worker) forwardToNextRun(ctx context.Context, run string, cr *cachedRun
 	if !done || final.Kind != history.WorkflowContinuedAsNew {
 		return nil
 	}
-	next := continuedRunID(run)
+	next := streams.ContinuedRunID(run)
 	for _, m := range msgs {
 		ev := *m.Event
 		if cr.ex.Applied(ev.InboxID) {
@@ -353,7 +353,7 @@ func (w *Worker) forwardToNextRun(ctx context.Context, run string, cr *cachedRun
 		}
 		switch ev.Kind {
 		case history.SignalReceived:
-			ev.InboxID = forwardedInboxID(next, ev.InboxID)
+			ev.InboxID = streams.ForwardedInboxID(next, ev.InboxID)
 		case history.CancelRequested:
 			ev.InboxID = streams.CancelInboxID(next)
 		case history.TerminateRequested:

@@ -392,7 +392,7 @@ func (f *floorLoop) activity(ctx context.Context, b *streams.Backend, m *streams
 		Kind:        history.ActivityCompleted,
 		ScheduleID:  t.ScheduleID,
 		Time:        time.Now().UTC(),
-		InboxID:     "act:" + t.InstanceID + ":" + t.ExecutionID + ":" + strconv.FormatInt(t.ScheduleID, 10),
+		InboxID:     streams.ActivityResultInboxID(t.InstanceID, t.ExecutionID, t.ScheduleID),
 		ExecutionID: t.ExecutionID,
 		Result:      res,
 	})
