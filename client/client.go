@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/jetflow/jetflow/converter"
@@ -61,10 +60,6 @@ const (
 	DefaultSettleTimeout = 10 * time.Second
 )
 
-// maxStartAttempts bounds how often a start retries when the registry entry
-// of a finished instance changes between read and update.
-const maxStartAttempts = 16
-
 // Client starts workflow instances and talks to them. It is safe for
 // concurrent use. Create it with New or NewWithOptions.
 type Client struct {
@@ -85,6 +80,9 @@ type Client struct {
 	// betweenRuns runs each time settledRecord finds the instance between
 	// runs, before it waits to read again.
 	betweenRuns func(instanceID string)
+	// beforeRemove runs when RemoveWorkflowInstance has checked the entry
+	// and is about to delete.
+	beforeRemove func(instanceID string)
 }
 
 // Options configure a Client. The zero value (or nil) gives the defaults.
@@ -222,8 +220,9 @@ func (c *Client) followRun(ctx context.Context, rec *streams.InstanceRecord, run
 		if run == rec.ExecutionID {
 			return &runRef{Run: run, Current: true}, nil
 		}
-		i := slices.Index(rec.Runs, run)
-		if i < 0 {
+		if ok, err := c.hasRun(ctx, rec, run); err != nil {
+			return nil, err
+		} else if !ok {
 			return nil, fmt.Errorf("%w: instance %q has no run %q (current run %q)", ErrExecutionNotFound, rec.InstanceID, run, rec.ExecutionID)
 		}
 		final, name, err := c.finalEvent(ctx, rec.InstanceID, run)
@@ -237,11 +236,8 @@ func (c *Client) followRun(ctx context.Context, rec *streams.InstanceRecord, run
 		if final.Kind != history.WorkflowContinuedAsNew {
 			return &runRef{Run: run, Final: final, WorkflowName: name}, nil
 		}
-		if i+1 < len(rec.Runs) {
-			run = rec.Runs[i+1]
-		} else {
-			run = rec.ExecutionID
-		}
+		// The next run's ID is derived from this one's.
+		run = streams.ContinuedRunID(run)
 	}
 }
 
@@ -266,4 +262,16 @@ func (c *Client) finalEvent(ctx context.Context, instanceID, run string) (*histo
 		}
 	}
 	return final, name, nil
+}
+
+// hasRun reports whether run is a run of the instance: its current run, an
+// earlier one its record lists, or an older one whose history is stored.
+func (c *Client) hasRun(ctx context.Context, rec *streams.InstanceRecord, run string) (bool, error) {
+	if rec.Listed(run) {
+		return true, nil
+	}
+	if rec.EarlierRuns == 0 || streams.CheckExecutionID(run) != nil {
+		return false, nil
+	}
+	return c.b.HasHistory(ctx, rec.InstanceID, run)
 }

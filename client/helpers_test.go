@@ -161,11 +161,8 @@ func (e *testEnv) continueAsNew(id string) (string, error) {
 	if err := e.tryCommit(id, old, history.Event{Kind: history.WorkflowContinuedAsNew}); err != nil {
 		return "", err
 	}
-	next := old + "-1"
-	rec.Runs = append(rec.Runs, old)
-	rec.ExecutionID = next
-	rec.Status = streams.StatusRunning
-	rec.UpdatedAt = time.Now().UTC()
+	next := streams.ContinuedRunID(old) // as the worker derives it
+	rec.ContinueTo(next, time.Now().UTC())
 	if _, err := e.b.UpdateInstance(e.ctx, rec, rec.Revision); err != nil {
 		return "", err
 	}

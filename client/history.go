@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -55,10 +54,11 @@ func (c *Client) GetWorkflowHistoryAfter(ctx context.Context, inst *workflow.Ins
 		return nil, fmt.Errorf("client: get workflow history: %w", err)
 	}
 	run := inst.ExecutionID
-	switch {
-	case run == "":
+	if run == "" {
 		run = rec.ExecutionID
-	case run != rec.ExecutionID && !slices.Contains(rec.Runs, run):
+	} else if ok, err := c.hasRun(ctx, rec, run); err != nil {
+		return nil, fmt.Errorf("client: get workflow history: %w", err)
+	} else if !ok {
 		return nil, fmt.Errorf("client: get workflow history: %w: instance %q has no run %q", ErrExecutionNotFound, inst.InstanceID, run)
 	}
 	h, err := c.b.ReadHistoryAfter(ctx, inst.InstanceID, run, afterSeq)

@@ -52,21 +52,23 @@ func GetWorkflowResult[T any](ctx context.Context, c *Client, inst *workflow.Ins
 	return res, nil
 }
 
-// outcome is how a run ended.
+// outcome is how a run ended: from the registry record, a result notice or
+// the run's final event, which all carry the same fields.
 type outcome struct {
 	InstanceID   string
 	ExecutionID  string
 	WorkflowName string
 	Status       streams.Status
 	Result       []byte
-	Failure      *history.Failure
-	// Reason is the reason of a termination.
-	Reason string
+	// Failure is the run's error; for a terminated run its message is the
+	// reason (history.Event.RunFailure).
+	Failure *history.Failure
 }
 
 // err is the error GetWorkflowResult returns for the outcome, nil for a
 // completed run.
 func (o *outcome) err() error {
+	run := fmt.Sprintf("workflow %s (instance %q, run %q)", o.WorkflowName, o.InstanceID, o.ExecutionID)
 	switch o.Status {
 	case streams.StatusCompleted:
 		return nil
@@ -74,59 +76,27 @@ func (o *outcome) err() error {
 		if err := engine.ErrorFromFailure(o.Failure); err != nil {
 			return err
 		}
-		return &workflow.Error{Message: fmt.Sprintf("workflow %s (instance %q, run %q) failed without an error", o.WorkflowName, o.InstanceID, o.ExecutionID)}
+		return &workflow.Error{Message: run + " failed without an error"}
 	case streams.StatusCanceled:
-		return fmt.Errorf("client: workflow %s (instance %q, run %q): %w", o.WorkflowName, o.InstanceID, o.ExecutionID, ErrWorkflowCanceled)
+		return fmt.Errorf("client: %s: %w", run, ErrWorkflowCanceled)
 	case streams.StatusTerminated:
-		if o.Reason != "" {
-			return fmt.Errorf("client: workflow %s (instance %q, run %q): %w: %s", o.WorkflowName, o.InstanceID, o.ExecutionID, ErrWorkflowTerminated, o.Reason)
+		if o.Failure != nil && o.Failure.Message != "" {
+			return fmt.Errorf("client: %s: %w: %s", run, ErrWorkflowTerminated, o.Failure.Message)
 		}
-		return fmt.Errorf("client: workflow %s (instance %q, run %q): %w", o.WorkflowName, o.InstanceID, o.ExecutionID, ErrWorkflowTerminated)
+		return fmt.Errorf("client: %s: %w", run, ErrWorkflowTerminated)
 	}
-	return fmt.Errorf("client: workflow %s (instance %q, run %q) ended with unknown status %q", o.WorkflowName, o.InstanceID, o.ExecutionID, o.Status)
+	return fmt.Errorf("client: %s ended with unknown status %q", run, o.Status)
 }
 
-// outcomeFromRecord reads the outcome of the current run from the registry.
-func outcomeFromRecord(rec *streams.InstanceRecord) *outcome {
-	o := &outcome{
-		InstanceID:   rec.InstanceID,
-		ExecutionID:  rec.ExecutionID,
-		WorkflowName: rec.WorkflowName,
-		Status:       rec.Status,
-		Result:       rec.Result,
-		Failure:      rec.Failure,
-	}
-	if rec.Status == streams.StatusTerminated && rec.Failure != nil {
-		o.Reason = rec.Failure.Message
-	}
-	return o
+// recordOutcome is the outcome of the current run the registry record
+// holds.
+func recordOutcome(rec *streams.InstanceRecord) *outcome {
+	return &outcome{rec.InstanceID, rec.ExecutionID, rec.WorkflowName, rec.Status, rec.Result, rec.Failure}
 }
 
-// outcomeFromNotice reads a run's outcome from a result notice that
-// carries it.
-func outcomeFromNotice(n *streams.ResultNotice) *outcome {
-	return outcomeFromRecord(&streams.InstanceRecord{
-		InstanceID:   n.InstanceID,
-		ExecutionID:  n.ExecutionID,
-		WorkflowName: n.WorkflowName,
-		Status:       n.Status,
-		Result:       n.Result,
-		Failure:      n.Failure,
-	})
-}
-
-// outcomeFromEvent reads a run's outcome from its final event.
-func outcomeFromEvent(instanceID, run, workflowName string, e *history.Event) *outcome {
-	o := &outcome{InstanceID: instanceID, ExecutionID: run, WorkflowName: workflowName, Status: streams.StatusOf(e.Kind)}
-	switch e.Kind {
-	case history.WorkflowCompleted:
-		o.Result = e.Result
-	case history.WorkflowFailed:
-		o.Failure = e.Failure
-	case history.WorkflowTerminated:
-		o.Reason = e.Reason
-	}
-	return o
+// eventOutcome is the outcome a run's final event gives.
+func eventOutcome(instanceID, run, workflowName string, e *history.Event) *outcome {
+	return &outcome{instanceID, run, workflowName, streams.StatusOf(e.Kind), e.Result, e.RunFailure()}
 }
 
 // waitForOutcome subscribes to the instance's result notices, then reads
@@ -186,7 +156,7 @@ func (c *Client) waitForOutcome(ctx context.Context, inst *workflow.Instance, ti
 		case err == nil && n.Outcome && running != "" && n.ExecutionID == running:
 			// The end of the very run awaited, with its outcome: no
 			// need to read the registry again.
-			return outcomeFromNotice(n), nil
+			return &outcome{n.InstanceID, n.ExecutionID, n.WorkflowName, n.Status, n.Result, n.Failure}, nil
 		}
 	}
 }
@@ -208,7 +178,7 @@ func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (ou
 		return nil, "", fmt.Errorf("client: get workflow result: %w", err)
 	}
 	if !ref.Current {
-		return outcomeFromEvent(rec.InstanceID, ref.Run, ref.WorkflowName, ref.Final), "", nil
+		return eventOutcome(rec.InstanceID, ref.Run, ref.WorkflowName, ref.Final), "", nil
 	}
 	switch rec.Status {
 	case streams.StatusRunning:
@@ -224,8 +194,8 @@ func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (ou
 			return nil, "", fmt.Errorf("client: get workflow result: %w", err)
 		}
 		if final != nil {
-			return outcomeFromEvent(rec.InstanceID, rec.ExecutionID, name, final), "", nil
+			return eventOutcome(rec.InstanceID, rec.ExecutionID, name, final), "", nil
 		}
 	}
-	return outcomeFromRecord(rec), "", nil
+	return recordOutcome(rec), "", nil
 }

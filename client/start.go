@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -85,7 +84,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
 
-	if err := c.registerRun(ctx, id, queue, start); err != nil {
+	if err := c.registerRun(ctx, id, start); err != nil {
 		return nil, err
 	}
 	// The entry is written: publish the start even if ctx ends now, so a
@@ -104,62 +103,18 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 // entry of a finished instance moved on to the new run. For a running
 // instance it returns ErrInstanceAlreadyExists (after healing a start that
 // never reached the inbox).
-func (c *Client) registerRun(ctx context.Context, id, queue string, start *history.Event) error {
-	run, now := start.ExecutionID, start.Time
-	for range maxStartAttempts {
-		rec := &streams.InstanceRecord{
-			InstanceID:   id,
-			WorkflowName: start.Name,
-			Queue:        queue,
-			ExecutionID:  run,
-			Status:       streams.StatusRunning,
-			CreatedAt:    now,
-			UpdatedAt:    now,
-		}
-		_, err := c.b.CreateInstance(ctx, rec)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, streams.ErrInstanceExists) {
-			return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
-		}
-
-		existing, err := c.b.GetInstance(ctx, id)
-		if errors.Is(err, streams.ErrInstanceNotFound) {
-			continue // removed in between: try to create it again
-		}
-		if err != nil {
-			return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
-		}
-		if !existing.Status.Finished() || existing.Status == streams.StatusContinuedAsNew {
-			return c.alreadyRunning(ctx, existing, start)
-		}
-
-		// A finished instance: its ID starts a new run.
-		next := *existing
-		next.Runs = append(slices.Clip(existing.Runs), existing.ExecutionID)
-		next.ExecutionID = run
-		next.WorkflowName = start.Name
-		next.Queue = queue
-		next.Status = streams.StatusRunning
-		next.Parent = nil
-		next.CreatedAt, next.UpdatedAt = now, now
-		next.FinishedAt = time.Time{}
-		next.Result, next.Failure, next.ResultInHistory = nil, nil, false
-		next.HistoryEvents, next.HistoryBytes = 0, 0
-		_, err = c.b.UpdateInstance(ctx, &next, existing.Revision)
-		if err == nil {
-			c.log.Info("started a new run of a finished instance", "instance_id", id,
-				"execution_id", run, "previous_execution_id", existing.ExecutionID, "previous_status", existing.Status)
-			return nil
-		}
-		if !errors.Is(err, streams.ErrRevisionConflict) {
-			return fmt.Errorf("client: start a new run of instance %q: %w", id, err)
-		}
-		// Someone else changed the entry (another start, a worker): read
-		// it again and decide anew.
+func (c *Client) registerRun(ctx context.Context, id string, start *history.Event) error {
+	rec, reused, err := c.b.RegisterRun(ctx, id, start)
+	switch {
+	case errors.Is(err, streams.ErrInstanceExists):
+		return c.alreadyRunning(ctx, rec, start)
+	case err != nil:
+		return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
+	case reused != "":
+		c.log.Info("started a new run of a finished instance", "instance_id", id,
+			"execution_id", start.ExecutionID, "previous_execution_id", reused)
 	}
-	return fmt.Errorf("client: start instance %q: its registry entry kept changing over %d attempts", id, maxStartAttempts)
+	return nil
 }
 
 // alreadyRunning builds the error of a start whose instance ID is taken by a

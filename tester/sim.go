@@ -427,23 +427,9 @@ func (e *env) finishRun(r *run, final history.Event) {
 	}
 	answer := history.Event{Kind: history.SubWorkflowCompleted, ScheduleID: p.ScheduleID, Result: final.Result}
 	if final.Kind != history.WorkflowCompleted {
-		answer = history.Event{Kind: history.SubWorkflowFailed, ScheduleID: p.ScheduleID, Failure: failureOf(&final)}
+		answer = history.Event{Kind: history.SubWorkflowFailed, ScheduleID: p.ScheduleID, Failure: final.RunFailure()}
 	}
 	e.deliver(parent, answer)
-}
-
-// failureOf is the error a final event ends its run with, as the worker
-// records it (nil for success).
-func failureOf(ev *history.Event) *history.Failure {
-	switch ev.Kind {
-	case history.WorkflowFailed:
-		return ev.Failure
-	case history.WorkflowCanceled:
-		return &history.Failure{Type: engine.FailureCanceled, Message: "workflow canceled"}
-	case history.WorkflowTerminated:
-		return &history.Failure{Type: "Terminated", Message: ev.Reason, NonRetryable: true}
-	}
-	return nil
 }
 
 // checkReplay replays r's history on a fresh executor and fails the test

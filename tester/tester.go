@@ -358,7 +358,7 @@ func (wt *WorkflowTester[T]) WorkflowResult() (T, error) {
 		}
 		return zero, &ContinuedAsNewError{WorkflowName: e.root.name, Args: e.decodeLoose(typ, f.Args)}
 	default:
-		return zero, engine.ErrorFromFailure(failureOf(f))
+		return zero, engine.ErrorFromFailure(f.RunFailure())
 	}
 }
 

@@ -201,7 +201,7 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 			e.Kind, e.Result = history.ActivityFailed, nil
 			e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
 		} else {
-			e.Failure = cutFailure(failure)
+			e.Failure = failure.Cut()
 		}
 		err = w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
 	}

@@ -140,21 +140,10 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 		if r.ExecutionID != run || r.Status != streams.StatusRunning {
 			return false // recorded already, or the instance moved on
 		}
-		r.UpdatedAt = now
-		r.HistoryEvents = int(e.ID)
 		if nextRun != "" {
-			r.Runs = append(r.Runs, run)
-			r.ExecutionID = nextRun
-			r.HistoryEvents = 0
-			return true
-		}
-		r.Status = status
-		r.FinishedAt = now
-		r.Result = e.Result
-		r.Failure = failureOf(e)
-		if slim {
-			r.Result, r.ResultInHistory = nil, len(e.Result) > 0
-			r.Failure = cutFailure(r.Failure)
+			r.ContinueTo(nextRun, now)
+		} else {
+			r.Finish(e, now, slim)
 		}
 		return true
 	}
@@ -190,7 +179,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 		return nil // the instance goes on: nothing to announce
 	}
 	notice := streams.ResultNotice{InstanceID: inst, ExecutionID: run, Status: status}
-	if f := failureOf(e); !slim && len(e.Result)+failureSize(f) <= streams.MaxNoticeOutcome {
+	if f := e.RunFailure(); !slim && len(e.Result)+f.Size() <= streams.MaxNoticeOutcome {
 		notice.Outcome, notice.WorkflowName, notice.Result, notice.Failure = true, started.Name, e.Result, f
 	}
 	if err := w.b.PublishResultNotice(notice); err != nil {
@@ -208,12 +197,12 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 		if e.Kind != history.WorkflowCompleted {
 			answer.Kind = history.SubWorkflowFailed
 			answer.Result = nil
-			answer.Failure = failureOf(e)
+			answer.Failure = e.RunFailure()
 		}
 		err := w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
 		if errors.Is(err, streams.ErrPayloadTooLarge) {
 			answer.Kind, answer.Result = history.SubWorkflowFailed, nil
-			answer.Failure = cutFailure(answer.Failure)
+			answer.Failure = answer.Failure.Cut()
 			if answer.Failure == nil {
 				answer.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, NonRetryable: true,
 					Message: fmt.Sprintf("sub-workflow %s: its result is too large to send to the parent: %v", started.Name, err)}
@@ -221,30 +210,6 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			err = w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
 		}
 		return err
-	}
-	return nil
-}
-
-// cutFailure returns f with its message and stack cut to a size that
-// fits any message.
-func cutFailure(f *history.Failure) *history.Failure {
-	if f == nil {
-		return nil
-	}
-	c := *f
-	c.Message, c.Stack = cut(c.Message, 2048), cut(c.Stack, 4096)
-	return &c
-}
-
-// failureOf is the error a final event ends its run with (nil for success).
-func failureOf(e *history.Event) *history.Failure {
-	switch e.Kind {
-	case history.WorkflowFailed:
-		return e.Failure
-	case history.WorkflowCanceled:
-		return &history.Failure{Type: engine.FailureCanceled, Message: "workflow canceled"}
-	case history.WorkflowTerminated:
-		return &history.Failure{Type: "Terminated", Message: e.Reason, NonRetryable: true}
 	}
 	return nil
 }
@@ -284,53 +249,31 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 			Type: FailureInvalidQueue, Message: fmt.Sprintf("sub-workflow %s: %v", e.Name, err), NonRetryable: true,
 		})
 	}
-	parent := &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID}
-	now := time.Now().UTC()
-	rec := &streams.InstanceRecord{
-		InstanceID: e.InstanceID, WorkflowName: e.Name, Queue: childQueue, ExecutionID: childRun,
-		Status: streams.StatusRunning, Parent: parent, CreatedAt: now, UpdatedAt: now,
-	}
-	_, err := w.b.CreateInstance(ctx, rec)
-	switch {
-	case err == nil:
-	case errors.Is(err, streams.ErrInstanceExists):
-		existing, gerr := w.b.GetInstance(ctx, e.InstanceID)
-		if gerr != nil {
-			return gerr
-		}
-		switch {
-		case existing.ExecutionID == childRun || slices.Contains(existing.Runs, childRun):
-			// Ours, from an earlier publish of this commit's effects.
-		case existing.Status.Finished():
-			existing.Runs = append(existing.Runs, existing.ExecutionID)
-			existing.ExecutionID, existing.Status, existing.Parent = childRun, streams.StatusRunning, parent
-			existing.Result, existing.Failure, existing.FinishedAt, existing.ResultInHistory = nil, nil, time.Time{}, false
-			existing.CreatedAt, existing.UpdatedAt, existing.WorkflowName, existing.Queue = now, now, e.Name, childQueue
-			if _, err := w.b.UpdateInstance(ctx, existing, existing.Revision); err != nil {
-				return err // a conflict: retried with the task
-			}
-		default:
-			return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{
-				Type:         engine.FailureInstanceAlreadyExists,
-				Message:      fmt.Sprintf("sub-workflow instance %q already exists and is running", e.InstanceID),
-				NonRetryable: true,
-			})
-		}
-	case errors.Is(err, streams.ErrInvalidName):
-		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{Type: "InvalidInstanceID", Message: err.Error(), NonRetryable: true})
-	default:
-		return err
-	}
-	return w.b.PublishEvent(ctx, childQueue, e.InstanceID, &history.Event{
+	start := &history.Event{
 		Kind:        history.WorkflowStarted,
-		Time:        now,
+		Time:        time.Now().UTC(),
 		InboxID:     streams.StartInboxID(childRun),
 		ExecutionID: childRun,
 		Name:        e.Name,
 		Queue:       childQueue,
 		Args:        e.Args,
-		Parent:      parent,
-	})
+		Parent:      &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID},
+	}
+	_, _, err := w.b.RegisterRun(ctx, e.InstanceID, start)
+	switch {
+	case err == nil:
+	case errors.Is(err, streams.ErrInstanceExists):
+		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{
+			Type:         engine.FailureInstanceAlreadyExists,
+			Message:      fmt.Sprintf("sub-workflow instance %q already exists and is running", e.InstanceID),
+			NonRetryable: true,
+		})
+	case errors.Is(err, streams.ErrInvalidName):
+		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{Type: "InvalidInstanceID", Message: err.Error(), NonRetryable: true})
+	default:
+		return err // a NATS error or a registry that kept changing: retried with the task
+	}
+	return w.b.PublishEvent(ctx, childQueue, e.InstanceID, start)
 }
 
 func (w *Worker) failChildStart(ctx context.Context, queue, inst, run string, e *history.Event, f *history.Failure) error {
@@ -400,12 +343,4 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		}
 	}
 	return w.b.PublishEvent(ctx, queue, inst, ack)
-}
-
-// failureSize is about how many bytes a failure takes.
-func failureSize(f *history.Failure) int {
-	if f == nil {
-		return 0
-	}
-	return len(f.Type) + len(f.Message) + len(f.Stack)
 }
