@@ -19,7 +19,9 @@ import (
 // An empty inst.ExecutionID means the instance's latest run: the wait
 // follows the instance across continue-as-new to the run that ends it. A
 // specific ExecutionID waits for that run; if it continued as new, its
-// successors are followed the same way, and if it is an earlier run that
+// successors are followed the same way (this is the default on purpose:
+// the instance's result is what a caller waits for; GetRunEnd reads one
+// run's own end, such as the arguments it continued with), and if it is an earlier run that
 // ended otherwise (its ID was reused since), its outcome is read from its
 // history. An ExecutionID the instance never had gives ErrExecutionNotFound.
 //
@@ -198,4 +200,65 @@ func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (ou
 		}
 	}
 	return recordOutcome(rec), "", nil
+}
+
+// RunEnd is how one run ended, read from its own final event.
+type RunEnd struct {
+	InstanceID   string
+	ExecutionID  string
+	WorkflowName string
+	// Kind is the final event: WorkflowCompleted, WorkflowFailed,
+	// WorkflowCanceled, WorkflowTerminated or WorkflowContinuedAsNew.
+	Kind   history.Kind
+	Status streams.Status
+	// EncodedResult is a completed run's result; decode it with the
+	// client's Converter.
+	EncodedResult []byte
+	// Failure is the error of a run that did not complete (for a
+	// terminated run, its message is the reason).
+	Failure *history.Failure
+	// ContinuedAs is the run that followed a continue-as-new, and
+	// EncodedArgs the arguments the run passed on to it.
+	ContinuedAs string
+	EncodedArgs [][]byte
+}
+
+// GetRunEnd reads how the run inst names ended, from that run's own final
+// event. Unlike GetWorkflowResult, which follows a run that continued as
+// new to the run that ends the instance, it stops at the run asked for:
+// for a run that continued, Kind is WorkflowContinuedAsNew and EncodedArgs
+// holds the arguments it passed on. It does not wait: a run still going
+// gives ErrInstanceNotFinished. An empty ExecutionID means the current run.
+func (c *Client) GetRunEnd(ctx context.Context, inst *workflow.Instance) (*RunEnd, error) {
+	if err := checkInstance(inst); err != nil {
+		return nil, fmt.Errorf("client: get run end: %w", err)
+	}
+	rec, err := c.getRecord(ctx, inst.InstanceID)
+	if err != nil {
+		return nil, fmt.Errorf("client: get run end: %w", err)
+	}
+	run := inst.ExecutionID
+	if run == "" {
+		run = rec.ExecutionID
+	} else if ok, err := c.hasRun(ctx, rec, run); err != nil {
+		return nil, fmt.Errorf("client: get run end: %w", err)
+	} else if !ok {
+		return nil, fmt.Errorf("client: get run end: %w: instance %q has no run %q", ErrExecutionNotFound, inst.InstanceID, run)
+	}
+	final, name, err := c.finalEvent(ctx, inst.InstanceID, run)
+	if err != nil {
+		return nil, fmt.Errorf("client: get run end: %w", err)
+	}
+	if final == nil {
+		return nil, fmt.Errorf("client: get run end: %w: run %q of instance %q has not ended", ErrInstanceNotFinished, run, inst.InstanceID)
+	}
+	end := &RunEnd{
+		InstanceID: inst.InstanceID, ExecutionID: run, WorkflowName: name,
+		Kind: final.Kind, Status: streams.StatusOf(final.Kind),
+		EncodedResult: final.Result, Failure: final.RunFailure(),
+	}
+	if final.Kind == history.WorkflowContinuedAsNew {
+		end.ContinuedAs, end.EncodedArgs = streams.ContinuedRunID(run), final.Args
+	}
+	return end, nil
 }
