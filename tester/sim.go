@@ -396,6 +396,9 @@ func (e *env) finishRun(r *run, final history.Event) {
 	for _, t := range r.activities {
 		t.abandon()
 	}
+	if final.Kind != history.WorkflowContinuedAsNew {
+		e.closeChildren(r, final)
+	}
 	if e.cfg.replayCheck {
 		e.checkReplay(r)
 	}

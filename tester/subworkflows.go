@@ -93,7 +93,14 @@ func (e *env) spawnChild(r *run, ev history.Event, reg engine.Registry) {
 // cancelChild acts on a SubWorkflowCancelRequested event of r: the child's
 // current run (it may have continued as new) gets a cancel request.
 func (e *env) cancelChild(r *run, ev history.Event) {
-	child := r.children[ev.ScheduleID]
+	e.endChild(r, ev.ScheduleID, history.Event{Kind: history.CancelRequested})
+}
+
+// endChild puts req (a cancel or terminate request) into the current run
+// of the child r started with its event scheduleID, as the worker does,
+// unless the child has ended or its instance moved on to another parent.
+func (e *env) endChild(r *run, scheduleID int64, req history.Event) {
+	child := r.children[scheduleID]
 	if child == nil {
 		return // answered by a mock
 	}
@@ -101,10 +108,31 @@ func (e *env) cancelChild(r *run, ev history.Event) {
 	if cur == nil || cur.final != nil {
 		return
 	}
-	if p := cur.started.Parent; p == nil || p.InstanceID != r.instanceID || p.ExecutionID != r.executionID || p.ScheduleID != ev.ScheduleID {
+	if p := cur.started.Parent; p == nil || p.InstanceID != r.instanceID || p.ExecutionID != r.executionID || p.ScheduleID != scheduleID {
 		return // the instance moved on to another parent
 	}
-	e.deliver(cur, history.Event{Kind: history.CancelRequested})
+	e.deliver(cur, req)
+}
+
+// closeChildren applies the parent-close policies of the sub-workflows r
+// still has running when it ends, as the worker does.
+func (e *env) closeChildren(r *run, final history.Event) {
+	if r.ex == nil {
+		return
+	}
+	for _, p := range r.ex.Pending() {
+		c := p.Event
+		if c.Kind != history.SubWorkflowScheduled {
+			continue
+		}
+		switch c.ParentClose {
+		case history.ParentCloseTerminate:
+			e.endChild(r, c.ID, history.Event{Kind: history.TerminateRequested,
+				Reason: fmt.Sprintf("its parent %q ended %s (parent-close policy: terminate)", r.instanceID, final.Kind)})
+		case history.ParentCloseCancel:
+			e.endChild(r, c.ID, history.Event{Kind: history.CancelRequested})
+		}
+	}
 }
 
 // signalOther acts on a SignalWorkflowScheduled event of r: a signal

@@ -17,10 +17,8 @@ import (
 // from the event, or guarded by the registry's state — because after a
 // crash the same commit's effects are published again.
 //
-// timersPending says whether the run may still have timers scheduled; a run
-// that ends with none skips purging their schedules, a JetStream API call
-// that cost more than the rest of its end.
-func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, started history.Event, events []history.Event, timersPending bool) error {
+// open is what the run still has going, for its end to stop.
+func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, started history.Event, events []history.Event, open openWork) error {
 	for i := range events {
 		e := &events[i]
 		var err error
@@ -36,12 +34,12 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 		case history.ActivityCancelRequested:
 			err = w.b.PublishActivityCancel(streams.ActivityCancel{InstanceID: inst, ExecutionID: run, ScheduleID: e.ScheduleID})
 		case history.SubWorkflowCancelRequested:
-			err = w.cancelChild(ctx, inst, run, e)
+			err = w.endChild(ctx, inst, run, e.InstanceID, e.ScheduleID, history.CancelRequested, "")
 		case history.SignalWorkflowScheduled:
 			err = w.signalOther(ctx, queue, inst, run, e)
 		case history.WorkflowCompleted, history.WorkflowFailed, history.WorkflowCanceled,
 			history.WorkflowTerminated, history.WorkflowContinuedAsNew:
-			err = w.finishRun(ctx, inst, run, started, e, timersPending)
+			err = w.finishRun(ctx, inst, run, started, e, open)
 		}
 		if err != nil {
 			return fmt.Errorf("%s event %d: %w", e.Kind, e.ID, err)
@@ -119,7 +117,7 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 		if !holds {
 			continue
 		}
-		if err := w.publishEffects(ctx, queue, inst, run, started, c.Events, true); err != nil {
+		if err := w.publishEffects(ctx, queue, inst, run, started, c.Events, openWork{}); err != nil {
 			return fmt.Errorf("republishing side effects: %w", err)
 		}
 	}
@@ -128,7 +126,7 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 
 // finishRun records the end of a run: the registry entry, the result notice,
 // the parent's inbox for a child, the next run for continue-as-new.
-func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, timersPending bool) error {
+func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, open openWork) error {
 	status := streams.StatusOf(e.Kind)
 	now := time.Now().UTC()
 	nextRun := ""
@@ -170,8 +168,17 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			return err
 		}
 	}
-	if timersPending {
+	commands, err := open.commands(ctx, w.b, inst, run)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(commands, func(c history.Event) bool { return c.Kind == history.TimerScheduled }) {
 		if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
+			return err
+		}
+	}
+	if nextRun == "" {
+		if err := w.stopOpenWork(ctx, inst, run, status, commands); err != nil {
 			return err
 		}
 	}
@@ -287,11 +294,14 @@ func (w *Worker) failChildStart(ctx context.Context, queue, inst, run string, e 
 	})
 }
 
-// cancelChild asks a sub-workflow to cancel: a CancelRequested in its inbox.
-func (w *Worker) cancelChild(ctx context.Context, inst, run string, e *history.Event) error {
-	rec, err := w.b.GetInstance(ctx, e.InstanceID)
+// endChild asks the sub-workflow a parent run's SubWorkflowScheduled event
+// (scheduleID) started to end: a CancelRequested or TerminateRequested
+// (with reason) in its inbox. A child that never started, has finished,
+// or whose ID another run took since, is left alone.
+func (w *Worker) endChild(ctx context.Context, inst, run, child string, scheduleID int64, kind history.Kind, reason string) error {
+	rec, err := w.b.GetInstance(ctx, child)
 	if errors.Is(err, streams.ErrInstanceNotFound) || errors.Is(err, streams.ErrInvalidName) {
-		return nil // never started (its start failed): nothing to cancel
+		return nil // never started (its start failed): nothing to end
 	}
 	if err != nil {
 		return err
@@ -299,17 +309,72 @@ func (w *Worker) cancelChild(ctx context.Context, inst, run string, e *history.E
 	// The child is ours while its record names this parent event: its
 	// first run, or a later one if it continued as new.
 	p := rec.Parent
-	ours := rec.ExecutionID == streams.ChildRunID(run, e.ScheduleID) ||
-		(p != nil && p.InstanceID == inst && p.ExecutionID == run && p.ScheduleID == e.ScheduleID)
+	ours := rec.ExecutionID == streams.ChildRunID(run, scheduleID) ||
+		(p != nil && p.InstanceID == inst && p.ExecutionID == run && p.ScheduleID == scheduleID)
 	if !ours || rec.Status.Finished() {
 		return nil
 	}
-	return w.b.PublishEvent(ctx, rec.Queue, e.InstanceID, &history.Event{
-		Kind:        history.CancelRequested,
-		Time:        time.Now().UTC(),
-		InboxID:     streams.CancelInboxID(rec.ExecutionID),
-		ExecutionID: rec.ExecutionID,
-	})
+	req := &history.Event{Kind: kind, Time: time.Now().UTC(), ExecutionID: rec.ExecutionID, Reason: reason}
+	if kind == history.TerminateRequested {
+		req.InboxID = streams.TerminateInboxID(rec.ExecutionID)
+	} else {
+		req.InboxID = streams.CancelInboxID(rec.ExecutionID)
+	}
+	return w.b.PublishEvent(ctx, rec.Queue, child, req)
+}
+
+// stopOpenWork stops what a run that ended (not by continuing as new)
+// left going: its running activities are told to cancel (the cancel a
+// workflow sends, so the worker running one cancels its context), and its
+// running sub-workflows are terminated, canceled or left alone by their
+// parent-close policy.
+func (w *Worker) stopOpenWork(ctx context.Context, inst, run string, status streams.Status, commands []history.Event) error {
+	for i := range commands {
+		c := &commands[i]
+		switch c.Kind {
+		case history.ActivityScheduled:
+			if err := w.b.PublishActivityCancel(streams.ActivityCancel{InstanceID: inst, ExecutionID: run, ScheduleID: c.ID}); err != nil {
+				return err
+			}
+		case history.SubWorkflowScheduled:
+			var err error
+			switch c.ParentClose {
+			case history.ParentCloseTerminate:
+				err = w.endChild(ctx, inst, run, c.InstanceID, c.ID, history.TerminateRequested,
+					fmt.Sprintf("its parent %q (run %q) ended %s (parent-close policy: terminate)", inst, run, status))
+			case history.ParentCloseCancel:
+				err = w.endChild(ctx, inst, run, c.InstanceID, c.ID, history.CancelRequested, "")
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// openWork is what a run still has going when it ends, for the end to
+// stop: the executor's pending commands when the worker has the executor,
+// else (recovery, a run failed without its code) the open commands of the
+// run's history, read when the run's end needs them.
+type openWork struct {
+	ex *engine.Executor
+}
+
+func (o openWork) commands(ctx context.Context, b *streams.Backend, inst, run string) ([]history.Event, error) {
+	if o.ex != nil {
+		pending := o.ex.Pending()
+		out := make([]history.Event, len(pending))
+		for i, p := range pending {
+			out[i] = p.Event
+		}
+		return out, nil
+	}
+	h, err := b.ReadHistory(ctx, inst, run)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history for the run's open work: %w", err)
+	}
+	return history.OpenCommands(h.Events()), nil
 }
 
 // signalOther delivers a workflow's signal to another instance and tells

@@ -258,7 +258,7 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 			return
 		}
 		cr.lastSeq = seq
-		if err := w.publishEffects(ctx, queue, inst, run, cr.started, out, timersPending(cr.ex)); err != nil {
+		if err := w.publishEffects(ctx, queue, inst, run, cr.started, out, openWork{ex: cr.ex}); err != nil {
 			// Committed: a redelivered message finds its event in the
 			// history and republishes these effects.
 			log.Warn("publishing the effects of a commit failed; they will be republished", "err", err)
@@ -327,7 +327,7 @@ func (w *Worker) commitTooLarge(ctx context.Context, queue, inst, run string, cr
 		return
 	}
 	log.Error("failed a run whose task's commit is too large", "err", cause)
-	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events, true); err != nil {
+	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events, openWork{}); err != nil {
 		w.retryTaskLater(msgs, log, err)
 		return
 	}
@@ -547,7 +547,7 @@ func (w *Worker) unknownWorkflow(ctx context.Context, queue, inst, run string, u
 		return
 	}
 	log.Error("failed a run of an unknown workflow", "workflow", u.name)
-	if err := w.publishEffects(ctx, queue, inst, run, u.started, out, true); err != nil {
+	if err := w.publishEffects(ctx, queue, inst, run, u.started, out, openWork{}); err != nil {
 		nakAll(msgs, w.opts.TaskRetryDelay)
 		return
 	}
@@ -643,15 +643,4 @@ func ackAll(msgs []*streams.InboxMessage) {
 	for _, m := range msgs {
 		_ = m.Ack()
 	}
-}
-
-// timersPending reports whether a run has timers scheduled that have
-// neither fired nor been canceled.
-func timersPending(ex *engine.Executor) bool {
-	for _, c := range ex.Pending() {
-		if c.Event.Kind == history.TimerScheduled {
-			return true
-		}
-	}
-	return false
 }
