@@ -253,8 +253,10 @@ func (c *procCluster) start(i int) error {
 	return nil
 }
 
-// waitForJetStream waits until the cluster answers JetStream requests
-// (it has a meta leader).
+// waitForJetStream waits until the cluster can place an R3 stream: a meta
+// leader answering is not enough, since the leader may not know every peer
+// yet (then placement fails with "no suitable peers"), least of all on a
+// busy machine.
 func (c *procCluster) waitForJetStream() error {
 	nc, err := c.connect()
 	if err != nil {
@@ -267,14 +269,17 @@ func (c *procCluster) waitForJetStream() error {
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := js.AccountInfo(ctx)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "READY_PROBE", Subjects: []string{"ready.probe"}, Replicas: 3})
+		if err == nil {
+			err = js.DeleteStream(ctx, "READY_PROBE")
+		}
 		cancel()
 		if err == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("cluster has no JetStream after a minute: %w", err)
+			return fmt.Errorf("cluster cannot place an R3 stream after a minute: %w", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
