@@ -175,9 +175,18 @@ func (w *Worker) retryDelay(m *streams.ActivityMessage, err error) (time.Duratio
 	return actrun.RetryDelay(m.Task.Options, m.Attempt(), time.Since(m.Task.ScheduledAt), err)
 }
 
-// finishActivity sends the outcome to the workflow's inbox, then acks. If
-// the send fails, the task goes back to the queue and runs again later:
-// activities are at-least-once.
+// Bounds of the retries of an activity's report (see reportOutcome).
+const (
+	// maxReportDelay caps the wait between two tries.
+	maxReportDelay = 5 * time.Second
+	// maxReportTime is how long a report is retried before the task is
+	// handed back, and the activity runs again.
+	maxReportTime = time.Hour
+)
+
+// finishActivity sends the outcome to the workflow's inbox, then acks.
+// The activity has run: a send that fails is retried (see reportOutcome),
+// not the activity.
 func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failure *history.Failure, log interface{ Warn(string, ...any) }) {
 	t := m.Task
 	e := &history.Event{
@@ -191,26 +200,70 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 	if failure != nil {
 		e.Kind, e.Failure = history.ActivityFailed, failure
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
-	if errors.Is(err, streams.ErrPayloadTooLarge) {
-		// The outcome itself must reach the workflow; running the
-		// activity again would not make it smaller.
-		if failure == nil {
-			e.Kind, e.Result = history.ActivityFailed, nil
-			e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
-		} else {
-			e.Failure = cutFailure(failure)
-		}
-		err = w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
-	}
-	if err != nil {
+	err := w.reportOutcome(m, e, log)
+	switch {
+	case errors.Is(err, streams.ErrInvalidName):
+		// The task names a workflow queue or instance no message can be
+		// addressed to: no retry helps.
+		w.deadLetter(streams.DeadActivity, &m.TaskMessage, "activity task whose outcome cannot be addressed", err)
+	case err != nil:
 		log.Warn("reporting the activity's outcome failed; it will run again", "err", err)
 		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
-		return
+	default:
+		_ = m.Ack()
 	}
-	_ = m.Ack()
+}
+
+// reportOutcome publishes an activity's outcome event to its workflow's
+// inbox. A publish that fails is tried again with a growing delay (from
+// TaskRetryDelay, at most maxReportDelay) while the task's lease is kept:
+// every try has the same message ID, so a publish that was stored although
+// its answer was lost is stored once. It gives up when the worker stops or
+// after maxReportTime, and at once on an invalid name or an outcome still
+// too large after cutting.
+func (w *Worker) reportOutcome(m *streams.ActivityMessage, e *history.Event, log interface{ Warn(string, ...any) }) error {
+	t := m.Task
+	start := time.Now()
+	delay := w.opts.TaskRetryDelay
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
+		if errors.Is(err, streams.ErrPayloadTooLarge) {
+			// The outcome itself must reach the workflow; running the
+			// activity again would not make it smaller.
+			if e.Kind == history.ActivityCompleted {
+				e.Kind, e.Result = history.ActivityFailed, nil
+				e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
+			} else {
+				e.Failure = cutFailure(e.Failure)
+			}
+			err = w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
+		}
+		cancel()
+		if err == nil || errors.Is(err, streams.ErrInvalidName) || errors.Is(err, streams.ErrPayloadTooLarge) ||
+			w.isStopping() || time.Since(start) > maxReportTime {
+			return err
+		}
+		// Keep the lease: the activity has run, and another worker must
+		// not run it again while the report waits.
+		_ = m.InProgress()
+		log.Warn("reporting the activity's outcome failed; retrying the report", "err", err, "try", try, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+		case <-w.stopping:
+		}
+		delay = min(2*delay, maxReportDelay)
+	}
+}
+
+// isStopping reports whether the worker is stopping.
+func (w *Worker) isStopping() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 // cut shortens s to at most n bytes (on a rune boundary), saying so.
