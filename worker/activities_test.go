@@ -28,7 +28,7 @@ type testEnv struct {
 
 // newTestEnv starts a server, a backend and a worker with opts (nil:
 // defaults), registering what register does before the worker starts.
-func newTestEnv(t *testing.T, opts *Options, register func(w *Worker)) *testEnv {
+func newTestEnv(t testing.TB, opts *Options, register func(w *Worker)) *testEnv {
 	t.Helper()
 	srv, err := embedded.Start(embedded.Options{})
 	require.NoError(t, err)
@@ -42,7 +42,7 @@ func newTestEnv(t *testing.T, opts *Options, register func(w *Worker)) *testEnv 
 }
 
 // startTestWorker starts a worker on b; it stops when the test ends.
-func startTestWorker(t *testing.T, b *streams.Backend, opts *Options, register func(w *Worker)) *testEnv {
+func startTestWorker(t testing.TB, b *streams.Backend, opts *Options, register func(w *Worker)) *testEnv {
 	t.Helper()
 	o := Options{}
 	if opts != nil {
