@@ -75,23 +75,30 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 		return
 	}
 
-	result, err := w.callActivity(m, fn, log)
+	details := newAttemptDetails(w, streams.ActivityRef{InstanceID: t.InstanceID, ExecutionID: t.ExecutionID, ScheduleID: t.ScheduleID}, m.Attempt(), log)
+	result, err := w.callActivity(m, fn, details)
 	if err == nil {
-		w.finishActivity(m, result, nil, log)
+		if w.finishActivity(m, result, nil, log) {
+			details.remove()
+		}
 		return
 	}
 	if delay, retry := w.retryDelay(m, err); retry {
+		// The next attempt reads the last details this one recorded.
+		details.flush(true)
 		log.Info("activity attempt failed; retrying", "err", err, "retry_in", delay)
 		_ = m.NakWithDelay(delay)
 		return
 	}
 	log.Warn("activity failed", "err", err)
-	w.finishActivity(m, nil, engine.FailureFromError(err), log)
+	if w.finishActivity(m, nil, engine.FailureFromError(err), log) {
+		details.remove()
+	}
 }
 
 // callActivity runs the activity function with its deadline, lease keeping,
-// heartbeat timeout and panic recovery.
-func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{ Debug(string, ...any) }) ([]byte, error) {
+// heartbeat timeout, heartbeat details and panic recovery.
+func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attemptDetails) ([]byte, error) {
 	t := m.Task
 	opts := t.Options
 	timeout, cause := opts.StartToClose, actrun.ErrStartToClose
@@ -128,11 +135,13 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 		Attempt:      m.Attempt(),
 		ScheduledAt:  t.ScheduledAt,
 		Logger:       w.log.With("instance", t.InstanceID, "activity", t.Name, "attempt", m.Attempt()),
-		Heartbeat: func(...any) {
+		Heartbeat: func(d ...any) {
 			mu.Lock()
 			lastBeat = time.Now()
 			mu.Unlock()
+			details.record(d)
 		},
+		LastDetails: details.previous,
 	}
 	// Keep the lease while the activity runs, and enforce the heartbeat
 	// timeout.
@@ -143,6 +152,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 		if opts.Heartbeat > 0 {
 			tick = min(tick, opts.Heartbeat/4)
 		}
+		tick = min(tick, detailsInterval)
 		ticker := time.NewTicker(max(tick, 10*time.Millisecond))
 		defer ticker.Stop()
 		lastLease := time.Now()
@@ -150,7 +160,10 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 			select {
 			case <-done:
 				return
+			case <-details.kick:
+				details.flush(false)
 			case now := <-ticker.C:
+				details.flush(false)
 				if now.Sub(lastLease) >= w.b.AckWait()/3 {
 					_ = m.InProgress()
 					lastLease = now
@@ -184,10 +197,10 @@ const (
 	maxReportTime = time.Hour
 )
 
-// finishActivity sends the outcome to the workflow's inbox, then acks.
-// The activity has run: a send that fails is retried (see reportOutcome),
-// not the activity.
-func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failure *history.Failure, log interface{ Warn(string, ...any) }) {
+// finishActivity sends the outcome to the workflow's inbox, then acks, and
+// reports whether it did. The activity has run: a send that fails is
+// retried (see reportOutcome), not the activity.
+func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failure *history.Failure, log interface{ Warn(string, ...any) }) bool {
 	t := m.Task
 	e := &history.Event{
 		Kind:        history.ActivityCompleted,
@@ -206,12 +219,14 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 		// The task names a workflow queue or instance no message can be
 		// addressed to: no retry helps.
 		w.deadLetter(streams.DeadActivity, &m.TaskMessage, "activity task whose outcome cannot be addressed", err)
+		return true
 	case err != nil:
 		log.Warn("reporting the activity's outcome failed; it will run again", "err", err)
 		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
-	default:
-		_ = m.Ack()
+		return false
 	}
+	_ = m.Ack()
+	return true
 }
 
 // reportOutcome publishes an activity's outcome event to its workflow's
