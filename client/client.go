@@ -2,14 +2,12 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
@@ -62,15 +60,11 @@ const (
 	DefaultSettleTimeout = 10 * time.Second
 )
 
-// maxStartAttempts bounds how often a start retries when the registry entry
-// of a finished instance changes between read and update.
-const maxStartAttempts = 16
-
 // Client starts workflow instances and talks to them. It is safe for
 // concurrent use. Create it with New or NewWithOptions.
 type Client struct {
 	b    *streams.Backend
-	conv engine.Converter
+	conv converter.Converter
 	log  *slog.Logger
 
 	pollInterval  time.Duration
@@ -86,15 +80,13 @@ type Client struct {
 	// betweenRuns runs each time settledRecord finds the instance between
 	// runs, before it waits to read again.
 	betweenRuns func(instanceID string)
+	// beforeRemove runs when RemoveWorkflowInstance has checked the entry
+	// and is about to delete.
+	beforeRemove func(instanceID string)
 }
 
 // Options configure a Client. The zero value (or nil) gives the defaults.
 type Options struct {
-	// Converter encodes workflow arguments, signal and query arguments,
-	// and decodes results. It must be the converter the workers use.
-	// Nil means engine.DefaultConverter (msgpack).
-	Converter engine.Converter
-
 	// Logger receives the client's log lines. Nil means the backend's
 	// logger.
 	Logger *slog.Logger
@@ -125,14 +117,11 @@ func NewWithOptions(b *streams.Backend, opts *Options) *Client {
 	}
 	c := &Client{
 		b:             b,
-		conv:          opts.Converter,
+		conv:          b.Converter(),
 		log:           opts.Logger,
 		pollInterval:  opts.ResultPollInterval,
 		settleTimeout: opts.SettleTimeout,
 		now:           func() time.Time { return time.Now().UTC() },
-	}
-	if c.conv == nil {
-		c.conv = engine.DefaultConverter
 	}
 	if c.log == nil {
 		c.log = b.Logger()
@@ -150,21 +139,9 @@ func NewWithOptions(b *streams.Backend, opts *Options) *Client {
 // Backend is the backend the client works on.
 func (c *Client) Backend() *streams.Backend { return c.b }
 
-// Converter is the converter the client encodes and decodes payloads with.
-func (c *Client) Converter() engine.Converter { return c.conv }
-
-// Inbox IDs of the events a client puts into an instance's inbox, as the
-// protocol in docs/architecture.md names them.
-func signalInboxID() string { return "sig:" + newUUID() }
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails; it crashes the program if the OS cannot give randomness
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+// Converter is the converter the client encodes and decodes payloads with:
+// the backend's (streams.WithConverter).
+func (c *Client) Converter() converter.Converter { return c.conv }
 
 // checkInstance validates a *workflow.Instance given by a caller.
 func checkInstance(inst *workflow.Instance) error {
@@ -243,8 +220,9 @@ func (c *Client) followRun(ctx context.Context, rec *streams.InstanceRecord, run
 		if run == rec.ExecutionID {
 			return &runRef{Run: run, Current: true}, nil
 		}
-		i := slices.Index(rec.Runs, run)
-		if i < 0 {
+		if ok, err := c.hasRun(ctx, rec, run); err != nil {
+			return nil, err
+		} else if !ok {
 			return nil, fmt.Errorf("%w: instance %q has no run %q (current run %q)", ErrExecutionNotFound, rec.InstanceID, run, rec.ExecutionID)
 		}
 		final, name, err := c.finalEvent(ctx, rec.InstanceID, run)
@@ -258,11 +236,8 @@ func (c *Client) followRun(ctx context.Context, rec *streams.InstanceRecord, run
 		if final.Kind != history.WorkflowContinuedAsNew {
 			return &runRef{Run: run, Final: final, WorkflowName: name}, nil
 		}
-		if i+1 < len(rec.Runs) {
-			run = rec.Runs[i+1]
-		} else {
-			run = rec.ExecutionID
-		}
+		// The next run's ID is derived from this one's.
+		run = streams.ContinuedRunID(run)
 	}
 }
 
@@ -287,4 +262,16 @@ func (c *Client) finalEvent(ctx context.Context, instanceID, run string) (*histo
 		}
 	}
 	return final, name, nil
+}
+
+// hasRun reports whether run is a run of the instance: its current run, an
+// earlier one its record lists, or an older one whose history is stored.
+func (c *Client) hasRun(ctx context.Context, rec *streams.InstanceRecord, run string) (bool, error) {
+	if rec.Listed(run) {
+		return true, nil
+	}
+	if rec.EarlierRuns == 0 || streams.CheckExecutionID(run) != nil {
+		return false, nil
+	}
+	return c.b.HasHistory(ctx, rec.InstanceID, run)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 
 	"github.com/jetflow/jetflow/history"
@@ -40,7 +39,7 @@ func (c *Client) SignalWorkflow(ctx context.Context, instanceID, name string, ar
 	e := &history.Event{
 		Kind:        history.SignalReceived,
 		Time:        c.now(),
-		InboxID:     signalInboxID(),
+		InboxID:     streams.ClientSignalInboxID(streams.NewID()),
 		ExecutionID: rec.ExecutionID,
 		Name:        name,
 		Args:        [][]byte{payload},
@@ -140,18 +139,30 @@ func (c *Client) RemoveWorkflowInstance(ctx context.Context, inst *workflow.Inst
 	if err != nil {
 		return fmt.Errorf("client: remove: %w", err)
 	}
-	if inst.ExecutionID != "" && inst.ExecutionID != rec.ExecutionID && !slices.Contains(rec.Runs, inst.ExecutionID) {
-		return fmt.Errorf("client: remove: %w: instance %q has no run %q", ErrExecutionNotFound, id, inst.ExecutionID)
+	if inst.ExecutionID != "" {
+		if ok, err := c.hasRun(ctx, rec, inst.ExecutionID); err != nil {
+			return fmt.Errorf("client: remove: %w", err)
+		} else if !ok {
+			return fmt.Errorf("client: remove: %w: instance %q has no run %q", ErrExecutionNotFound, id, inst.ExecutionID)
+		}
 	}
 	if !rec.Status.Finished() || rec.Status == streams.StatusContinuedAsNew {
 		return fmt.Errorf("client: remove: %w: instance %q is %s (cancel or terminate it first)", ErrInstanceNotFinished, id, rec.Status)
 	}
-	// History first: a removal cut short leaves a finished entry that can
-	// be removed again, never history nobody can see.
-	if err := c.b.DeleteHistory(ctx, id); err != nil {
+	// A start may reuse the ID at any moment. Its run's commits come after
+	// its registry update, so: take the history's end, check the entry
+	// is still the one read, then remove only the commits before that end
+	// (a new run's are after it), and the entry only at the revision read.
+	// A removal cut short leaves a finished entry that can be removed
+	// again, never history nobody can see.
+	end, err := c.b.HistoryEnd(ctx)
+	if err != nil {
 		return fmt.Errorf("client: remove instance %q: %w", id, err)
 	}
-	// A start may have reused the ID meanwhile; then keep its entry.
+	changed := func(now *streams.InstanceRecord) error {
+		return fmt.Errorf("client: remove instance %q: it changed while being removed (now run %q, %s); its entry is kept",
+			id, now.ExecutionID, now.Status)
+	}
 	now, err := c.b.GetInstance(ctx, id)
 	switch {
 	case errors.Is(err, streams.ErrInstanceNotFound):
@@ -159,12 +170,22 @@ func (c *Client) RemoveWorkflowInstance(ctx context.Context, inst *workflow.Inst
 	case err != nil:
 		return fmt.Errorf("client: remove instance %q: %w", id, err)
 	case now.Revision != rec.Revision:
-		return fmt.Errorf("client: remove instance %q: it changed while being removed (now run %q, %s); its entry is kept",
-			id, now.ExecutionID, now.Status)
+		return changed(now)
 	}
-	if err := c.b.DeleteInstance(ctx, id); err != nil {
+	if c.beforeRemove != nil {
+		c.beforeRemove(id)
+	}
+	if err := c.b.DeleteHistoryBefore(ctx, id, end); err != nil {
 		return fmt.Errorf("client: remove instance %q: %w", id, err)
 	}
-	c.log.Info("removed workflow instance", "instance_id", id, "runs", len(rec.Runs)+1)
+	if err := c.b.DeleteInstanceAt(ctx, id, rec.Revision); err != nil {
+		if errors.Is(err, streams.ErrRevisionConflict) {
+			if now, gerr := c.b.GetInstance(ctx, id); gerr == nil {
+				return changed(now)
+			}
+		}
+		return fmt.Errorf("client: remove instance %q: %w", id, err)
+	}
+	c.log.Info("removed workflow instance", "instance_id", id, "runs", rec.RunCount())
 	return nil
 }

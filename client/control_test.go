@@ -288,3 +288,69 @@ func (e *testEnv) registerNextRunWhenSeen(id, nextRun string) (done func() error
 		}
 	}
 }
+
+// A start that reuses the ID while a removal is under way keeps its run:
+// its registry entry and its first commits survive, and the removal says
+// the instance changed.
+func TestRemoveRacingARestartKeepsTheNewRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	old, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "race"}, Greet, "ann")
+	require.NoError(t, err)
+	e.commit("race", old.ExecutionID, history.Event{Kind: history.WorkflowStarted, Name: "Greet"}, history.Event{Kind: history.WorkflowCompleted})
+	e.finish("race", streams.StatusCompleted, "x", nil)
+
+	var next *workflow.Instance
+	e.c.beforeRemove = func(string) {
+		// The restart and its first commit land between the removal's
+		// check and its deletes.
+		next, err = e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "race"}, Greet, "bob")
+		require.NoError(t, err)
+		e.commit("race", next.ExecutionID, history.Event{Kind: history.WorkflowStarted, Name: "Greet"})
+	}
+	err = e.c.RemoveWorkflowInstance(e.ctx, old)
+	require.ErrorContains(t, err, "changed while being removed")
+
+	rec := e.record("race")
+	assert.Equal(t, next.ExecutionID, rec.ExecutionID, "the new run's entry is kept")
+	h, err := e.b.ReadHistory(e.ctx, "race", next.ExecutionID)
+	require.NoError(t, err)
+	assert.Len(t, h.Commits, 1, "the new run's first commit is kept")
+	h, err = e.b.ReadHistory(e.ctx, "race", old.ExecutionID)
+	require.NoError(t, err)
+	assert.Empty(t, h.Commits, "the removed run's history is gone")
+}
+
+// An instance can continue as new for ever: its record lists the newest
+// runs and counts the rest, so it stays small, and an older run is still
+// found by its history.
+func TestRecordOfAnInstanceThatContinuesForEver(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "forever"}, Greet, "ann")
+	require.NoError(t, err)
+	first := inst.ExecutionID
+	e.commit("forever", first, history.Event{Kind: history.WorkflowStarted, Name: "Greet"})
+
+	// 300,000 continue-as-new transitions, as the worker makes them,
+	// without running them.
+	rec := e.record("forever")
+	run := first
+	for range 300_000 {
+		run = streams.ContinuedRunID(run)
+		rec.ContinueTo(run, time.Now())
+	}
+	_, err = e.b.UpdateInstance(e.ctx, rec, rec.Revision)
+	require.NoError(t, err, "the record fits a message however many runs there were")
+	rec = e.record("forever")
+	assert.Len(t, rec.Runs, streams.MaxListedRuns)
+	assert.Equal(t, 300_001, rec.RunCount())
+
+	// The first run is no longer listed but is still a run of the
+	// instance: its history is read, and its result follows the chain.
+	hist, err := e.c.GetWorkflowHistory(e.ctx, &workflow.Instance{InstanceID: "forever", ExecutionID: first})
+	require.NoError(t, err)
+	assert.Len(t, hist.Events, 1)
+	_, err = e.c.GetWorkflowHistory(e.ctx, &workflow.Instance{InstanceID: "forever", ExecutionID: streams.NewID()})
+	require.ErrorIs(t, err, ErrExecutionNotFound)
+}

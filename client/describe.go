@@ -20,9 +20,11 @@ type InstanceInfo struct {
 	// ExecutionID is the current (latest) run.
 	ExecutionID string `json:"execution_id"`
 	// Runs lists the earlier runs, oldest first: runs that continued as
-	// new, and finished runs whose instance ID was reused.
-	Runs   []string       `json:"runs,omitempty"`
-	Status streams.Status `json:"status"`
+	// new, and finished runs whose instance ID was reused. It holds the
+	// newest streams.MaxListedRuns; EarlierRuns counts the runs before.
+	Runs        []string       `json:"runs,omitempty"`
+	EarlierRuns int            `json:"earlier_runs,omitempty"`
+	Status      streams.Status `json:"status"`
 	// Parent is the run that started this instance as a sub-workflow.
 	Parent *history.Parent `json:"parent,omitempty"`
 
@@ -188,6 +190,7 @@ func (c *Client) instanceInfo(rec *streams.InstanceRecord) *InstanceInfo {
 		Queue:         rec.Queue,
 		ExecutionID:   rec.ExecutionID,
 		Runs:          rec.Runs,
+		EarlierRuns:   rec.EarlierRuns,
 		Status:        rec.Status,
 		Parent:        rec.Parent,
 		CreatedAt:     rec.CreatedAt,
@@ -196,7 +199,6 @@ func (c *Client) instanceInfo(rec *streams.InstanceRecord) *InstanceInfo {
 		EncodedResult: rec.Result,
 		Failure:       rec.Failure,
 		HistoryEvents: rec.HistoryEvents,
-		HistoryBytes:  rec.HistoryBytes,
 	}
 	if len(rec.Result) > 0 {
 		info.Result = c.DisplayPayload(rec.Result)

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
@@ -296,7 +296,7 @@ func TestGetWorkflowHistory(t *testing.T) {
 }
 
 func TestDecodePayload(t *testing.T) {
-	c := &Client{conv: engine.DefaultConverter}
+	c := &Client{conv: converter.Default}
 	tests := []struct {
 		name string
 		in   []byte

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
@@ -139,7 +139,7 @@ func (e *testEnv) tryFinish(id string, status streams.Status, result any, failur
 	rec.UpdatedAt = rec.FinishedAt
 	rec.Failure = failure
 	if result != nil {
-		if rec.Result, err = engine.DefaultConverter.Encode(result); err != nil {
+		if rec.Result, err = converter.Default.Encode(result); err != nil {
 			return err
 		}
 	}
@@ -161,11 +161,8 @@ func (e *testEnv) continueAsNew(id string) (string, error) {
 	if err := e.tryCommit(id, old, history.Event{Kind: history.WorkflowContinuedAsNew}); err != nil {
 		return "", err
 	}
-	next := old + "-1"
-	rec.Runs = append(rec.Runs, old)
-	rec.ExecutionID = next
-	rec.Status = streams.StatusRunning
-	rec.UpdatedAt = time.Now().UTC()
+	next := streams.ContinuedRunID(old) // as the worker derives it
+	rec.ContinueTo(next, time.Now().UTC())
 	if _, err := e.b.UpdateInstance(e.ctx, rec, rec.Revision); err != nil {
 		return "", err
 	}
@@ -199,7 +196,7 @@ func (e *testEnv) tryCommit(id, run string, events ...history.Event) error {
 // encode encodes a value with the default converter.
 func encode(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := engine.DefaultConverter.Encode(v)
+	b, err := converter.Default.Encode(v)
 	require.NoError(t, err)
 	return b
 }
@@ -208,7 +205,7 @@ func encode(t *testing.T, v any) []byte {
 func decode[T any](t *testing.T, p []byte) T {
 	t.Helper()
 	var v T
-	require.NoError(t, engine.DefaultConverter.Decode(p, &v))
+	require.NoError(t, converter.Default.Decode(p, &v))
 	return v
 }
 

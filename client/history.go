@@ -5,12 +5,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/wire"
 	"github.com/jetflow/jetflow/workflow"
@@ -55,10 +54,11 @@ func (c *Client) GetWorkflowHistoryAfter(ctx context.Context, inst *workflow.Ins
 		return nil, fmt.Errorf("client: get workflow history: %w", err)
 	}
 	run := inst.ExecutionID
-	switch {
-	case run == "":
+	if run == "" {
 		run = rec.ExecutionID
-	case run != rec.ExecutionID && !slices.Contains(rec.Runs, run):
+	} else if ok, err := c.hasRun(ctx, rec, run); err != nil {
+		return nil, fmt.Errorf("client: get workflow history: %w", err)
+	} else if !ok {
 		return nil, fmt.Errorf("client: get workflow history: %w: instance %q has no run %q", ErrExecutionNotFound, inst.InstanceID, run)
 	}
 	h, err := c.b.ReadHistoryAfter(ctx, inst.InstanceID, run, afterSeq)
@@ -146,7 +146,7 @@ type UndecodablePayload struct {
 func (c *Client) DecodePayload(p []byte) (any, error) {
 	var v any
 	switch c.conv.(type) {
-	case engine.MsgpackConverter, *engine.MsgpackConverter:
+	case converter.Msgpack, *converter.Msgpack:
 		var err error
 		if v, err = decodeMsgpackUntyped(p); err != nil {
 			return nil, err

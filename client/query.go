@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -46,7 +47,7 @@ func (c *Client) query(ctx context.Context, inst *workflow.Instance, name string
 	if name == "" {
 		return nil, fmt.Errorf("client: query instance %q: empty query name", inst.InstanceID)
 	}
-	payloads, err := encodeArgs(c.conv, args)
+	payloads, err := call.EncodeArgs(c.conv, args)
 	if err != nil {
 		return nil, fmt.Errorf("client: query %q of instance %q: %w", name, inst.InstanceID, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
@@ -29,11 +30,11 @@ func TestQueryWorkflow(t *testing.T) {
 		case "status":
 			var n int
 			if len(req.Args) > 0 {
-				if err := engine.DefaultConverter.Decode(req.Args[0], &n); err != nil {
+				if err := converter.Default.Decode(req.Args[0], &n); err != nil {
 					return &streams.QueryResponse{Failure: engine.FailureFromError(err)}
 				}
 			}
-			res, _ := engine.DefaultConverter.Encode(Order{ID: req.InstanceID + "/" + req.ExecutionID, Total: float64(n)})
+			res, _ := converter.Default.Encode(Order{ID: req.InstanceID + "/" + req.ExecutionID, Total: float64(n)})
 			return &streams.QueryResponse{Result: res}
 		case "empty":
 			return &streams.QueryResponse{}

@@ -19,7 +19,9 @@ import (
 // An empty inst.ExecutionID means the instance's latest run: the wait
 // follows the instance across continue-as-new to the run that ends it. A
 // specific ExecutionID waits for that run; if it continued as new, its
-// successors are followed the same way, and if it is an earlier run that
+// successors are followed the same way (this is the default on purpose:
+// the instance's result is what a caller waits for; GetRunEnd reads one
+// run's own end, such as the arguments it continued with), and if it is an earlier run that
 // ended otherwise (its ID was reused since), its outcome is read from its
 // history. An ExecutionID the instance never had gives ErrExecutionNotFound.
 //
@@ -52,21 +54,23 @@ func GetWorkflowResult[T any](ctx context.Context, c *Client, inst *workflow.Ins
 	return res, nil
 }
 
-// outcome is how a run ended.
+// outcome is how a run ended: from the registry record, a result notice or
+// the run's final event, which all carry the same fields.
 type outcome struct {
 	InstanceID   string
 	ExecutionID  string
 	WorkflowName string
 	Status       streams.Status
 	Result       []byte
-	Failure      *history.Failure
-	// Reason is the reason of a termination.
-	Reason string
+	// Failure is the run's error; for a terminated run its message is the
+	// reason (history.Event.RunFailure).
+	Failure *history.Failure
 }
 
 // err is the error GetWorkflowResult returns for the outcome, nil for a
 // completed run.
 func (o *outcome) err() error {
+	run := fmt.Sprintf("workflow %s (instance %q, run %q)", o.WorkflowName, o.InstanceID, o.ExecutionID)
 	switch o.Status {
 	case streams.StatusCompleted:
 		return nil
@@ -74,59 +78,27 @@ func (o *outcome) err() error {
 		if err := engine.ErrorFromFailure(o.Failure); err != nil {
 			return err
 		}
-		return &workflow.Error{Message: fmt.Sprintf("workflow %s (instance %q, run %q) failed without an error", o.WorkflowName, o.InstanceID, o.ExecutionID)}
+		return &workflow.Error{Message: run + " failed without an error"}
 	case streams.StatusCanceled:
-		return fmt.Errorf("client: workflow %s (instance %q, run %q): %w", o.WorkflowName, o.InstanceID, o.ExecutionID, ErrWorkflowCanceled)
+		return fmt.Errorf("client: %s: %w", run, ErrWorkflowCanceled)
 	case streams.StatusTerminated:
-		if o.Reason != "" {
-			return fmt.Errorf("client: workflow %s (instance %q, run %q): %w: %s", o.WorkflowName, o.InstanceID, o.ExecutionID, ErrWorkflowTerminated, o.Reason)
+		if o.Failure != nil && o.Failure.Message != "" {
+			return fmt.Errorf("client: %s: %w: %s", run, ErrWorkflowTerminated, o.Failure.Message)
 		}
-		return fmt.Errorf("client: workflow %s (instance %q, run %q): %w", o.WorkflowName, o.InstanceID, o.ExecutionID, ErrWorkflowTerminated)
+		return fmt.Errorf("client: %s: %w", run, ErrWorkflowTerminated)
 	}
-	return fmt.Errorf("client: workflow %s (instance %q, run %q) ended with unknown status %q", o.WorkflowName, o.InstanceID, o.ExecutionID, o.Status)
+	return fmt.Errorf("client: %s ended with unknown status %q", run, o.Status)
 }
 
-// outcomeFromRecord reads the outcome of the current run from the registry.
-func outcomeFromRecord(rec *streams.InstanceRecord) *outcome {
-	o := &outcome{
-		InstanceID:   rec.InstanceID,
-		ExecutionID:  rec.ExecutionID,
-		WorkflowName: rec.WorkflowName,
-		Status:       rec.Status,
-		Result:       rec.Result,
-		Failure:      rec.Failure,
-	}
-	if rec.Status == streams.StatusTerminated && rec.Failure != nil {
-		o.Reason = rec.Failure.Message
-	}
-	return o
+// recordOutcome is the outcome of the current run the registry record
+// holds.
+func recordOutcome(rec *streams.InstanceRecord) *outcome {
+	return &outcome{rec.InstanceID, rec.ExecutionID, rec.WorkflowName, rec.Status, rec.Result, rec.Failure}
 }
 
-// outcomeFromNotice reads a run's outcome from a result notice that
-// carries it.
-func outcomeFromNotice(n *streams.ResultNotice) *outcome {
-	return outcomeFromRecord(&streams.InstanceRecord{
-		InstanceID:   n.InstanceID,
-		ExecutionID:  n.ExecutionID,
-		WorkflowName: n.WorkflowName,
-		Status:       n.Status,
-		Result:       n.Result,
-		Failure:      n.Failure,
-	})
-}
-
-// outcomeFromEvent reads a run's outcome from its final event.
-func outcomeFromEvent(instanceID, run, workflowName string, e *history.Event) *outcome {
-	o := &outcome{InstanceID: instanceID, ExecutionID: run, WorkflowName: workflowName, Status: streams.StatusOf(e.Kind)}
-	switch e.Kind {
-	case history.WorkflowCompleted:
-		o.Result = e.Result
-	case history.WorkflowFailed:
-		o.Failure = e.Failure
-	case history.WorkflowTerminated:
-		o.Reason = e.Reason
-	}
-	return o
+// eventOutcome is the outcome a run's final event gives.
+func eventOutcome(instanceID, run, workflowName string, e *history.Event) *outcome {
+	return &outcome{instanceID, run, workflowName, streams.StatusOf(e.Kind), e.Result, e.RunFailure()}
 }
 
 // waitForOutcome subscribes to the instance's result notices, then reads
@@ -186,7 +158,7 @@ func (c *Client) waitForOutcome(ctx context.Context, inst *workflow.Instance, ti
 		case err == nil && n.Outcome && running != "" && n.ExecutionID == running:
 			// The end of the very run awaited, with its outcome: no
 			// need to read the registry again.
-			return outcomeFromNotice(n), nil
+			return &outcome{n.InstanceID, n.ExecutionID, n.WorkflowName, n.Status, n.Result, n.Failure}, nil
 		}
 	}
 }
@@ -208,7 +180,7 @@ func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (ou
 		return nil, "", fmt.Errorf("client: get workflow result: %w", err)
 	}
 	if !ref.Current {
-		return outcomeFromEvent(rec.InstanceID, ref.Run, ref.WorkflowName, ref.Final), "", nil
+		return eventOutcome(rec.InstanceID, ref.Run, ref.WorkflowName, ref.Final), "", nil
 	}
 	switch rec.Status {
 	case streams.StatusRunning:
@@ -224,8 +196,69 @@ func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (ou
 			return nil, "", fmt.Errorf("client: get workflow result: %w", err)
 		}
 		if final != nil {
-			return outcomeFromEvent(rec.InstanceID, rec.ExecutionID, name, final), "", nil
+			return eventOutcome(rec.InstanceID, rec.ExecutionID, name, final), "", nil
 		}
 	}
-	return outcomeFromRecord(rec), "", nil
+	return recordOutcome(rec), "", nil
+}
+
+// RunEnd is how one run ended, read from its own final event.
+type RunEnd struct {
+	InstanceID   string
+	ExecutionID  string
+	WorkflowName string
+	// Kind is the final event: WorkflowCompleted, WorkflowFailed,
+	// WorkflowCanceled, WorkflowTerminated or WorkflowContinuedAsNew.
+	Kind   history.Kind
+	Status streams.Status
+	// EncodedResult is a completed run's result; decode it with the
+	// client's Converter.
+	EncodedResult []byte
+	// Failure is the error of a run that did not complete (for a
+	// terminated run, its message is the reason).
+	Failure *history.Failure
+	// ContinuedAs is the run that followed a continue-as-new, and
+	// EncodedArgs the arguments the run passed on to it.
+	ContinuedAs string
+	EncodedArgs [][]byte
+}
+
+// GetRunEnd reads how the run inst names ended, from that run's own final
+// event. Unlike GetWorkflowResult, which follows a run that continued as
+// new to the run that ends the instance, it stops at the run asked for:
+// for a run that continued, Kind is WorkflowContinuedAsNew and EncodedArgs
+// holds the arguments it passed on. It does not wait: a run still going
+// gives ErrInstanceNotFinished. An empty ExecutionID means the current run.
+func (c *Client) GetRunEnd(ctx context.Context, inst *workflow.Instance) (*RunEnd, error) {
+	if err := checkInstance(inst); err != nil {
+		return nil, fmt.Errorf("client: get run end: %w", err)
+	}
+	rec, err := c.getRecord(ctx, inst.InstanceID)
+	if err != nil {
+		return nil, fmt.Errorf("client: get run end: %w", err)
+	}
+	run := inst.ExecutionID
+	if run == "" {
+		run = rec.ExecutionID
+	} else if ok, err := c.hasRun(ctx, rec, run); err != nil {
+		return nil, fmt.Errorf("client: get run end: %w", err)
+	} else if !ok {
+		return nil, fmt.Errorf("client: get run end: %w: instance %q has no run %q", ErrExecutionNotFound, inst.InstanceID, run)
+	}
+	final, name, err := c.finalEvent(ctx, inst.InstanceID, run)
+	if err != nil {
+		return nil, fmt.Errorf("client: get run end: %w", err)
+	}
+	if final == nil {
+		return nil, fmt.Errorf("client: get run end: %w: run %q of instance %q has not ended", ErrInstanceNotFinished, run, inst.InstanceID)
+	}
+	end := &RunEnd{
+		InstanceID: inst.InstanceID, ExecutionID: run, WorkflowName: name,
+		Kind: final.Kind, Status: streams.StatusOf(final.Kind),
+		EncodedResult: final.Result, Failure: final.RunFailure(),
+	}
+	if final.Kind == history.WorkflowContinuedAsNew {
+		end.ContinuedAs, end.EncodedArgs = streams.ContinuedRunID(run), final.Args
+	}
+	return end, nil
 }

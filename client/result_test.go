@@ -9,8 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -364,7 +366,7 @@ func TestGetWorkflowResultTakesTheOutcomeFromTheNotice(t *testing.T) {
 	e := newEnv(t)
 	inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "noticed"}, Greet, "ann")
 	require.NoError(t, err)
-	fromNotice, err := engine.DefaultConverter.Encode("from the notice")
+	fromNotice, err := converter.Default.Encode("from the notice")
 	require.NoError(t, err)
 
 	done := e.worker(func() error {
@@ -394,4 +396,51 @@ func TestGetWorkflowResultTakesTheOutcomeFromTheNotice(t *testing.T) {
 	var wfErr *workflow.Error
 	require.ErrorAs(t, err, &wfErr)
 	assert.Equal(t, "Refused", wfErr.Type)
+}
+
+// GetRunEnd reads one run's own end: a run that continued as new gives the
+// arguments it passed on, where GetWorkflowResult follows it.
+func TestGetRunEnd(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "ends"}, Add, 1, 2)
+	require.NoError(t, err)
+	_, err = e.c.GetRunEnd(e.ctx, first)
+	require.ErrorIs(t, err, ErrInstanceNotFinished, "a running run has no end yet")
+
+	args, err := call.EncodeArgs(nil, []any{3, 4})
+	require.NoError(t, err)
+	e.commit("ends", first.ExecutionID, history.Event{Kind: history.WorkflowStarted, Name: "Add"},
+		history.Event{Kind: history.WorkflowContinuedAsNew, Args: args})
+	next := streams.ContinuedRunID(first.ExecutionID)
+	rec := e.record("ends")
+	rec.ContinueTo(next, time.Now())
+	_, err = e.b.UpdateInstance(e.ctx, rec, rec.Revision)
+	require.NoError(t, err)
+	result, err := converter.Default.Encode(7)
+	require.NoError(t, err)
+	e.commit("ends", next, history.Event{Kind: history.WorkflowStarted, Name: "Add"},
+		history.Event{Kind: history.WorkflowCompleted, Result: result})
+	e.finish("ends", streams.StatusCompleted, 7, nil)
+
+	end, err := e.c.GetRunEnd(e.ctx, first)
+	require.NoError(t, err)
+	assert.Equal(t, history.WorkflowContinuedAsNew, end.Kind)
+	assert.Equal(t, next, end.ContinuedAs)
+	require.Len(t, end.EncodedArgs, 2)
+	var a int
+	require.NoError(t, e.c.Converter().Decode(end.EncodedArgs[0], &a))
+	assert.Equal(t, 3, a)
+
+	end, err = e.c.GetRunEnd(e.ctx, &workflow.Instance{InstanceID: "ends"})
+	require.NoError(t, err)
+	assert.Equal(t, streams.StatusCompleted, end.Status)
+	assert.Equal(t, result, end.EncodedResult)
+
+	got, err := GetWorkflowResult[int](e.ctx, e.c, first, time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 7, got, "GetWorkflowResult follows the first run to the end of the instance")
+
+	_, err = e.c.GetRunEnd(e.ctx, &workflow.Instance{InstanceID: "ends", ExecutionID: streams.NewID()})
+	require.ErrorIs(t, err, ErrExecutionNotFound)
 }

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -52,7 +52,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	}
 	id := opts.InstanceID
 	if id == "" {
-		id = newUUID()
+		id = streams.NewID()
 	}
 	queue := opts.Queue
 	if queue == "" {
@@ -64,12 +64,12 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	if _, err := streams.EncodeQueue(queue); err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
-	payloads, err := encodeArgs(c.conv, args)
+	payloads, err := call.EncodeArgs(c.conv, args)
 	if err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
 
-	run := newUUID()
+	run := streams.NewID()
 	now := c.now()
 	start := &history.Event{
 		Kind:        history.WorkflowStarted,
@@ -84,7 +84,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
 
-	if err := c.registerRun(ctx, id, queue, start); err != nil {
+	if err := c.registerRun(ctx, id, start); err != nil {
 		return nil, err
 	}
 	// The entry is written: publish the start even if ctx ends now, so a
@@ -103,62 +103,18 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 // entry of a finished instance moved on to the new run. For a running
 // instance it returns ErrInstanceAlreadyExists (after healing a start that
 // never reached the inbox).
-func (c *Client) registerRun(ctx context.Context, id, queue string, start *history.Event) error {
-	run, now := start.ExecutionID, start.Time
-	for range maxStartAttempts {
-		rec := &streams.InstanceRecord{
-			InstanceID:   id,
-			WorkflowName: start.Name,
-			Queue:        queue,
-			ExecutionID:  run,
-			Status:       streams.StatusRunning,
-			CreatedAt:    now,
-			UpdatedAt:    now,
-		}
-		_, err := c.b.CreateInstance(ctx, rec)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, streams.ErrInstanceExists) {
-			return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
-		}
-
-		existing, err := c.b.GetInstance(ctx, id)
-		if errors.Is(err, streams.ErrInstanceNotFound) {
-			continue // removed in between: try to create it again
-		}
-		if err != nil {
-			return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
-		}
-		if !existing.Status.Finished() || existing.Status == streams.StatusContinuedAsNew {
-			return c.alreadyRunning(ctx, existing, start)
-		}
-
-		// A finished instance: its ID starts a new run.
-		next := *existing
-		next.Runs = append(slices.Clip(existing.Runs), existing.ExecutionID)
-		next.ExecutionID = run
-		next.WorkflowName = start.Name
-		next.Queue = queue
-		next.Status = streams.StatusRunning
-		next.Parent = nil
-		next.CreatedAt, next.UpdatedAt = now, now
-		next.FinishedAt = time.Time{}
-		next.Result, next.Failure, next.ResultInHistory = nil, nil, false
-		next.HistoryEvents, next.HistoryBytes = 0, 0
-		_, err = c.b.UpdateInstance(ctx, &next, existing.Revision)
-		if err == nil {
-			c.log.Info("started a new run of a finished instance", "instance_id", id,
-				"execution_id", run, "previous_execution_id", existing.ExecutionID, "previous_status", existing.Status)
-			return nil
-		}
-		if !errors.Is(err, streams.ErrRevisionConflict) {
-			return fmt.Errorf("client: start a new run of instance %q: %w", id, err)
-		}
-		// Someone else changed the entry (another start, a worker): read
-		// it again and decide anew.
+func (c *Client) registerRun(ctx context.Context, id string, start *history.Event) error {
+	rec, reused, err := c.b.RegisterRun(ctx, id, start)
+	switch {
+	case errors.Is(err, streams.ErrInstanceExists):
+		return c.alreadyRunning(ctx, rec, start)
+	case err != nil:
+		return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
+	case reused != "":
+		c.log.Info("started a new run of a finished instance", "instance_id", id,
+			"execution_id", start.ExecutionID, "previous_execution_id", reused)
 	}
-	return fmt.Errorf("client: start instance %q: its registry entry kept changing over %d attempts", id, maxStartAttempts)
+	return nil
 }
 
 // alreadyRunning builds the error of a start whose instance ID is taken by a
@@ -230,11 +186,11 @@ func workflowName(wf any, args []any) (string, error) {
 	if reflect.TypeOf(wf).Kind() != reflect.Func {
 		return "", fmt.Errorf("workflow must be a function or its registered name, not a %T", wf)
 	}
-	name, err := engine.FuncName(wf)
+	name, err := registry.Name(wf)
 	if err != nil {
 		return "", err
 	}
-	if err := engine.ValidateWorkflow(wf); err != nil {
+	if err := registry.CheckWorkflow(wf); err != nil {
 		return "", fmt.Errorf("workflow %s: %w", name, err)
 	}
 	t := reflect.TypeOf(wf)
@@ -265,22 +221,6 @@ func parameters(t reflect.Type) string {
 	}
 	b.WriteByte(')')
 	return b.String()
-}
-
-// encodeArgs encodes arguments with the converter.
-func encodeArgs(conv engine.Converter, args []any) ([][]byte, error) {
-	if len(args) == 0 {
-		return nil, nil
-	}
-	out := make([][]byte, len(args))
-	for i, a := range args {
-		b, err := conv.Encode(a)
-		if err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i+1, err)
-		}
-		out[i] = b
-	}
-	return out, nil
 }
 
 // checkEventSize refuses an event too large for the server before anything

@@ -370,7 +370,7 @@ func (s *server) loadInstance(ctx context.Context, r *http.Request, id, run stri
 	all := append(append([]string(nil), d.Runs...), d.ExecutionID)
 	if len(all) > 1 {
 		for i, x := range all {
-			rl := runLink{ID: x, Number: i + 1, Latest: x == d.ExecutionID, Shown: x == run}
+			rl := runLink{ID: x, Number: d.EarlierRuns + i + 1, Latest: x == d.ExecutionID, Shown: x == run}
 			if rl.Latest {
 				rl.URL = iv.URL
 			} else {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/workflow"
@@ -34,7 +35,7 @@ func newLoopRun(tb testing.TB) *loopRun {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	result, _ := engine.DefaultConverter.Encode(1)
+	result, _ := converter.Default.Encode(1)
 	return &loopRun{ex: ex, result: result, clock: time.Unix(1_700_000_000, 0)}
 }
 

@@ -68,10 +68,10 @@
 //
 // # Naming and registration
 //
-// FuncName gives the name a function is registered and called by (a
-// method value a.Activity2 is "Activity2"), ValidateWorkflow and
-// ValidateActivity check shapes, DecodeArgs decodes arguments for a call.
-// Arguments and results go through a Converter (msgpack by default).
+// The executor finds workflow functions through a Registry
+// (internal/registry's, shared with the worker and the tester, names and
+// checks them) and encodes arguments and results with the backend's
+// converter (package converter; msgpack by default) through internal/call.
 //
 // # For test drivers
 //

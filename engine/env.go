@@ -98,11 +98,12 @@ func (r *runEnv) ScheduleSubWorkflow(req wfenv.SubWorkflowRequest, done wfenv.Ca
 		id = run + "-" + strconv.FormatInt(r.lastID+1, 10)
 	}
 	return r.schedule(history.Event{
-		Kind:       history.SubWorkflowScheduled,
-		Name:       req.Name,
-		Queue:      queue,
-		InstanceID: id,
-		Args:       req.Args,
+		Kind:        history.SubWorkflowScheduled,
+		Name:        req.Name,
+		Queue:       queue,
+		InstanceID:  id,
+		Args:        req.Args,
+		ParentClose: req.ParentClose,
 	}, done, req.WaitForCancellation)
 }
 

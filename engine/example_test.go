@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -24,11 +26,11 @@ func Greeting(ctx workflow.Context, name string) (string, error) {
 // Execute is one workflow task, its output one commit. A fresh executor then
 // replays the committed history and issues nothing new.
 func Example() {
-	workflows, _ := engine.NewWorkflows(Greeting)
+	workflows, _ := registry.NewWorkflows(Greeting)
 	ex, _ := engine.NewExecutor(engine.Options{InstanceID: "greet-1", ExecutionID: "run-1", Registry: workflows})
 	defer ex.Close()
 
-	enc := func(v any) []byte { b, _ := engine.DefaultConverter.Encode(v); return b }
+	enc := func(v any) []byte { b, _ := converter.Default.Encode(v); return b }
 	start := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 	var committed []history.Event
 	task := func(in history.Event) []history.Event {
@@ -50,7 +52,7 @@ func Example() {
 
 	final, _ := ex.Final()
 	var result string
-	engine.DefaultConverter.Decode(final.Result, &result)
+	converter.Default.Decode(final.Result, &result)
 	fmt.Println("result:", result)
 
 	replayed, _ := engine.NewExecutor(engine.Options{InstanceID: "greet-1", ExecutionID: "run-1", Registry: workflows})

@@ -8,8 +8,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/coro"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/internal/wfenv"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -29,8 +32,8 @@ type Options struct {
 	// WorkflowStarted event. Required.
 	Registry Registry
 	// Converter encodes arguments and results; nil means
-	// DefaultConverter.
-	Converter Converter
+	// converter.Default. It is the backend's (streams.Backend.Converter).
+	Converter converter.Converter
 	// Logger is the base of workflow.Logger; nil discards.
 	Logger *slog.Logger
 	// BlockedTimeout is how long workflow code may run without reaching
@@ -57,7 +60,7 @@ const DefaultMaxHistoryLength = 50_000
 // See the package documentation for how to drive it.
 type Executor struct {
 	opts   Options
-	conv   Converter
+	conv   converter.Converter
 	sched  *coro.Scheduler
 	logger *slog.Logger // for workflow code: silent while replaying
 	log    *slog.Logger // for the executor's own messages
@@ -123,9 +126,7 @@ func NewExecutor(opts Options) (*Executor, error) {
 		pending:   map[int64]*command{},
 		seenInbox: map[string]struct{}{},
 	}
-	if e.conv == nil {
-		e.conv = DefaultConverter
-	}
+	e.conv = converter.OrDefault(e.conv)
 	timeout := opts.BlockedTimeout
 	if timeout == 0 {
 		timeout = DefaultBlockedTimeout
@@ -462,13 +463,13 @@ func (e *Executor) start(ev *history.Event) error {
 	if !ok {
 		return e.fail(fmt.Errorf("%w: %q", ErrUnknownWorkflow, ev.Name))
 	}
-	if err := ValidateWorkflow(fn); err != nil {
+	if err := registry.CheckWorkflow(fn); err != nil {
 		return e.fail(fmt.Errorf("%w: %q: %v", ErrUnknownWorkflow, ev.Name, err))
 	}
 	e.fn = reflect.ValueOf(fn)
 	ctx, cancel := wfenv.NewRootContext((*runEnv)(e))
 	e.cancelRoot = cancel
-	args, err := DecodeArgs(fn, ev.Args, e.conv)
+	args, err := call.DecodeArgs(e.conv, fn, 1, ev.Args)
 	if err != nil {
 		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
 			Type:         FailureArgument,
@@ -537,14 +538,12 @@ func (e *Executor) outcome() history.Event {
 	switch {
 	case err == nil:
 		ev := history.Event{Kind: history.WorkflowCompleted}
-		if len(out) == 2 {
-			b, encErr := e.conv.Encode(out[0].Interface())
-			if encErr != nil {
-				return history.Event{Kind: history.WorkflowFailed,
-					Failure: FailureFromError(fmt.Errorf("workflow %s: encode result: %w", e.workflowName, encErr))}
-			}
-			ev.Result = b
+		b, encErr := call.EncodeResult(e.conv, out)
+		if encErr != nil {
+			return history.Event{Kind: history.WorkflowFailed,
+				Failure: FailureFromError(fmt.Errorf("workflow %s: %w", e.workflowName, encErr))}
 		}
+		ev.Result = b
 		return ev
 	case errors.As(err, &can):
 		return history.Event{Kind: history.WorkflowContinuedAsNew, Args: can.Args}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/workflow"
@@ -65,7 +66,7 @@ func TestErrorFromFailureTypes(t *testing.T) {
 }
 
 func TestMsgpackConverter(t *testing.T) {
-	c := engine.DefaultConverter
+	c := converter.Default
 	b, err := c.Encode(Order{ID: "a", Amount: 3})
 	assert.NoError(t, err)
 	var o Order

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/workflow"
@@ -135,14 +136,10 @@ func FzArgs(ctx workflow.Context, s string, xs []int, m map[string]int, p *struc
 	return fmt.Sprint(s, len(xs), len(m), p != nil), nil
 }
 
-var fzRegistry = func() engine.Workflows {
-	w, err := engine.NewWorkflows(FzMain, FzLoop, FzChild, FzArgs)
-	if err != nil {
-		panic(err)
-	}
-	w["FzNotAFunction"] = 42 // registered wrongly
-	return w
-}()
+var fzRegistry = engine.Workflows{
+	"FzMain": FzMain, "FzLoop": FzLoop, "FzChild": FzChild, "FzArgs": FzArgs,
+	"FzNotAFunction": 42, // registered wrongly
+}
 
 var fzWorkflowNames = []string{"FzMain", "FzLoop", "FzChild", "FzArgs", "FzNotAFunction", "", "Missing"}
 
@@ -169,7 +166,7 @@ func (r *fzReader) more() bool { return r.pos < len(r.data) }
 func (r *fzReader) intn(n int) int { return int(r.byte()) % n }
 
 func fzEncode(v any) []byte {
-	b, err := engine.DefaultConverter.Encode(v)
+	b, err := converter.Default.Encode(v)
 	if err != nil {
 		panic(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/jetflow/jetflow/history"
-	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/call"
 )
 
 // Query answers the query name with the handler the workflow registered
@@ -22,7 +22,7 @@ func (e *Executor) Query(name string, args [][]byte) (result []byte, err error) 
 	if !ok {
 		return nil, fmt.Errorf("%w %q (the workflow has handlers for %q)", ErrUnknownQuery, name, e.queryNames())
 	}
-	in, err := funcinfo.DecodeArgs(h.Type(), 0, args, e.conv.Decode)
+	in, err := call.DecodeArgsOf(e.conv, h.Type(), 0, args)
 	if err != nil {
 		return nil, fmt.Errorf("engine: query %q: %w", name, err)
 	}
@@ -37,9 +37,9 @@ func (e *Executor) Query(name string, args [][]byte) (result []byte, err error) 
 	if errV := out[1]; !errV.IsNil() {
 		return nil, errV.Interface().(error)
 	}
-	b, err := e.conv.Encode(out[0].Interface())
+	b, err := call.EncodeResult(e.conv, out)
 	if err != nil {
-		return nil, fmt.Errorf("engine: query %q: encode result: %w", name, err)
+		return nil, fmt.Errorf("engine: query %q: %w", name, err)
 	}
 	return b, nil
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
@@ -248,7 +248,7 @@ func (e *env) signalByClient(ctx context.Context, s signalSend) error {
 // dropped by JetStream's duplicate window instead of doubling the signal.
 // client.SignalWorkflow cannot do this: it gives every call a fresh ID.
 func (e *env) signalIdempotent(ctx context.Context, s signalSend) error {
-	payload, err := engine.DefaultConverter.Encode(s.value())
+	payload, err := converter.Default.Encode(s.value())
 	if err != nil {
 		return err
 	}
@@ -718,7 +718,7 @@ func auditHistory(t *testing.T, f *flowRun, commits []storedCommit) map[int64]bo
 				fired[ev.ScheduleID]++
 			case history.SignalReceived:
 				var v int
-				if len(ev.Args) != 1 || engine.DefaultConverter.Decode(ev.Args[0], &v) != nil {
+				if len(ev.Args) != 1 || converter.Default.Decode(ev.Args[0], &v) != nil {
 					t.Errorf("%s: undecodable signal %s", f.ID, ev.InboxID)
 				}
 				signals = append(signals, v)

@@ -176,7 +176,23 @@ type Event struct {
 	// ContinuedExecutionID names the run a continued-as-new run follows
 	// (WorkflowStarted).
 	ContinuedExecutionID string `msgpack:"cx,omitempty" json:"continued_execution_id,omitempty"`
+	// ParentClose is what happens to a sub-workflow when its parent's run
+	// ends before it (SubWorkflowScheduled): ParentCloseTerminate (0),
+	// ParentCloseCancel or ParentCloseAbandon.
+	ParentClose ParentClosePolicy `msgpack:"pc,omitempty" json:"parent_close,omitempty"`
 }
+
+// ParentClosePolicy is what happens to a sub-workflow still running when
+// its parent's run ends (for any reason but a continue-as-new). Package
+// workflow gives it to workflow authors.
+type ParentClosePolicy uint8
+
+// The parent-close policies; the zero value terminates, as in Temporal.
+const (
+	ParentCloseTerminate ParentClosePolicy = iota
+	ParentCloseCancel
+	ParentCloseAbandon
+)
 
 // Failure is an error as it is stored: enough to rebuild a typed error on
 // the other side.

@@ -32,6 +32,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(e.Activity != nil)
 	count(e.Parent != nil)
 	count(e.ContinuedExecutionID != "")
+	count(e.ParentClose != 0)
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -100,6 +101,12 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 		w.value(e.Parent)
 	}
 	w.str("cx", e.ContinuedExecutionID)
+	if e.ParentClose != 0 {
+		w.key("pc")
+		if w.err == nil {
+			w.err = w.enc.EncodeUint8(uint8(e.ParentClose))
+		}
+	}
 	return w.err
 }
 

@@ -71,6 +71,9 @@ func randomEvent(r *rand.Rand) Event {
 	if maybe() {
 		e.Parent = &Parent{InstanceID: str(), ExecutionID: str(), ScheduleID: r.Int64N(100)}
 	}
+	if maybe() {
+		e.ParentClose = ParentClosePolicy(r.IntN(3))
+	}
 	return e
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -68,12 +67,6 @@ func decodeActivityTask(b []byte) (*ActivityTask, error) {
 	}
 	t.ScheduledAt = t.ScheduledAt.UTC()
 	return &t, nil
-}
-
-// activityMsgID names an activity task for deduplication: a republished
-// task of the same event is stored once.
-func activityMsgID(t *ActivityTask) string {
-	return "a:" + t.InstanceID + ":" + t.ExecutionID + ":" + strconv.FormatInt(t.ScheduleID, 10)
 }
 
 // PublishActivity puts an activity task on its queue. Publishing the same

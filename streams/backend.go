@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -35,6 +36,7 @@ type options struct {
 	ackWait        time.Duration
 	maxAckPending  int
 	requestTimeout time.Duration
+	converter      converter.Converter
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,
@@ -81,6 +83,21 @@ func WithLogger(l *slog.Logger) Option {
 			return errors.New("streams: nil logger")
 		}
 		o.logger = l
+		return nil
+	}
+}
+
+// WithConverter sets the converter of every payload of the namespace:
+// workflow and activity arguments and results, signal and query values,
+// heartbeat details. It is a setting of the whole application: workers,
+// clients, the web UI and wfctl read it from the backend, so all parties
+// encode alike. The default is converter.Default (msgpack).
+func WithConverter(c converter.Converter) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("streams: nil converter")
+		}
+		o.converter = c
 		return nil
 	}
 }
@@ -403,6 +420,9 @@ func (b *Backend) Conn() *nats.Conn { return b.nc }
 
 // JetStream is the JetStream context the backend uses.
 func (b *Backend) JetStream() jetstream.JetStream { return b.js }
+
+// Converter is the converter of the namespace's payloads (WithConverter).
+func (b *Backend) Converter() converter.Converter { return converter.OrDefault(b.opts.converter) }
 
 // Logger is the backend's logger, tagged with the namespace.
 func (b *Backend) Logger() *slog.Logger { return b.log }

@@ -159,6 +159,54 @@ func ambiguous(err error) bool {
 		errors.Is(err, nats.ErrConnectionReconnecting)
 }
 
+// HasHistory reports whether a run has any commit stored: a way to know an
+// earlier run that its record no longer lists (InstanceRecord.EarlierRuns).
+func (b *Backend) HasHistory(ctx context.Context, instanceID, executionID string) (bool, error) {
+	subject, err := b.historySubject(instanceID, executionID)
+	if err != nil {
+		return false, err
+	}
+	gctx, cancel := b.bounded(ctx)
+	defer cancel()
+	_, err = b.history.GetLastMsgForSubject(gctx, subject)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("streams: look up the history of run %q of %q: %w", executionID, instanceID, err)
+}
+
+// HistoryEnd is the sequence the next commit of any run will have at the
+// least: DeleteHistoryBefore with it removes what is stored now and
+// nothing committed later.
+func (b *Backend) HistoryEnd(ctx context.Context) (uint64, error) {
+	ictx, cancel := b.bounded(ctx)
+	defer cancel()
+	info, err := b.history.Info(ictx)
+	if err != nil {
+		return 0, fmt.Errorf("streams: read the history stream's state: %w", err)
+	}
+	return info.State.LastSeq + 1, nil
+}
+
+// DeleteHistoryBefore removes the commits of every run of an instance
+// stored before sequence end (from HistoryEnd), and keeps any committed
+// since: a run started meanwhile under the same ID keeps its history.
+func (b *Backend) DeleteHistoryBefore(ctx context.Context, instanceID string, end uint64) error {
+	inst, err := EncodeInstanceID(instanceID)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := b.bounded(ctx)
+	defer cancel()
+	if err := b.history.Purge(pctx, jetstream.WithPurgeSubject(b.n.historyOfInstance(inst)), jetstream.WithPurgeSequence(end)); err != nil {
+		return fmt.Errorf("streams: delete history of %q: %w", instanceID, err)
+	}
+	return nil
+}
+
 // DeleteHistory removes every run's history of an instance (for removing a
 // finished instance).
 func (b *Backend) DeleteHistory(ctx context.Context, instanceID string) error {

@@ -75,10 +75,12 @@ type InstanceRecord struct {
 	// ExecutionID is the current (latest) run.
 	ExecutionID string `json:"execution_id"`
 	// Runs lists earlier runs of the instance, oldest first: runs that
-	// continued as new, and finished runs whose ID was reused.
-	Runs   []string        `json:"runs,omitempty"`
-	Status Status          `json:"status"`
-	Parent *history.Parent `json:"parent,omitempty"`
+	// continued as new, and finished runs whose ID was reused. It keeps
+	// the newest MaxListedRuns; EarlierRuns counts those before them.
+	Runs        []string        `json:"runs,omitempty"`
+	EarlierRuns int             `json:"earlier_runs,omitempty"`
+	Status      Status          `json:"status"`
+	Parent      *history.Parent `json:"parent,omitempty"`
 
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
@@ -91,9 +93,9 @@ type InstanceRecord struct {
 	// it from the final event of the run's history.
 	ResultInHistory bool             `json:"result_in_history,omitempty"`
 	Failure         *history.Failure `json:"failure,omitempty"`
-	// HistoryEvents and HistoryBytes measure the current run's history.
+	// HistoryEvents is the length of a finished run's history (0 while
+	// it runs: describe reads the history for its size).
 	HistoryEvents int `json:"history_events,omitempty"`
-	HistoryBytes  int `json:"history_bytes,omitempty"`
 
 	// Revision is the registry revision the record was read at (not stored).
 	Revision uint64 `json:"-"`
@@ -233,6 +235,26 @@ func (b *Backend) DeleteInstance(ctx context.Context, instanceID string) error {
 		return fmt.Errorf("streams: delete instance %q: %w", instanceID, err)
 	}
 	return nil
+}
+
+// DeleteInstanceAt removes an instance's registry entry if it is still at
+// revision rev; otherwise it returns ErrRevisionConflict and removes
+// nothing (a start reused the ID meanwhile, say).
+func (b *Backend) DeleteInstanceAt(ctx context.Context, instanceID string, rev uint64) error {
+	key, err := EncodeInstanceID(instanceID)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	err = b.registry.Purge(rctx, key, jetstream.LastRevision(rev))
+	switch {
+	case err == nil:
+		return nil
+	case isWrongLastSequence(err) || errors.Is(err, jetstream.ErrKeyExists):
+		return fmt.Errorf("streams: delete instance %q: %w", instanceID, ErrRevisionConflict)
+	}
+	return fmt.Errorf("streams: delete instance %q: %w", instanceID, err)
 }
 
 // ListOptions filter and page ListInstances.

@@ -3,7 +3,6 @@ package streams
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,11 +16,6 @@ const (
 	hdrSchedule       = "Nats-Schedule"
 	hdrScheduleTarget = "Nats-Schedule-Target"
 )
-
-// TimerInboxID is the InboxID of the TimerFired event of a timer.
-func TimerInboxID(instanceID, executionID string, timerID int64) string {
-	return "t:" + instanceID + ":" + executionID + ":" + strconv.FormatInt(timerID, 10)
-}
 
 // ScheduleTimer arranges for a TimerFired event (ScheduleID = timerID) to
 // arrive in the instance's inbox on queue at time at. The server itself
@@ -103,12 +97,3 @@ func (b *Backend) CancelRunTimers(ctx context.Context, instanceID, executionID s
 	}
 	return nil
 }
-
-// StartInboxID is the InboxID of a run's WorkflowStarted event.
-func StartInboxID(executionID string) string { return "start:" + executionID }
-
-// CancelInboxID is the InboxID of the CancelRequested event of a run.
-func CancelInboxID(executionID string) string { return "cancel:" + executionID }
-
-// TerminateInboxID is the InboxID of the TerminateRequested event of a run.
-func TerminateInboxID(executionID string) string { return "terminate:" + executionID }

@@ -7,10 +7,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/actrun"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -85,7 +87,7 @@ func (e *env) startAttempt(t *activityTask) {
 			e.attemptDone(t, nil, userPanic)
 			return
 		}
-		out, err := e.mockOutcome("activity", name, e.actTypes[name], ret, engine.ValidateActivity)
+		out, err := e.mockOutcome("activity", name, e.actTypes[name], ret, registry.CheckActivity)
 		if err != nil {
 			e.fail(err)
 			return
@@ -97,7 +99,7 @@ func (e *env) startAttempt(t *activityTask) {
 		e.attemptDone(t, out.result, out.err)
 		return
 	}
-	if fn, ok := e.activities[name]; ok {
+	if fn, ok := e.reg.Activity(name); ok {
 		e.launch(t, fn)
 		return
 	}
@@ -258,7 +260,7 @@ type attemptLimits struct {
 // with the activity's environment and deadline, the heartbeat timeout, a
 // Timeout error when time runs out, a *workflow.PanicError for a panic, and
 // arguments and result through the converter.
-func runAttempt(parent context.Context, fn any, args [][]byte, conv engine.Converter, env *actenv.Env, lim attemptLimits) ([]byte, error) {
+func runAttempt(parent context.Context, fn any, args [][]byte, conv converter.Converter, env *actenv.Env, lim attemptLimits) ([]byte, error) {
 	var ctx context.Context
 	var cancel context.CancelFunc
 	if lim.timeout > 0 {

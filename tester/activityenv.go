@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/activity"
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/actrun"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -38,8 +40,8 @@ type ActivityEnv struct {
 	// Logger is what activity.Logger returns; nil discards.
 	Logger *slog.Logger
 	// Converter encodes arguments and results in ExecuteActivity; nil
-	// means engine.DefaultConverter.
-	Converter engine.Converter
+	// means converter.Default.
+	Converter converter.Converter
 	// Options are the activity options whose timeouts ExecuteActivity
 	// enforces: StartToCloseTimeout (the worker's default of ten minutes
 	// when zero), ScheduleToCloseTimeout (counted from Info.ScheduledAt)
@@ -106,9 +108,9 @@ func (e *ActivityEnv) SetHeartbeatDetails(details ...any) error {
 	return nil
 }
 
-func (e *ActivityEnv) converter() engine.Converter {
+func (e *ActivityEnv) converter() converter.Converter {
 	if e.Converter == nil {
-		return engine.DefaultConverter
+		return converter.Default
 	}
 	return e.Converter
 }
@@ -121,7 +123,7 @@ type heartbeatDetails struct {
 }
 
 // record replaces the details with these; none keeps them.
-func (h *heartbeatDetails) record(conv engine.Converter, details []any) error {
+func (h *heartbeatDetails) record(conv converter.Converter, details []any) error {
 	if len(details) == 0 {
 		return nil
 	}
@@ -148,7 +150,7 @@ func (h *heartbeatDetails) last() [][]byte {
 
 // decodeDetails is an attempt's actenv.Env.LastDetails, for the details
 // earlier attempts left.
-func decodeDetails(conv engine.Converter, earlier [][]byte) func(v any) bool {
+func decodeDetails(conv converter.Converter, earlier [][]byte) func(v any) bool {
 	return func(v any) bool {
 		return len(earlier) > 0 && conv.Decode(earlier[0], v) == nil
 	}
@@ -170,17 +172,17 @@ func (e *ActivityEnv) Heartbeats() [][]any {
 // the result with EncodedValue.Get.
 func (e *ActivityEnv) ExecuteActivity(fn any, args ...any) (EncodedValue, error) {
 	conv := e.converter()
-	if err := engine.ValidateActivity(fn); err != nil {
+	if err := registry.CheckActivity(fn); err != nil {
 		return EncodedValue{}, fmt.Errorf("%w: ExecuteActivity: %w", ErrBadSetup, err)
 	}
 	name := e.Info.ActivityName
 	if name == "" {
-		name, _ = engine.FuncName(fn)
+		name, _ = registry.Name(fn)
 	}
 	if err := funcinfo.CheckArgs(reflect.TypeOf(fn), 1, args); err != nil {
 		return EncodedValue{}, fmt.Errorf("%w: ExecuteActivity: activity %s %w", ErrBadSetup, name, err)
 	}
-	payloads, err := encodeArgs(conv, args)
+	payloads, err := call.EncodeArgs(conv, args)
 	if err != nil {
 		return EncodedValue{}, fmt.Errorf("%w: ExecuteActivity: activity %s: %w", ErrBadSetup, name, err)
 	}

@@ -184,7 +184,7 @@ func TestBadSetup(t *testing.T) {
 			setup: func(tst *tester.WorkflowTester[string]) {
 				tst.RegisterActivity(func(n int) int { return n })
 			},
-			want: "RegisterActivity: engine: not an activity function",
+			want: "RegisterActivity: not an activity function",
 		},
 		{
 			name:  "Execute with the wrong arguments",

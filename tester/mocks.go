@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -180,7 +181,7 @@ func outTypes(t reflect.Type) string {
 // compare equal when they should.
 func (e *env) decodeForMock(m *mock.Mock, method string, typ reflect.Type, first any, payloads [][]byte) ([]any, error) {
 	if typ != nil {
-		vals, err := funcinfo.DecodeArgs(typ, 1, payloads, e.conv.Decode)
+		vals, err := call.DecodeArgsOf(e.conv, typ, 1, payloads)
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +238,7 @@ func (e *env) decodeLike(expected []any, payloads [][]byte) ([]any, bool) {
 // known and fitting, otherwise as the converter decodes into any.
 func (e *env) decodeLoose(typ reflect.Type, payloads [][]byte) []any {
 	if typ != nil {
-		if vals, err := funcinfo.DecodeArgs(typ, 1, payloads, e.conv.Decode); err == nil {
+		if vals, err := call.DecodeArgsOf(e.conv, typ, 1, payloads); err == nil {
 			out := make([]any, len(vals))
 			for i, v := range vals {
 				out[i] = v.Interface()

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 )
 
 // DefaultTestTimeout is how much wall time Execute gives a workflow unless
@@ -31,7 +31,7 @@ type config struct {
 	start       time.Time
 	timeout     time.Duration
 	logger      *slog.Logger
-	conv        engine.Converter
+	conv        converter.Converter
 	tb          testing.TB
 	instanceID  string
 	name        string
@@ -63,8 +63,8 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithConverter sets the converter that encodes arguments, results and
 // signals, as the worker's must match the clients'. The default is
-// engine.DefaultConverter.
-func WithConverter(conv engine.Converter) Option {
+// converter.Default.
+func WithConverter(conv converter.Converter) Option {
 	return func(c *config) { c.conv = conv }
 }
 

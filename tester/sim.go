@@ -12,9 +12,12 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/registry"
 )
 
 // The states of an env.
@@ -36,18 +39,17 @@ const (
 // (the driver), and by the methods that read the outcome after it.
 type env struct {
 	cfg    config
-	conv   engine.Converter
+	conv   converter.Converter
 	log    *slog.Logger
 	wf     any
 	wfName string
 
-	workflows  map[string]any
-	activities map[string]any
-	wfTypes    map[string]reflect.Type // signatures, for decoding mock arguments
-	actTypes   map[string]reflect.Type
-	actMock    *mock.Mock
-	wfMock     *mock.Mock
-	sigMock    *mock.Mock
+	reg      *registry.Registry      // the workflows and activities that run for real
+	wfTypes  map[string]reflect.Type // signatures, for decoding mock arguments
+	actTypes map[string]reflect.Type
+	actMock  *mock.Mock
+	wfMock   *mock.Mock
+	sigMock  *mock.Mock
 
 	mu       sync.Mutex
 	now      time.Time
@@ -95,8 +97,7 @@ func (r *run) String() string {
 
 // Workflow implements engine.Registry with the registered workflows.
 func (e *env) Workflow(name string) (any, bool) {
-	fn, ok := e.workflows[name]
-	return fn, ok
+	return e.reg.Workflow(name)
 }
 
 // request hands fn to the driver, which runs it at the current mock time
@@ -168,7 +169,7 @@ func (e *env) execute(args []any) error {
 		e.fail(fmt.Errorf("%w: Execute: workflow %s %w", ErrBadSetup, e.wfName, err))
 		return e.err
 	}
-	payloads, err := encodeArgs(e.conv, args)
+	payloads, err := call.EncodeArgs(e.conv, args)
 	if err != nil {
 		e.fail(fmt.Errorf("%w: Execute: workflow %s: %w", ErrBadSetup, e.wfName, err))
 		return e.err
@@ -395,6 +396,9 @@ func (e *env) finishRun(r *run, final history.Event) {
 	for _, t := range r.activities {
 		t.abandon()
 	}
+	if final.Kind != history.WorkflowContinuedAsNew {
+		e.closeChildren(r, final)
+	}
 	if e.cfg.replayCheck {
 		e.checkReplay(r)
 	}
@@ -426,23 +430,9 @@ func (e *env) finishRun(r *run, final history.Event) {
 	}
 	answer := history.Event{Kind: history.SubWorkflowCompleted, ScheduleID: p.ScheduleID, Result: final.Result}
 	if final.Kind != history.WorkflowCompleted {
-		answer = history.Event{Kind: history.SubWorkflowFailed, ScheduleID: p.ScheduleID, Failure: failureOf(&final)}
+		answer = history.Event{Kind: history.SubWorkflowFailed, ScheduleID: p.ScheduleID, Failure: final.RunFailure()}
 	}
 	e.deliver(parent, answer)
-}
-
-// failureOf is the error a final event ends its run with, as the worker
-// records it (nil for success).
-func failureOf(ev *history.Event) *history.Failure {
-	switch ev.Kind {
-	case history.WorkflowFailed:
-		return ev.Failure
-	case history.WorkflowCanceled:
-		return &history.Failure{Type: engine.FailureCanceled, Message: "workflow canceled"}
-	case history.WorkflowTerminated:
-		return &history.Failure{Type: "Terminated", Message: ev.Reason, NonRetryable: true}
-	}
-	return nil
 }
 
 // checkReplay replays r's history on a fresh executor and fails the test
@@ -555,19 +545,6 @@ func describePending(p engine.PendingCommand) string {
 		s += " whose cancellation was requested"
 	}
 	return s
-}
-
-// encodeArgs encodes call arguments with conv.
-func encodeArgs(conv engine.Converter, args []any) ([][]byte, error) {
-	out := make([][]byte, len(args))
-	for i, a := range args {
-		b, err := conv.Encode(a)
-		if err != nil {
-			return nil, fmt.Errorf("argument %d: %w", i+1, err)
-		}
-		out[i] = b
-	}
-	return out, nil
 }
 
 // dueItem is something that happens at a mock time: a timer, a callback, an

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -36,7 +37,7 @@ func (e *env) startChild(r *run, ev history.Event) {
 			e.answerChild(r, ev.ID, nil, engine.FailureFromError(userPanic))
 			return
 		}
-		out, err := e.mockOutcome("sub-workflow", name, e.wfTypes[name], ret, engine.ValidateWorkflow)
+		out, err := e.mockOutcome("sub-workflow", name, e.wfTypes[name], ret, registry.CheckWorkflow)
 		switch {
 		case err != nil:
 			e.fail(err)
@@ -47,7 +48,7 @@ func (e *env) startChild(r *run, ev history.Event) {
 		}
 		return
 	}
-	if _, ok := e.workflows[name]; ok {
+	if _, ok := e.reg.Workflow(name); ok {
 		e.spawnChild(r, ev, e)
 		return
 	}
@@ -92,7 +93,14 @@ func (e *env) spawnChild(r *run, ev history.Event, reg engine.Registry) {
 // cancelChild acts on a SubWorkflowCancelRequested event of r: the child's
 // current run (it may have continued as new) gets a cancel request.
 func (e *env) cancelChild(r *run, ev history.Event) {
-	child := r.children[ev.ScheduleID]
+	e.endChild(r, ev.ScheduleID, history.Event{Kind: history.CancelRequested})
+}
+
+// endChild puts req (a cancel or terminate request) into the current run
+// of the child r started with its event scheduleID, as the worker does,
+// unless the child has ended or its instance moved on to another parent.
+func (e *env) endChild(r *run, scheduleID int64, req history.Event) {
+	child := r.children[scheduleID]
 	if child == nil {
 		return // answered by a mock
 	}
@@ -100,10 +108,31 @@ func (e *env) cancelChild(r *run, ev history.Event) {
 	if cur == nil || cur.final != nil {
 		return
 	}
-	if p := cur.started.Parent; p == nil || p.InstanceID != r.instanceID || p.ExecutionID != r.executionID || p.ScheduleID != ev.ScheduleID {
+	if p := cur.started.Parent; p == nil || p.InstanceID != r.instanceID || p.ExecutionID != r.executionID || p.ScheduleID != scheduleID {
 		return // the instance moved on to another parent
 	}
-	e.deliver(cur, history.Event{Kind: history.CancelRequested})
+	e.deliver(cur, req)
+}
+
+// closeChildren applies the parent-close policies of the sub-workflows r
+// still has running when it ends, as the worker does.
+func (e *env) closeChildren(r *run, final history.Event) {
+	if r.ex == nil {
+		return
+	}
+	for _, p := range r.ex.Pending() {
+		c := p.Event
+		if c.Kind != history.SubWorkflowScheduled {
+			continue
+		}
+		switch c.ParentClose {
+		case history.ParentCloseTerminate:
+			e.endChild(r, c.ID, history.Event{Kind: history.TerminateRequested,
+				Reason: fmt.Sprintf("its parent %q ended %s (parent-close policy: terminate)", r.instanceID, final.Kind)})
+		case history.ParentCloseCancel:
+			e.endChild(r, c.ID, history.Event{Kind: history.CancelRequested})
+		}
+	}
 }
 
 // signalOther acts on a SignalWorkflowScheduled event of r: a signal

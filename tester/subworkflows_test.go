@@ -250,3 +250,48 @@ func TestRecursiveSubWorkflows(t *testing.T) {
 	// worker; runs are numbered across the test, so no two collide.
 	assert.Equal(t, "run-3-2", res)
 }
+
+func Tidy(ctx context.Context, who string) error { return nil }
+
+// Lingerer sleeps a day; canceled, it tidies up with an activity.
+func Lingerer(ctx workflow.Context, who string) error {
+	err := workflow.Sleep(ctx, 24*time.Hour)
+	if errors.Is(err, workflow.Canceled) {
+		dctx := workflow.NewDisconnectedContext(ctx)
+		_, err := workflow.ExecuteActivity[struct{}](dctx, workflow.DefaultActivityOptions, Tidy, who).Get(dctx)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	_, err = workflow.ExecuteActivity[struct{}](ctx, workflow.DefaultActivityOptions, Tidy, who+" (woke)").Get(ctx)
+	return err
+}
+
+// Leaver starts children under each parent-close policy and returns
+// without waiting for them.
+func Leaver(ctx workflow.Context) error {
+	for name, p := range map[string]workflow.ParentClosePolicy{
+		"terminated": workflow.ParentCloseTerminate,
+		"canceled":   workflow.ParentCloseCancel,
+		"abandoned":  workflow.ParentCloseAbandon,
+	} {
+		workflow.CreateSubWorkflowInstance[struct{}](ctx, workflow.SubWorkflowOptions{InstanceID: name, ParentClosePolicy: p}, Lingerer, name)
+	}
+	return workflow.Sleep(ctx, time.Minute)
+}
+
+// When the parent ends, its children are terminated, canceled (their code
+// sees workflow.Canceled and tidies up) or left to run, by their policy, as
+// on a worker. (Execute returns when the workflow under test ends, so the
+// abandoned child is not followed further.)
+func TestParentClosePolicy(t *testing.T) {
+	tst := tester.NewWorkflowTester[struct{}](Leaver, tester.WithTB(t))
+	tst.RegisterWorkflow(Lingerer)
+	tst.OnActivity(Tidy, mock.Anything, "canceled").Return(nil).Once()
+	tst.Execute()
+	require.True(t, tst.WorkflowFinished())
+	_, err := tst.WorkflowResult()
+	require.NoError(t, err)
+	tst.AssertExpectations(t) // the canceled child tidied up; no other did (a call without a mock fails the test)
+}

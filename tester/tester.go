@@ -8,9 +8,12 @@ import (
 
 	"github.com/stretchr/testify/mock"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/registry"
 )
 
 // WorkflowTester runs one workflow in memory, with its activities and
@@ -41,26 +44,25 @@ func NewWorkflowTester[T any](wf any, opts ...Option) *WorkflowTester[T] {
 		cfg.start = time.Now().UTC()
 	}
 	e := &env{
-		cfg:        cfg,
-		conv:       cfg.conv,
-		log:        cfg.logger,
-		wf:         wf,
-		workflows:  map[string]any{},
-		activities: map[string]any{},
-		wfTypes:    map[string]reflect.Type{},
-		actTypes:   map[string]reflect.Type{},
-		actMock:    &mock.Mock{},
-		wfMock:     &mock.Mock{},
-		sigMock:    &mock.Mock{},
-		now:        cfg.start,
-		wake:       make(chan struct{}, 1),
-		current:    map[string]*run{},
-		results:    make(chan attemptResult),
-		stop:       make(chan struct{}),
-		running:    map[*activityTask]time.Time{},
+		cfg:      cfg,
+		conv:     cfg.conv,
+		log:      cfg.logger,
+		wf:       wf,
+		reg:      registry.New(),
+		wfTypes:  map[string]reflect.Type{},
+		actTypes: map[string]reflect.Type{},
+		actMock:  &mock.Mock{},
+		wfMock:   &mock.Mock{},
+		sigMock:  &mock.Mock{},
+		now:      cfg.start,
+		wake:     make(chan struct{}, 1),
+		current:  map[string]*run{},
+		results:  make(chan attemptResult),
+		stop:     make(chan struct{}),
+		running:  map[*activityTask]time.Time{},
 	}
 	if e.conv == nil {
-		e.conv = engine.DefaultConverter
+		e.conv = converter.Default
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -69,13 +71,13 @@ func NewWorkflowTester[T any](wf any, opts ...Option) *WorkflowTester[T] {
 	if cfg.tb != nil {
 		cfg.tb.Helper()
 	}
-	if err := engine.ValidateWorkflow(wf); err != nil {
+	if err := registry.CheckWorkflow(wf); err != nil {
 		e.setupFailed(fmt.Errorf("%w: NewWorkflowTester: %w", ErrBadSetup, err))
 		return wt
 	}
 	e.wfName = cfg.name
 	if e.wfName == "" {
-		name, err := engine.FuncName(wf)
+		name, err := registry.Name(wf)
 		if err != nil {
 			name = "workflow" // an anonymous function: nothing can call it by name
 		}
@@ -89,7 +91,10 @@ func NewWorkflowTester[T any](wf any, opts ...Option) *WorkflowTester[T] {
 			return wt
 		}
 	}
-	e.workflows[e.wfName] = wf
+	if _, err := e.reg.AddWorkflow(wf, e.wfName); err != nil {
+		e.setupFailed(fmt.Errorf("%w: NewWorkflowTester: %w", ErrBadSetup, err))
+		return wt
+	}
 	e.wfTypes[e.wfName] = typ
 	return wt
 }
@@ -116,7 +121,7 @@ func (wt *WorkflowTester[T]) OnActivity(activity any, args ...any) *mock.Call {
 	if e.cfg.tb != nil {
 		e.cfg.tb.Helper()
 	}
-	name, typ, err := callableInfo("OnActivity", activity, engine.ValidateActivity)
+	name, typ, err := callableInfo("OnActivity", activity, registry.CheckActivity)
 	if err == nil && typ != nil {
 		args, err = fitExpected("OnActivity", name, typ, args)
 	}
@@ -162,7 +167,7 @@ func (wt *WorkflowTester[T]) OnSubWorkflow(wf any, args ...any) *mock.Call {
 	if e.cfg.tb != nil {
 		e.cfg.tb.Helper()
 	}
-	name, typ, err := callableInfo("OnSubWorkflow", wf, engine.ValidateWorkflow)
+	name, typ, err := callableInfo("OnSubWorkflow", wf, registry.CheckWorkflow)
 	if err == nil && typ != nil {
 		args, err = fitExpected("OnSubWorkflow", name, typ, args)
 	}
@@ -353,7 +358,7 @@ func (wt *WorkflowTester[T]) WorkflowResult() (T, error) {
 		}
 		return zero, &ContinuedAsNewError{WorkflowName: e.root.name, Args: e.decodeLoose(typ, f.Args)}
 	default:
-		return zero, engine.ErrorFromFailure(failureOf(f))
+		return zero, engine.ErrorFromFailure(f.RunFailure())
 	}
 }
 
@@ -368,7 +373,7 @@ func (wt *WorkflowTester[T]) Now() time.Time { return wt.e.clock() }
 // or after Execute, to see it at the end.
 func (wt *WorkflowTester[T]) QueryWorkflow(name string, args ...any) (EncodedValue, error) {
 	e := wt.e
-	payloads, err := encodeArgs(e.conv, args)
+	payloads, err := call.EncodeArgs(e.conv, args)
 	if err != nil {
 		return EncodedValue{}, fmt.Errorf("tester: QueryWorkflow(%q): %w", name, err)
 	}
@@ -451,7 +456,7 @@ func callableInfo(api string, fn any, validate func(any) error) (string, reflect
 	if err := validate(fn); err != nil {
 		return "", nil, fmt.Errorf("%w: %s: %w", ErrBadSetup, api, err)
 	}
-	name, err := engine.FuncName(fn)
+	name, err := registry.Name(fn)
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: %s: %w (use the ByName variant, or register the function WithName)", ErrBadSetup, api, err)
 	}
@@ -463,52 +468,22 @@ func (e *env) registerActivity(a any, opts []RegisterOption) error {
 	for _, o := range opts {
 		o(&rc)
 	}
-	if a == nil {
-		return fmt.Errorf("%w: RegisterActivity: nil activity", ErrBadSetup)
+	if err := e.reg.AddActivity(a, rc.name); err != nil {
+		return fmt.Errorf("%w: RegisterActivity: %w", ErrBadSetup, err)
 	}
+	// Remember the signatures, to decode the arguments of mocks by name.
 	v := reflect.ValueOf(a)
 	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
-		if rc.name != "" {
-			return fmt.Errorf("%w: RegisterActivity: WithName applies to a function, not to a struct of activities", ErrBadSetup)
-		}
-		t := v.Type()
-		if t.NumMethod() == 0 {
-			return fmt.Errorf("%w: RegisterActivity: %v has no exported methods", ErrBadSetup, t)
-		}
-		methods := map[string]any{}
-		for i := range t.NumMethod() {
-			fn := v.Method(i).Interface()
-			if err := engine.ValidateActivity(fn); err != nil {
-				return fmt.Errorf("%w: RegisterActivity: method %s of %v: %w", ErrBadSetup, t.Method(i).Name, t, err)
-			}
-			methods[t.Method(i).Name] = fn
-		}
-		for name, fn := range methods {
-			if err := e.addActivity(name, fn); err != nil {
-				return err
-			}
+		for i := range v.NumMethod() {
+			e.actTypes[v.Type().Method(i).Name] = v.Method(i).Type()
 		}
 		return nil
 	}
-	if err := engine.ValidateActivity(a); err != nil {
-		return fmt.Errorf("%w: RegisterActivity: %w", ErrBadSetup, err)
-	}
 	name := rc.name
 	if name == "" {
-		var err error
-		if name, err = engine.FuncName(a); err != nil {
-			return fmt.Errorf("%w: RegisterActivity: %w (register it WithName)", ErrBadSetup, err)
-		}
+		name, _ = registry.Name(a) // AddActivity succeeded: it has one
 	}
-	return e.addActivity(name, a)
-}
-
-func (e *env) addActivity(name string, fn any) error {
-	if _, dup := e.activities[name]; dup {
-		return fmt.Errorf("%w: RegisterActivity: two activities named %q", ErrBadSetup, name)
-	}
-	e.activities[name] = fn
-	e.actTypes[name] = reflect.TypeOf(fn)
+	e.actTypes[name] = v.Type()
 	return nil
 }
 
@@ -517,20 +492,10 @@ func (e *env) registerWorkflow(wf any, opts []RegisterOption) error {
 	for _, o := range opts {
 		o(&rc)
 	}
-	if err := engine.ValidateWorkflow(wf); err != nil {
+	name, err := e.reg.AddWorkflow(wf, rc.name)
+	if err != nil {
 		return fmt.Errorf("%w: RegisterWorkflow: %w", ErrBadSetup, err)
 	}
-	name := rc.name
-	if name == "" {
-		var err error
-		if name, err = engine.FuncName(wf); err != nil {
-			return fmt.Errorf("%w: RegisterWorkflow: %w (register it WithName)", ErrBadSetup, err)
-		}
-	}
-	if prev, dup := e.workflows[name]; dup && reflect.ValueOf(prev).Pointer() != reflect.ValueOf(wf).Pointer() {
-		return fmt.Errorf("%w: RegisterWorkflow: two workflows named %q", ErrBadSetup, name)
-	}
-	e.workflows[name] = wf
 	e.wfTypes[name] = reflect.TypeOf(wf)
 	return nil
 }

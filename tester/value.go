@@ -3,7 +3,7 @@ package tester
 import (
 	"errors"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 )
 
 // EncodedValue is a result as the converter encoded it: the answer to a
@@ -11,7 +11,7 @@ import (
 // Decode it with Get, into the type the caller expects, as a client would.
 type EncodedValue struct {
 	data []byte
-	conv engine.Converter
+	conv converter.Converter
 }
 
 // HasValue reports whether there is a value to decode (an activity that

@@ -61,7 +61,7 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 	}
 	t := m.Task
 	log := w.log.With("instance", t.InstanceID, "run", t.ExecutionID, "activity", t.Name, "attempt", m.Attempt())
-	fn, ok := w.reg.activity(t.Name)
+	fn, ok := w.reg.Activity(t.Name)
 	if !ok {
 		if wait := w.opts.UnknownNameTimeout - time.Since(t.ScheduledAt); wait > 0 {
 			_ = m.NakWithDelay(min(wait, time.Second))
@@ -178,7 +178,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 		}
 	}()
 
-	result, err := actrun.Invoke(actenv.With(ctx, env), fn, t.Args, w.opts.Converter)
+	result, err := actrun.Invoke(actenv.With(ctx, env), fn, t.Args, w.conv)
 	return result, actrun.Outcome(ctx, t.Name, actrun.Limits{StartToClose: timeout, ScheduleToClose: opts.ScheduleToClose, Heartbeat: opts.Heartbeat}, err)
 }
 
@@ -206,7 +206,7 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 		Kind:        history.ActivityCompleted,
 		ScheduleID:  t.ScheduleID,
 		Time:        time.Now().UTC(),
-		InboxID:     eventKey("act", t.InstanceID, t.ExecutionID, t.ScheduleID),
+		InboxID:     streams.ActivityResultInboxID(t.InstanceID, t.ExecutionID, t.ScheduleID),
 		ExecutionID: t.ExecutionID,
 		Result:      result,
 	}
@@ -250,7 +250,7 @@ func (w *Worker) reportOutcome(m *streams.ActivityMessage, e *history.Event, log
 				e.Kind, e.Result = history.ActivityFailed, nil
 				e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
 			} else {
-				e.Failure = cutFailure(e.Failure)
+				e.Failure = e.Failure.Cut()
 			}
 			err = w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
 		}

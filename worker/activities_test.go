@@ -116,17 +116,20 @@ func reportWorkflow(ctx workflow.Context, n int) (int, error) {
 // while an activity ends: its report fails, and the worker must retry the report,
 // not run the activity again.
 func TestFailedReportIsRetriedNotTheActivity(t *testing.T) {
+	reportRuns.Store(0)
+	reportRelease = make(chan struct{})
 	e := newTestEnv(t, &Options{TaskRetryDelay: 20 * time.Millisecond}, func(w *Worker) {
 		require.NoError(t, w.RegisterWorkflow(reportWorkflow))
 		require.NoError(t, w.RegisterActivity(reportedOnce))
 	})
 	inst, err := e.c.CreateWorkflowInstance(e.ctx, client.WorkflowInstanceOptions{}, reportWorkflow, 21)
 	require.NoError(t, err)
+	release := reportRelease
 	t.Cleanup(func() {
 		select {
-		case <-reportRelease:
+		case <-release:
 		default:
-			close(reportRelease)
+			close(release)
 		}
 	})
 	<-reportStarted
@@ -143,7 +146,7 @@ func TestFailedReportIsRetriedNotTheActivity(t *testing.T) {
 	_, err = js.UpdateStream(e.ctx, full)
 	require.NoError(t, err)
 
-	close(reportRelease)
+	close(release)
 	require.Eventually(t, func() bool { return e.logs.count("reporting the activity's outcome failed") >= 3 }, 10*time.Second, 10*time.Millisecond,
 		"the report never failed")
 	_, err = js.UpdateStream(e.ctx, open)

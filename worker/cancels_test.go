@@ -59,6 +59,6 @@ func TestForwardedInboxID(t *testing.T) {
 		{"r3", "fwd:odd", "fwd:r3|fwd:odd"},        // not ours: kept whole
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, forwardedInboxID(tt.run, tt.in), tt.in)
+		assert.Equal(t, tt.want, streams.ForwardedInboxID(tt.run, tt.in), tt.in)
 	}
 }

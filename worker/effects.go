@@ -17,10 +17,8 @@ import (
 // from the event, or guarded by the registry's state — because after a
 // crash the same commit's effects are published again.
 //
-// timersPending says whether the run may still have timers scheduled; a run
-// that ends with none skips purging their schedules, a JetStream API call
-// that cost more than the rest of its end.
-func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, started history.Event, events []history.Event, timersPending bool) error {
+// open is what the run still has going, for its end to stop.
+func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, started history.Event, events []history.Event, open openWork) error {
 	for i := range events {
 		e := &events[i]
 		var err error
@@ -36,12 +34,12 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 		case history.ActivityCancelRequested:
 			err = w.b.PublishActivityCancel(streams.ActivityCancel{InstanceID: inst, ExecutionID: run, ScheduleID: e.ScheduleID})
 		case history.SubWorkflowCancelRequested:
-			err = w.cancelChild(ctx, inst, run, e)
+			err = w.endChild(ctx, inst, run, e.InstanceID, e.ScheduleID, history.CancelRequested, "")
 		case history.SignalWorkflowScheduled:
 			err = w.signalOther(ctx, queue, inst, run, e)
 		case history.WorkflowCompleted, history.WorkflowFailed, history.WorkflowCanceled,
 			history.WorkflowTerminated, history.WorkflowContinuedAsNew:
-			err = w.finishRun(ctx, inst, run, started, e, timersPending)
+			err = w.finishRun(ctx, inst, run, started, e, open)
 		}
 		if err != nil {
 			return fmt.Errorf("%s event %d: %w", e.Kind, e.ID, err)
@@ -78,7 +76,7 @@ func (w *Worker) scheduleActivity(ctx context.Context, t *streams.ActivityTask) 
 			Kind:        history.ActivityFailed,
 			ScheduleID:  t.ScheduleID,
 			Time:        time.Now().UTC(),
-			InboxID:     eventKey("act", t.InstanceID, t.ExecutionID, t.ScheduleID),
+			InboxID:     streams.ActivityResultInboxID(t.InstanceID, t.ExecutionID, t.ScheduleID),
 			ExecutionID: t.ExecutionID,
 			Failure:     &history.Failure{Type: FailureInvalidQueue, Message: fmt.Sprintf("activity %s: %v", t.Name, err), NonRetryable: true},
 		})
@@ -119,7 +117,7 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 		if !holds {
 			continue
 		}
-		if err := w.publishEffects(ctx, queue, inst, run, started, c.Events, true); err != nil {
+		if err := w.publishEffects(ctx, queue, inst, run, started, c.Events, openWork{}); err != nil {
 			return fmt.Errorf("republishing side effects: %w", err)
 		}
 	}
@@ -128,33 +126,22 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 
 // finishRun records the end of a run: the registry entry, the result notice,
 // the parent's inbox for a child, the next run for continue-as-new.
-func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, timersPending bool) error {
+func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, open openWork) error {
 	status := streams.StatusOf(e.Kind)
 	now := time.Now().UTC()
 	nextRun := ""
 	if e.Kind == history.WorkflowContinuedAsNew {
-		nextRun = continuedRunID(run)
+		nextRun = streams.ContinuedRunID(run)
 	}
 	slim := false // the record without what is too large for it
 	change := func(r *streams.InstanceRecord) bool {
 		if r.ExecutionID != run || r.Status != streams.StatusRunning {
 			return false // recorded already, or the instance moved on
 		}
-		r.UpdatedAt = now
-		r.HistoryEvents = int(e.ID)
 		if nextRun != "" {
-			r.Runs = append(r.Runs, run)
-			r.ExecutionID = nextRun
-			r.HistoryEvents = 0
-			return true
-		}
-		r.Status = status
-		r.FinishedAt = now
-		r.Result = e.Result
-		r.Failure = failureOf(e)
-		if slim {
-			r.Result, r.ResultInHistory = nil, len(e.Result) > 0
-			r.Failure = cutFailure(r.Failure)
+			r.ContinueTo(nextRun, now)
+		} else {
+			r.Finish(e, now, slim)
 		}
 		return true
 	}
@@ -181,8 +168,17 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			return err
 		}
 	}
-	if timersPending {
+	commands, err := open.commands(ctx, w.b, inst, run)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(commands, func(c history.Event) bool { return c.Kind == history.TimerScheduled }) {
 		if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
+			return err
+		}
+	}
+	if nextRun == "" {
+		if err := w.stopOpenWork(ctx, inst, run, status, commands); err != nil {
 			return err
 		}
 	}
@@ -190,7 +186,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 		return nil // the instance goes on: nothing to announce
 	}
 	notice := streams.ResultNotice{InstanceID: inst, ExecutionID: run, Status: status}
-	if f := failureOf(e); !slim && len(e.Result)+failureSize(f) <= streams.MaxNoticeOutcome {
+	if f := e.RunFailure(); !slim && len(e.Result)+f.Size() <= streams.MaxNoticeOutcome {
 		notice.Outcome, notice.WorkflowName, notice.Result, notice.Failure = true, started.Name, e.Result, f
 	}
 	if err := w.b.PublishResultNotice(notice); err != nil {
@@ -201,19 +197,19 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			Kind:        history.SubWorkflowCompleted,
 			ScheduleID:  p.ScheduleID,
 			Time:        now,
-			InboxID:     eventKey("child", p.InstanceID, p.ExecutionID, p.ScheduleID),
+			InboxID:     streams.ChildResultInboxID(p.InstanceID, p.ExecutionID, p.ScheduleID),
 			ExecutionID: p.ExecutionID,
 			Result:      e.Result,
 		}
 		if e.Kind != history.WorkflowCompleted {
 			answer.Kind = history.SubWorkflowFailed
 			answer.Result = nil
-			answer.Failure = failureOf(e)
+			answer.Failure = e.RunFailure()
 		}
 		err := w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
 		if errors.Is(err, streams.ErrPayloadTooLarge) {
 			answer.Kind, answer.Result = history.SubWorkflowFailed, nil
-			answer.Failure = cutFailure(answer.Failure)
+			answer.Failure = answer.Failure.Cut()
 			if answer.Failure == nil {
 				answer.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, NonRetryable: true,
 					Message: fmt.Sprintf("sub-workflow %s: its result is too large to send to the parent: %v", started.Name, err)}
@@ -221,30 +217,6 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			err = w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
 		}
 		return err
-	}
-	return nil
-}
-
-// cutFailure returns f with its message and stack cut to a size that
-// fits any message.
-func cutFailure(f *history.Failure) *history.Failure {
-	if f == nil {
-		return nil
-	}
-	c := *f
-	c.Message, c.Stack = cut(c.Message, 2048), cut(c.Stack, 4096)
-	return &c
-}
-
-// failureOf is the error a final event ends its run with (nil for success).
-func failureOf(e *history.Event) *history.Failure {
-	switch e.Kind {
-	case history.WorkflowFailed:
-		return e.Failure
-	case history.WorkflowCanceled:
-		return &history.Failure{Type: engine.FailureCanceled, Message: "workflow canceled"}
-	case history.WorkflowTerminated:
-		return &history.Failure{Type: "Terminated", Message: e.Reason, NonRetryable: true}
 	}
 	return nil
 }
@@ -274,7 +246,7 @@ func (w *Worker) updateRecord(ctx context.Context, inst string, change func(*str
 // event, or answers the parent with a failure when the instance ID is taken
 // by a running instance.
 func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *history.Event) error {
-	childRun := childRunID(run, e.ID)
+	childRun := streams.ChildRunID(run, e.ID)
 	childQueue := e.Queue
 	if childQueue == "" {
 		childQueue = queue
@@ -284,53 +256,31 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 			Type: FailureInvalidQueue, Message: fmt.Sprintf("sub-workflow %s: %v", e.Name, err), NonRetryable: true,
 		})
 	}
-	parent := &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID}
-	now := time.Now().UTC()
-	rec := &streams.InstanceRecord{
-		InstanceID: e.InstanceID, WorkflowName: e.Name, Queue: childQueue, ExecutionID: childRun,
-		Status: streams.StatusRunning, Parent: parent, CreatedAt: now, UpdatedAt: now,
-	}
-	_, err := w.b.CreateInstance(ctx, rec)
-	switch {
-	case err == nil:
-	case errors.Is(err, streams.ErrInstanceExists):
-		existing, gerr := w.b.GetInstance(ctx, e.InstanceID)
-		if gerr != nil {
-			return gerr
-		}
-		switch {
-		case existing.ExecutionID == childRun || slices.Contains(existing.Runs, childRun):
-			// Ours, from an earlier publish of this commit's effects.
-		case existing.Status.Finished():
-			existing.Runs = append(existing.Runs, existing.ExecutionID)
-			existing.ExecutionID, existing.Status, existing.Parent = childRun, streams.StatusRunning, parent
-			existing.Result, existing.Failure, existing.FinishedAt, existing.ResultInHistory = nil, nil, time.Time{}, false
-			existing.CreatedAt, existing.UpdatedAt, existing.WorkflowName, existing.Queue = now, now, e.Name, childQueue
-			if _, err := w.b.UpdateInstance(ctx, existing, existing.Revision); err != nil {
-				return err // a conflict: retried with the task
-			}
-		default:
-			return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{
-				Type:         engine.FailureInstanceAlreadyExists,
-				Message:      fmt.Sprintf("sub-workflow instance %q already exists and is running", e.InstanceID),
-				NonRetryable: true,
-			})
-		}
-	case errors.Is(err, streams.ErrInvalidName):
-		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{Type: "InvalidInstanceID", Message: err.Error(), NonRetryable: true})
-	default:
-		return err
-	}
-	return w.b.PublishEvent(ctx, childQueue, e.InstanceID, &history.Event{
+	start := &history.Event{
 		Kind:        history.WorkflowStarted,
-		Time:        now,
+		Time:        time.Now().UTC(),
 		InboxID:     streams.StartInboxID(childRun),
 		ExecutionID: childRun,
 		Name:        e.Name,
 		Queue:       childQueue,
 		Args:        e.Args,
-		Parent:      parent,
-	})
+		Parent:      &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID},
+	}
+	_, _, err := w.b.RegisterRun(ctx, e.InstanceID, start)
+	switch {
+	case err == nil:
+	case errors.Is(err, streams.ErrInstanceExists):
+		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{
+			Type:         engine.FailureInstanceAlreadyExists,
+			Message:      fmt.Sprintf("sub-workflow instance %q already exists and is running", e.InstanceID),
+			NonRetryable: true,
+		})
+	case errors.Is(err, streams.ErrInvalidName):
+		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{Type: "InvalidInstanceID", Message: err.Error(), NonRetryable: true})
+	default:
+		return err // a NATS error or a registry that kept changing: retried with the task
+	}
+	return w.b.PublishEvent(ctx, childQueue, e.InstanceID, start)
 }
 
 func (w *Worker) failChildStart(ctx context.Context, queue, inst, run string, e *history.Event, f *history.Failure) error {
@@ -338,17 +288,20 @@ func (w *Worker) failChildStart(ctx context.Context, queue, inst, run string, e 
 		Kind:        history.SubWorkflowFailed,
 		ScheduleID:  e.ID,
 		Time:        time.Now().UTC(),
-		InboxID:     eventKey("child", inst, run, e.ID),
+		InboxID:     streams.ChildResultInboxID(inst, run, e.ID),
 		ExecutionID: run,
 		Failure:     f,
 	})
 }
 
-// cancelChild asks a sub-workflow to cancel: a CancelRequested in its inbox.
-func (w *Worker) cancelChild(ctx context.Context, inst, run string, e *history.Event) error {
-	rec, err := w.b.GetInstance(ctx, e.InstanceID)
+// endChild asks the sub-workflow a parent run's SubWorkflowScheduled event
+// (scheduleID) started to end: a CancelRequested or TerminateRequested
+// (with reason) in its inbox. A child that never started, has finished,
+// or whose ID another run took since, is left alone.
+func (w *Worker) endChild(ctx context.Context, inst, run, child string, scheduleID int64, kind history.Kind, reason string) error {
+	rec, err := w.b.GetInstance(ctx, child)
 	if errors.Is(err, streams.ErrInstanceNotFound) || errors.Is(err, streams.ErrInvalidName) {
-		return nil // never started (its start failed): nothing to cancel
+		return nil // never started (its start failed): nothing to end
 	}
 	if err != nil {
 		return err
@@ -356,17 +309,72 @@ func (w *Worker) cancelChild(ctx context.Context, inst, run string, e *history.E
 	// The child is ours while its record names this parent event: its
 	// first run, or a later one if it continued as new.
 	p := rec.Parent
-	ours := rec.ExecutionID == childRunID(run, e.ScheduleID) ||
-		(p != nil && p.InstanceID == inst && p.ExecutionID == run && p.ScheduleID == e.ScheduleID)
+	ours := rec.ExecutionID == streams.ChildRunID(run, scheduleID) ||
+		(p != nil && p.InstanceID == inst && p.ExecutionID == run && p.ScheduleID == scheduleID)
 	if !ours || rec.Status.Finished() {
 		return nil
 	}
-	return w.b.PublishEvent(ctx, rec.Queue, e.InstanceID, &history.Event{
-		Kind:        history.CancelRequested,
-		Time:        time.Now().UTC(),
-		InboxID:     streams.CancelInboxID(rec.ExecutionID),
-		ExecutionID: rec.ExecutionID,
-	})
+	req := &history.Event{Kind: kind, Time: time.Now().UTC(), ExecutionID: rec.ExecutionID, Reason: reason}
+	if kind == history.TerminateRequested {
+		req.InboxID = streams.TerminateInboxID(rec.ExecutionID)
+	} else {
+		req.InboxID = streams.CancelInboxID(rec.ExecutionID)
+	}
+	return w.b.PublishEvent(ctx, rec.Queue, child, req)
+}
+
+// stopOpenWork stops what a run that ended (not by continuing as new)
+// left going: its running activities are told to cancel (the cancel a
+// workflow sends, so the worker running one cancels its context), and its
+// running sub-workflows are terminated, canceled or left alone by their
+// parent-close policy.
+func (w *Worker) stopOpenWork(ctx context.Context, inst, run string, status streams.Status, commands []history.Event) error {
+	for i := range commands {
+		c := &commands[i]
+		switch c.Kind {
+		case history.ActivityScheduled:
+			if err := w.b.PublishActivityCancel(streams.ActivityCancel{InstanceID: inst, ExecutionID: run, ScheduleID: c.ID}); err != nil {
+				return err
+			}
+		case history.SubWorkflowScheduled:
+			var err error
+			switch c.ParentClose {
+			case history.ParentCloseTerminate:
+				err = w.endChild(ctx, inst, run, c.InstanceID, c.ID, history.TerminateRequested,
+					fmt.Sprintf("its parent %q (run %q) ended %s (parent-close policy: terminate)", inst, run, status))
+			case history.ParentCloseCancel:
+				err = w.endChild(ctx, inst, run, c.InstanceID, c.ID, history.CancelRequested, "")
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// openWork is what a run still has going when it ends, for the end to
+// stop: the executor's pending commands when the worker has the executor,
+// else (recovery, a run failed without its code) the open commands of the
+// run's history, read when the run's end needs them.
+type openWork struct {
+	ex *engine.Executor
+}
+
+func (o openWork) commands(ctx context.Context, b *streams.Backend, inst, run string) ([]history.Event, error) {
+	if o.ex != nil {
+		pending := o.ex.Pending()
+		out := make([]history.Event, len(pending))
+		for i, p := range pending {
+			out[i] = p.Event
+		}
+		return out, nil
+	}
+	h, err := b.ReadHistory(ctx, inst, run)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history for the run's open work: %w", err)
+	}
+	return history.OpenCommands(h.Events()), nil
 }
 
 // signalOther delivers a workflow's signal to another instance and tells
@@ -376,7 +384,7 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		Kind:        history.SignalDelivered,
 		ScheduleID:  e.ID,
 		Time:        time.Now().UTC(),
-		InboxID:     eventKey("sigack", inst, run, e.ID),
+		InboxID:     streams.SignalDeliveredInboxID(inst, run, e.ID),
 		ExecutionID: run,
 	}
 	target, err := w.b.GetInstance(ctx, e.InstanceID)
@@ -391,7 +399,7 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		if err := w.b.PublishEvent(ctx, target.Queue, e.InstanceID, &history.Event{
 			Kind:        history.SignalReceived,
 			Time:        ack.Time,
-			InboxID:     eventKey("sig", inst, run, e.ID),
+			InboxID:     streams.WorkflowSignalInboxID(inst, run, e.ID),
 			ExecutionID: target.ExecutionID,
 			Name:        e.Name,
 			Args:        e.Args,
@@ -400,12 +408,4 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		}
 	}
 	return w.b.PublishEvent(ctx, queue, inst, ack)
-}
-
-// failureSize is about how many bytes a failure takes.
-func failureSize(f *history.Failure) int {
-	if f == nil {
-		return 0
-	}
-	return len(f.Type) + len(f.Message) + len(f.Stack)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/worker"
@@ -53,8 +54,8 @@ func ExampleReplayer() {
 func recordShipV1() []history.Event {
 	ex, _ := engine.NewExecutor(engine.Options{InstanceID: "order-7", ExecutionID: "run-1", Registry: engine.Workflows{"Ship": ShipV1}})
 	defer ex.Close()
-	arg, _ := engine.DefaultConverter.Encode("o-7")
-	result, _ := engine.DefaultConverter.Encode("packed o-7")
+	arg, _ := converter.Default.Encode("o-7")
+	result, _ := converter.Default.Encode("packed o-7")
 	first, _ := ex.Execute([]history.Event{{Kind: history.WorkflowStarted, Name: "Ship", Args: [][]byte{arg}, InboxID: "start"}})
 	second, _ := ex.Execute([]history.Event{{Kind: history.ActivityCompleted, ScheduleID: 2, Result: result, InboxID: "act"}})
 	return append(first, second...)

@@ -47,7 +47,7 @@ func (d *attemptDetails) record(details []any) {
 	}
 	enc := make([][]byte, len(details))
 	for i, v := range details {
-		b, err := d.w.opts.Converter.Encode(v)
+		b, err := d.w.conv.Encode(v)
 		if err != nil {
 			d.log.Warn("heartbeat details do not encode; dropped", "err", err)
 			return
@@ -112,7 +112,7 @@ func (d *attemptDetails) previous(v any) bool {
 	if d.earlier == nil {
 		return false
 	}
-	if err := d.w.opts.Converter.Decode(d.earlier[0], v); err != nil {
+	if err := d.w.conv.Decode(d.earlier[0], v); err != nil {
 		d.log.Warn("the last attempt's heartbeat details do not decode", "err", err)
 		return false
 	}

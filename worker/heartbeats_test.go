@@ -122,7 +122,9 @@ func TestHeartbeatDetailsSurviveAWorkerCrash(t *testing.T) {
 		return b
 	}
 	first := startTestWorker(t, connect(), nil, register)
-	t.Cleanup(func() { close(crashRelease) }) // before the first worker stops
+	release := make(chan struct{})
+	crashRelease = release
+	t.Cleanup(func() { close(release) }) // before the first worker stops
 	inst, err := first.c.CreateWorkflowInstance(first.ctx, client.WorkflowInstanceOptions{}, crashWorkflow)
 	require.NoError(t, err)
 	ref := streams.ActivityRef{InstanceID: inst.InstanceID, ExecutionID: inst.ExecutionID, ScheduleID: 2}

@@ -9,62 +9,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
 type billing struct{}
 
 func (*billing) Charge(ctx context.Context, cents int) (string, error) { return "ok", nil }
-func (*billing) Refund(ctx context.Context) error                      { return nil }
-
-type empty struct{}
-
-type badMethods struct{}
-
-func (*badMethods) NoContext(x int) error { return nil }
 
 func goodWorkflow(ctx workflow.Context, s string) (int, error) { return 0, nil }
 
+// The worker registers through the shared registry (internal/registry,
+// tested there) and says which call failed.
 func TestRegistration(t *testing.T) {
-	r := newRegistry()
-	require.NoError(t, r.addWorkflow(goodWorkflow, nil))
-	require.NoError(t, r.addWorkflow(goodWorkflow, []RegisterOption{WithName("Other")}))
-	_, ok := r.Workflow("goodWorkflow")
+	r := registry.New()
+	require.NoError(t, addWorkflow(r, goodWorkflow, nil))
+	require.NoError(t, addWorkflow(r, goodWorkflow, []RegisterOption{WithName("Other")}))
+	_, ok := r.Workflow("Other")
 	assert.True(t, ok)
-	_, ok = r.Workflow("Other")
-	assert.True(t, ok)
-	require.ErrorIs(t, r.addWorkflow(goodWorkflow, nil), ErrAlreadyRegistered)
-
-	require.NoError(t, r.addActivity(&billing{}, nil))
-	for _, name := range []string{"Charge", "Refund"} {
-		_, ok := r.activity(name)
-		assert.True(t, ok, name)
-	}
-	require.ErrorIs(t, r.addActivity(&billing{}, nil), ErrAlreadyRegistered)
-	require.NoError(t, r.addActivity(add, []RegisterOption{WithName("Sum")}))
-	_, ok = r.activity("Sum")
-	assert.True(t, ok)
-
-	tests := []struct {
-		name     string
-		register func() error
-		contains string
-	}{
-		{"workflow without context", func() error { return r.addWorkflow(func(s string) error { return nil }, nil) }, "RegisterWorkflow"},
-		{"workflow not a func", func() error { return r.addWorkflow(42, nil) }, "RegisterWorkflow"},
-		{"activity without error result", func() error { return r.addActivity(func(ctx context.Context) int { return 1 }, nil) }, "RegisterActivity"},
-		{"nil activity", func() error { return r.addActivity(nil, nil) }, "nil activity"},
-		{"struct without methods", func() error { return r.addActivity(&empty{}, nil) }, "no exported methods"},
-		{"struct with a bad method", func() error { return r.addActivity(&badMethods{}, nil) }, "method badMethods.NoContext"},
-		{"WithName on a struct", func() error { return r.addActivity(&billing{}, []RegisterOption{WithName("x")}) }, "WithName applies to a function"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.register()
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.contains)
-		})
-	}
+	require.NoError(t, addActivity(r, &billing{}, nil))
+	err := addActivity(r, &billing{}, nil)
+	require.ErrorIs(t, err, ErrAlreadyRegistered)
+	assert.ErrorContains(t, err, "worker: RegisterActivity")
+	err = addWorkflow(r, 42, nil)
+	assert.ErrorContains(t, err, "worker: RegisterWorkflow: not a workflow function")
+	err = addActivity(r, &billing{}, []RegisterOption{WithName("x")})
+	assert.ErrorContains(t, err, "a name applies to a function")
 }
 
 func TestExecutorCacheEvictsLeastRecentlyUsed(t *testing.T) {

@@ -8,15 +8,17 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/streams"
 )
 
 // ReplayerOptions configure a Replayer. The zero value is ready to use.
 type ReplayerOptions struct {
 	// Converter must be the one the workers use. Default: msgpack.
-	Converter engine.Converter
+	Converter converter.Converter
 	// Logger receives the workflow code's log lines (silent while
 	// replaying, as in a worker) and the replayer's own; nil discards.
 	Logger *slog.Logger
@@ -28,13 +30,13 @@ type ReplayerOptions struct {
 // against histories saved with `wfctl history --json` (or read from NATS)
 // before deploying a change to workflow code.
 type Replayer struct {
-	reg  *registry
+	reg  *registry.Registry
 	opts ReplayerOptions
 }
 
 // NewReplayer returns a Replayer; opts may be nil.
 func NewReplayer(opts *ReplayerOptions) *Replayer {
-	r := &Replayer{reg: newRegistry()}
+	r := &Replayer{reg: registry.New()}
 	if opts != nil {
 		r.opts = *opts
 	}
@@ -44,7 +46,7 @@ func NewReplayer(opts *ReplayerOptions) *Replayer {
 // RegisterWorkflow registers workflow code under its name (or the one given
 // with WithName), exactly as Worker.RegisterWorkflow does.
 func (r *Replayer) RegisterWorkflow(wf any, opts ...RegisterOption) error {
-	return r.reg.addWorkflow(wf, opts)
+	return addWorkflow(r.reg, wf, opts)
 }
 
 // ReplayError is what a replay that failed returns: the run and the cause,

@@ -19,7 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -62,9 +64,6 @@ type Options struct {
 	// events, with an error that suggests workflow.ContinueAsNew
 	// (default engine.DefaultMaxHistoryLength; negative: no limit).
 	MaxHistoryLength int64
-	// Converter encodes arguments and results; it must match the
-	// clients'. Default: msgpack.
-	Converter engine.Converter
 	// Logger receives the worker's log lines; default: the backend's.
 	Logger *slog.Logger
 }
@@ -115,9 +114,6 @@ func (o Options) withDefaults() Options {
 	if o.BlockedTimeout == 0 {
 		o.BlockedTimeout = d.BlockedTimeout
 	}
-	if o.Converter == nil {
-		o.Converter = engine.DefaultConverter
-	}
 	return o
 }
 
@@ -126,7 +122,8 @@ type Worker struct {
 	b    *streams.Backend
 	opts Options
 	log  *slog.Logger
-	reg  *registry
+	reg  *registry.Registry
+	conv converter.Converter // the backend's
 
 	cache   *executorCache
 	cancels *activityCancels
@@ -160,7 +157,8 @@ func New(b *streams.Backend, opts *Options) *Worker {
 		b:        b,
 		opts:     o,
 		log:      slog.New(newLazyAttrs(log.Handler())).With("component", "worker"),
-		reg:      newRegistry(),
+		reg:      registry.New(),
+		conv:     b.Converter(),
 		stopping: make(chan struct{}),
 	}
 	size := o.ExecutorCacheSize
@@ -176,7 +174,7 @@ func New(b *streams.Backend, opts *Options) *Worker {
 // name. A workflow is func(ctx workflow.Context, args...) error or
 // (T, error); anything else is refused with an error that says why.
 func (w *Worker) RegisterWorkflow(fn any, opts ...RegisterOption) error {
-	return w.reg.addWorkflow(fn, opts)
+	return addWorkflow(w.reg, fn, opts)
 }
 
 // RegisterActivity registers an activity function (by default under its
@@ -184,7 +182,7 @@ func (w *Worker) RegisterWorkflow(fn any, opts ...RegisterOption) error {
 // method name). An activity is func(ctx context.Context, args...) error or
 // (T, error).
 func (w *Worker) RegisterActivity(a any, opts ...RegisterOption) error {
-	return w.reg.addActivity(a, opts)
+	return addActivity(w.reg, a, opts)
 }
 
 // Start begins serving the queues and returns once polling has started.

@@ -249,7 +249,7 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 		return retryLater(cr, err)
 	}
 	cr.lastSeq = seq
-	if err := w.publishEffects(ctx, queue, inst, run, cr.started, out, timersPending(cr.ex)); err != nil {
+	if err := w.publishEffects(ctx, queue, inst, run, cr.started, out, openWork{ex: cr.ex}); err != nil {
 		// Committed: a redelivered message finds its event in the history
 		// and republishes these effects.
 		return taskOutcome{kind: settleNak, cr: cr, delay: w.opts.TaskRetryDelay, err: err,
@@ -302,7 +302,7 @@ func (w *Worker) failTooLarge(ctx context.Context, queue, inst, run string, cr *
 		return retryLater(nil, fmt.Errorf("failing a run whose task is too large: %w", err))
 	}
 	log.Error("failed a run whose task's commit is too large", "err", cause)
-	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events, true); err != nil {
+	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events, openWork{}); err != nil {
 		return retryLater(nil, err)
 	}
 	return ack(nil, false)
@@ -319,7 +319,7 @@ func (w *Worker) forwardToNextRun(ctx context.Context, run string, cr *cachedRun
 	if !done || final.Kind != history.WorkflowContinuedAsNew {
 		return nil
 	}
-	next := continuedRunID(run)
+	next := streams.ContinuedRunID(run)
 	for _, m := range msgs {
 		ev := *m.Event
 		if cr.ex.Applied(ev.InboxID) {
@@ -327,7 +327,7 @@ func (w *Worker) forwardToNextRun(ctx context.Context, run string, cr *cachedRun
 		}
 		switch ev.Kind {
 		case history.SignalReceived:
-			ev.InboxID = forwardedInboxID(next, ev.InboxID)
+			ev.InboxID = streams.ForwardedInboxID(next, ev.InboxID)
 		case history.CancelRequested:
 			ev.InboxID = streams.CancelInboxID(next)
 		case history.TerminateRequested:
@@ -470,7 +470,7 @@ func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
 		InstanceID:       inst,
 		ExecutionID:      run,
 		Registry:         w.reg,
-		Converter:        w.opts.Converter,
+		Converter:        w.conv,
 		Logger:           w.log,
 		BlockedTimeout:   w.opts.BlockedTimeout,
 		MaxHistoryLength: w.opts.MaxHistoryLength,
@@ -513,7 +513,7 @@ func (w *Worker) failUnknownWorkflow(ctx context.Context, queue, inst, run strin
 		return retry
 	}
 	log.Error("failed a run of an unknown workflow", "workflow", u.name)
-	if err := w.publishEffects(ctx, queue, inst, run, u.started, out, true); err != nil {
+	if err := w.publishEffects(ctx, queue, inst, run, u.started, out, openWork{}); err != nil {
 		return retry
 	}
 	return ack(nil, false)
@@ -608,15 +608,4 @@ func ackAll(msgs []*streams.InboxMessage) {
 	for _, m := range msgs {
 		_ = m.Ack()
 	}
-}
-
-// timersPending reports whether a run has timers scheduled that have
-// neither fired nor been canceled.
-func timersPending(ex *engine.Executor) bool {
-	for _, c := range ex.Pending() {
-		if c.Event.Kind == history.TimerScheduled {
-			return true
-		}
-	}
-	return false
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
@@ -41,7 +41,7 @@ func TestWorkerRunsAWorkflow(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, w.Start(ctx))
 
-	arg, _ := engine.DefaultConverter.Encode(35)
+	arg, _ := converter.Default.Encode(35)
 	now := time.Now().UTC()
 	_, err = b.CreateInstance(ctx, &streams.InstanceRecord{InstanceID: "s1", WorkflowName: "sumWorkflow", Queue: "default", ExecutionID: "r1", Status: streams.StatusRunning, CreatedAt: now})
 	require.NoError(t, err)
@@ -60,7 +60,7 @@ func TestWorkerRunsAWorkflow(t *testing.T) {
 	t.Logf("completed after %s", time.Since(now))
 	require.Equal(t, streams.StatusCompleted, rec.Status, "%+v", rec.Failure)
 	var res int
-	require.NoError(t, engine.DefaultConverter.Decode(rec.Result, &res))
+	require.NoError(t, converter.Default.Decode(rec.Result, &res))
 	require.Equal(t, 59, res)
 	cancel()
 	require.NoError(t, w.WaitForCompletion())

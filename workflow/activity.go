@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/wfenv"
 )
@@ -95,7 +96,7 @@ func ExecuteActivity[T any](ctx Context, opts ActivityOptions, activity any, arg
 		f.settle(zero, Canceled)
 		return f
 	}
-	payloads, err := encodeArgs(env, args)
+	payloads, err := call.EncodeArgs(env, args)
 	if err != nil {
 		f.settle(zero, fmt.Errorf("workflow.ExecuteActivity(%s): %w", name, err))
 		return f

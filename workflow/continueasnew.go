@@ -3,6 +3,7 @@ package workflow
 import (
 	"fmt"
 
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/wfenv"
 )
@@ -18,7 +19,7 @@ func ContinueAsNew(ctx Context, args ...any) error {
 	if err := funcinfo.CheckArgs(env.WorkflowFunc(), 1, args); err != nil {
 		return fmt.Errorf("workflow.ContinueAsNew: %w", err)
 	}
-	payloads, err := encodeArgs(env, args)
+	payloads, err := call.EncodeArgs(env, args)
 	if err != nil {
 		return fmt.Errorf("workflow.ContinueAsNew: %w", err)
 	}

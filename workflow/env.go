@@ -25,22 +25,6 @@ func envOf(ctx Context) wfenv.Env {
 // typeName names T for error messages.
 func typeName[T any]() string { return reflect.TypeFor[T]().String() }
 
-// encodeArgs encodes each argument with the run's converter.
-func encodeArgs(env wfenv.Env, args []any) ([][]byte, error) {
-	if len(args) == 0 {
-		return nil, nil
-	}
-	out := make([][]byte, len(args))
-	for i, a := range args {
-		b, err := env.Encode(a)
-		if err != nil {
-			return nil, fmt.Errorf("encode argument %d: %w", i+1, err)
-		}
-		out[i] = b
-	}
-	return out, nil
-}
-
 // settleDecoded settles f with a command's answer, decoding the result into
 // T.
 func settleDecoded[T any](env wfenv.Env, f *future[T], what string, result []byte, err error) {

@@ -1,13 +1,36 @@
 package workflow_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jetflow/jetflow/engine"
-	"github.com/jetflow/jetflow/history"
+	"github.com/stretchr/testify/mock"
+
+	"github.com/jetflow/jetflow/tester"
 	"github.com/jetflow/jetflow/workflow"
 )
+
+// Charge is an activity: it talks to the outside world.
+func Charge(ctx context.Context, order string, cents int) (string, error) {
+	return "receipt-" + order, nil
+}
+
+// Checkout charges an order; the examples run it in the tester.
+func Checkout(ctx workflow.Context, order string) (string, error) {
+	return workflow.ExecuteActivity[string](ctx, workflow.DefaultActivityOptions, Charge, order, 1250).Get(ctx)
+}
+
+// A workflow calls an activity and waits for its result. In a test the
+// activity is mocked (or registered to run for real).
+func ExampleExecuteActivity() {
+	tst := tester.NewWorkflowTester[string](Checkout)
+	tst.OnActivity(Charge, mock.Anything, "o-7", 1250).Return("receipt-o-7", nil)
+	tst.Execute("o-7")
+	fmt.Println(tst.WorkflowResult())
+	// Output: receipt-o-7 <nil>
+}
 
 // Approval waits for an "approve" signal, for at most a day.
 func Approval(ctx workflow.Context) (string, error) {
@@ -25,26 +48,51 @@ func Approval(ctx workflow.Context) (string, error) {
 	return result, nil
 }
 
-// ExampleSelect runs Approval through the engine, as a worker would: the
-// start, then a signal.
+// Select waits for whichever comes first: here a signal, sent an hour in,
+// beats a one-day timer. The tester's clock is mock time.
 func ExampleSelect() {
-	workflows, _ := engine.NewWorkflows(Approval)
-	ex, _ := engine.NewExecutor(engine.Options{InstanceID: "req-1", Registry: workflows})
-	defer ex.Close()
-	enc := func(v any) []byte { b, _ := engine.DefaultConverter.Encode(v); return b }
+	tst := tester.NewWorkflowTester[string](Approval)
+	tst.ScheduleCallback(time.Hour, func() { tst.SignalWorkflow("approve", "ann") })
+	tst.Execute()
+	fmt.Println(tst.WorkflowResult())
 
-	ex.Execute([]history.Event{{Kind: history.WorkflowStarted, Name: "Approval", InboxID: "m1"}})
-	out, _ := ex.Execute([]history.Event{{Kind: history.SignalReceived, Name: "approve", Args: [][]byte{enc("ann")}, InboxID: "m2"}})
-	for _, ev := range out {
-		fmt.Println(ev.Kind)
-	}
-	final, _ := ex.Final()
-	var result string
-	engine.DefaultConverter.Decode(final.Result, &result)
-	fmt.Println(result)
+	expired := tester.NewWorkflowTester[string](Approval)
+	expired.Execute() // nobody signals: the timer fires after a day of mock time
+	fmt.Println(expired.WorkflowResult())
 	// Output:
-	// SignalReceived
-	// TimerCanceled
-	// WorkflowCompleted
-	// approved by ann
+	// approved by ann <nil>
+	// expired <nil>
+}
+
+// Reminder sleeps, then checks whether it was canceled meanwhile.
+func Reminder(ctx workflow.Context) (string, error) {
+	if err := workflow.Sleep(ctx, 7*24*time.Hour); err != nil {
+		return "", err // workflow.Canceled when the run was canceled
+	}
+	return "reminded", nil
+}
+
+// A canceled workflow sees workflow.Canceled from what it waits on.
+func ExampleSleep() {
+	tst := tester.NewWorkflowTester[string](Reminder)
+	tst.ScheduleCallback(24*time.Hour, tst.CancelWorkflow)
+	tst.Execute()
+	_, err := tst.WorkflowResult()
+	fmt.Println(errors.Is(err, workflow.Canceled))
+	// Output: true
+}
+
+// A workflow's own error type reaches the caller with its type name.
+func ExampleNewError() {
+	refuse := func(ctx workflow.Context) error {
+		return workflow.NewError("OutOfStock", "no pens left")
+	}
+	tst := tester.NewWorkflowTester[struct{}](refuse)
+	tst.Execute()
+	_, err := tst.WorkflowResult()
+	var wfErr *workflow.Error
+	if errors.As(err, &wfErr) {
+		fmt.Println(wfErr.Type, "-", wfErr.Message)
+	}
+	// Output: OutOfStock - no pens left
 }

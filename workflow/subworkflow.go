@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/wfenv"
 )
@@ -19,7 +21,28 @@ type SubWorkflowOptions struct {
 	// canceled, wait for the child to end instead of resolving at once
 	// with Canceled. The child is asked to cancel either way.
 	WaitForCancellation bool
+	// ParentClosePolicy says what happens to the child if this run ends
+	// (completes, fails, is canceled or terminated; not a continue-as-new)
+	// while the child still runs: ParentCloseTerminate (the zero value,
+	// the default, as in Temporal), ParentCloseCancel or
+	// ParentCloseAbandon (the child runs on).
+	ParentClosePolicy ParentClosePolicy
 }
+
+// ParentClosePolicy is what happens to a sub-workflow still running when
+// its parent's run ends.
+type ParentClosePolicy = history.ParentClosePolicy
+
+// The parent-close policies.
+const (
+	// ParentCloseTerminate terminates the child (the default).
+	ParentCloseTerminate = history.ParentCloseTerminate
+	// ParentCloseCancel asks the child to cancel: its code sees
+	// workflow.Canceled and may clean up.
+	ParentCloseCancel = history.ParentCloseCancel
+	// ParentCloseAbandon leaves the child running.
+	ParentCloseAbandon = history.ParentCloseAbandon
+)
 
 var contextType = reflect.TypeFor[Context]()
 
@@ -41,7 +64,7 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		f.settle(zero, Canceled)
 		return f
 	}
-	payloads, err := encodeArgs(env, args)
+	payloads, err := call.EncodeArgs(env, args)
 	if err != nil {
 		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): %w", name, err))
 		return f
@@ -54,6 +77,7 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		Queue:               opts.Queue,
 		Args:                payloads,
 		WaitForCancellation: opts.WaitForCancellation,
+		ParentClose:         opts.ParentClosePolicy,
 	}, func(result []byte, err error) {
 		if stop != nil {
 			stop()

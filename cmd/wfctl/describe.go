@@ -63,11 +63,11 @@ func printDescription(w io.Writer, d *client.InstanceDescription, now time.Time)
 	}
 	t.row("Status:", status)
 	run := d.ExecutionID
-	switch n := len(d.Runs); {
+	switch n := len(d.Runs) + d.EarlierRuns; {
 	case n > 0 && n <= 3:
 		run += fmt.Sprintf("  (earlier: %s)", strings.Join(d.Runs, ", "))
 	case n > 3:
-		run += fmt.Sprintf("  (%d earlier runs; --json lists them)", n)
+		run += fmt.Sprintf("  (%d earlier runs; --json lists the newest %d)", n, len(d.Runs))
 	}
 	t.row("Run:", run)
 	if d.ContinuedExecutionID != "" {

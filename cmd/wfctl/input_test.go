@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/jetflow/jetflow/engine"
 )
 
 func TestParseInput(t *testing.T) {
@@ -63,7 +62,7 @@ func TestInputDecodesIntoGoTypes(t *testing.T) {
 		"Xs": [1, 2], "M": {"a": 1, "b": 0.5}, "In": {"N": 200}, "P": {"N": 1}, "Any": 1.5,
 		"D": 1500000000}`)
 	require.NoError(t, err)
-	conv := engine.MsgpackConverter{}
+	conv := converter.Msgpack{}
 	data, err := conv.Encode(v)
 	require.NoError(t, err)
 	var got target

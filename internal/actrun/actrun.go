@@ -14,8 +14,10 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -74,8 +76,8 @@ func CanceledError(name string) error {
 
 // Invoke decodes the arguments, calls fn, and encodes its result. A panic
 // becomes a *workflow.PanicError with the stack.
-func Invoke(ctx context.Context, fn any, args [][]byte, conv engine.Converter) (result []byte, err error) {
-	in, err := engine.DecodeArgs(fn, args, conv)
+func Invoke(ctx context.Context, fn any, args [][]byte, conv converter.Converter) (result []byte, err error) {
+	in, err := call.DecodeArgs(conv, fn, 1, args)
 	if err != nil {
 		return nil, workflow.NewPermanentError(err)
 	}
@@ -85,15 +87,12 @@ func Invoke(ctx context.Context, fn any, args [][]byte, conv engine.Converter) (
 		}
 	}()
 	out := reflect.ValueOf(fn).Call(append([]reflect.Value{reflect.ValueOf(ctx)}, in...))
-	if e := out[len(out)-1]; !e.IsNil() {
-		return nil, e.Interface().(error)
+	if err := call.Err(out); err != nil {
+		return nil, err
 	}
-	if len(out) == 1 {
-		return nil, nil
-	}
-	b, err := conv.Encode(out[0].Interface())
+	b, err := call.EncodeResult(conv, out)
 	if err != nil {
-		return nil, workflow.NewPermanentError(fmt.Errorf("encode result: %w", err))
+		return nil, workflow.NewPermanentError(err)
 	}
 	return b, nil
 }

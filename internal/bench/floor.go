@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/jetflow/jetflow/client"
-	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/worker"
@@ -49,7 +49,7 @@ const floorName = "FloorSimple"
 // floorLoop is the starter and the workers' loops of a floor run.
 type floorLoop struct {
 	b    *streams.Backend // the client's
-	conv engine.Converter
+	conv converter.Converter
 
 	mu   sync.Mutex
 	runs map[string]*floorRun
@@ -392,7 +392,7 @@ func (f *floorLoop) activity(ctx context.Context, b *streams.Backend, m *streams
 		Kind:        history.ActivityCompleted,
 		ScheduleID:  t.ScheduleID,
 		Time:        time.Now().UTC(),
-		InboxID:     "act:" + t.InstanceID + ":" + t.ExecutionID + ":" + strconv.FormatInt(t.ScheduleID, 10),
+		InboxID:     streams.ActivityResultInboxID(t.InstanceID, t.ExecutionID, t.ScheduleID),
 		ExecutionID: t.ExecutionID,
 		Result:      res,
 	})

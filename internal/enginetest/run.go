@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/registry"
 )
 
 // Epoch is the workflow time of a run's start.
@@ -43,11 +45,14 @@ func New(t testing.TB, opts engine.Options, workflows ...any) *Run {
 			maps.Copy(reg, m)
 			continue
 		}
-		one, err := engine.NewWorkflows(w)
-		if err != nil {
-			t.Fatalf("NewWorkflows: %v", err)
+		if err := registry.CheckWorkflow(w); err != nil {
+			t.Fatalf("workflow %T: %v", w, err)
 		}
-		maps.Copy(reg, one)
+		name, err := registry.Name(w)
+		if err != nil {
+			t.Fatalf("workflow %T: %v", w, err)
+		}
+		reg[name] = w
 	}
 	if opts.InstanceID == "" {
 		opts.InstanceID = "inst-1"
@@ -78,7 +83,7 @@ func Quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // Encode encodes v with the default converter.
 func (r *Run) Encode(v any) []byte {
 	r.T.Helper()
-	b, err := engine.DefaultConverter.Encode(v)
+	b, err := converter.Default.Encode(v)
 	if err != nil {
 		r.T.Fatalf("encode %v: %v", v, err)
 	}
@@ -92,7 +97,7 @@ func Decode[T any](r *Run, b []byte) T {
 	if len(b) == 0 {
 		return v
 	}
-	if err := engine.DefaultConverter.Decode(b, &v); err != nil {
+	if err := converter.Default.Decode(b, &v); err != nil {
 		r.T.Fatalf("decode %x: %v", b, err)
 	}
 	return v

@@ -92,6 +92,7 @@ type SubWorkflowRequest struct {
 	Queue               string
 	Args                [][]byte
 	WaitForCancellation bool
+	ParentClose         history.ParentClosePolicy
 }
 
 // NewRootContext builds the root workflow.Context of a run bound to env and
