@@ -18,7 +18,7 @@
 //
 // Details are stored at most every two seconds while the attempt runs
 // (the last ones recorded when it fails are always stored), encoded with
-// the worker's converter, and removed when the activity ends. Details
+// the backend's converter, and removed when the activity ends. Details
 // recorded less than two seconds before a crash may be lost; details not
 // read within a week of their last write expire.
 //
