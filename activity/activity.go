@@ -2,6 +2,26 @@
 // logger, its attempt number and other facts about the call, and
 // heartbeats for long-running activities.
 //
+// A heartbeat can carry details (progress: the last item done, an
+// offset). The worker keeps the latest details of an attempt, so that the
+// next attempt, on any worker and also after the worker running this one
+// died, can resume from them with HeartbeatDetails:
+//
+//	func Import(ctx context.Context, file string) error {
+//		from, _ := activity.HeartbeatDetails[int](ctx) // 0 on the first attempt
+//		for i := from; i < lines; i++ {
+//			// … import line i …
+//			activity.RecordHeartbeat(ctx, i+1)
+//		}
+//		return nil
+//	}
+//
+// Details are stored at most every two seconds while the attempt runs
+// (the last ones recorded when it fails are always stored), encoded with
+// the backend's converter, and removed when the activity ends. Details
+// recorded less than two seconds before a crash may be lost; details not
+// read within a week of their last write expire.
+//
 // An activity is a plain function, func(ctx context.Context, args...) error
 // or (T, error), registered with a worker. The worker runs it with a ctx
 // that this package reads; outside an activity the functions here return
@@ -71,9 +91,29 @@ func GetInfo(ctx context.Context) Info {
 // RecordHeartbeat tells the worker the activity is alive and making
 // progress: it keeps the task's lease, so no other worker takes it over,
 // and restarts the HeartbeatTimeout clock. Call it more often than the
-// activity's HeartbeatTimeout.
+// activity's HeartbeatTimeout. Details, when given, replace those
+// recorded before; the next attempt reads the first with
+// HeartbeatDetails. A heartbeat without details keeps the last ones.
 func RecordHeartbeat(ctx context.Context, details ...any) {
 	if env := actenv.From(ctx); env != nil && env.Heartbeat != nil {
 		env.Heartbeat(details...)
 	}
+}
+
+// HeartbeatDetails returns what an earlier attempt of the activity
+// recorded last with RecordHeartbeat (its first detail, decoded into T);
+// false when nothing was recorded, on the first attempt, when the details
+// do not decode into T, and outside an activity. An attempt does not see
+// its own details.
+func HeartbeatDetails[T any](ctx context.Context) (T, bool) {
+	var v T
+	env := actenv.From(ctx)
+	if env == nil || env.LastDetails == nil {
+		return v, false
+	}
+	if !env.LastDetails(&v) {
+		var zero T
+		return zero, false
+	}
+	return v, true
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -153,4 +154,155 @@ func (q *ActivityQueue) Fetch(ctx context.Context, max int, wait time.Duration) 
 		out[i] = am
 	}
 	return out, nil
+}
+
+// Heartbeat details: what an activity attempt passed to
+// activity.RecordHeartbeat, kept so that the next attempt (on any worker)
+// can read it. One key per activity in the KV bucket wf_<ns>_heartbeats,
+// overwritten by each write and removed when the activity ends; the
+// bucket's TTL removes what a crashed worker left behind.
+
+// DetailsTTL is how long heartbeat details outlive their last write.
+const DetailsTTL = 7 * 24 * time.Hour
+
+// ActivityRef names one activity call: its run and the ID of the event
+// that scheduled it.
+type ActivityRef struct {
+	InstanceID  string
+	ExecutionID string
+	ScheduleID  int64
+}
+
+// detailsFormat is the first byte of stored heartbeat details.
+const detailsFormat byte = 1
+
+// detailsBucket binds the details bucket once, creating it if it is
+// missing (a namespace provisioned before heartbeat details existed).
+type detailsBucket struct {
+	mu     sync.Mutex
+	kv     jetstream.KeyValue
+	stream jetstream.Stream // the bucket's stream, for purges that leave no marker
+}
+
+func (b *Backend) detailsKV(ctx context.Context) (jetstream.KeyValue, jetstream.Stream, error) {
+	d := &b.details
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.kv != nil {
+		return d.kv, d.stream, nil
+	}
+	name := b.n.detailsBucket()
+	kv, err := b.js.KeyValue(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = b.ensureKV(ctx, jetstream.KeyValueConfig{
+			Bucket:      name,
+			Description: "jetflow activity heartbeat details, one key per activity",
+			History:     1,
+			TTL:         DetailsTTL,
+			Storage:     b.opts.storage,
+			Replicas:    b.opts.replicas,
+		})
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("streams: heartbeat details bucket: %w", err)
+	}
+	st, err := b.js.Stream(ctx, "KV_"+name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("streams: heartbeat details bucket: %w", err)
+	}
+	d.kv, d.stream = kv, st
+	return kv, st, nil
+}
+
+func (b *Backend) detailsKey(a ActivityRef) (string, error) {
+	inst, err := EncodeInstanceID(a.InstanceID)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckExecutionID(a.ExecutionID); err != nil {
+		return "", err
+	}
+	if a.ScheduleID <= 0 {
+		return "", fmt.Errorf("%w: schedule ID %d", ErrInvalidName, a.ScheduleID)
+	}
+	return b.n.detailsKey(inst, a.ExecutionID, a.ScheduleID), nil
+}
+
+// PutHeartbeatDetails stores an activity's latest heartbeat details (each
+// value encoded by the caller), replacing what was there.
+func (b *Backend) PutHeartbeatDetails(ctx context.Context, a ActivityRef, details [][]byte) error {
+	key, err := b.detailsKey(a)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteByte(detailsFormat)
+	if err := msgpack.NewEncoder(&buf).Encode(details); err != nil {
+		return fmt.Errorf("streams: encode heartbeat details: %w", err)
+	}
+	if err := b.checkSize("heartbeat details", buf.Len()+len(key)+64); err != nil {
+		return err
+	}
+	bctx, cancel := b.bounded(ctx)
+	defer cancel()
+	kv, _, err := b.detailsKV(bctx)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Put(bctx, key, buf.Bytes()); err != nil {
+		return fmt.Errorf("streams: store heartbeat details of %s: %w", key, err)
+	}
+	return nil
+}
+
+// HeartbeatDetails reads an activity's stored heartbeat details; ok is
+// false when there are none.
+func (b *Backend) HeartbeatDetails(ctx context.Context, a ActivityRef) (details [][]byte, ok bool, err error) {
+	key, err := b.detailsKey(a)
+	if err != nil {
+		return nil, false, err
+	}
+	bctx, cancel := b.bounded(ctx)
+	defer cancel()
+	kv, _, err := b.detailsKV(bctx)
+	if err != nil {
+		return nil, false, err
+	}
+	e, err := kv.Get(bctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("streams: read heartbeat details of %s: %w", key, err)
+	}
+	data := e.Value()
+	if len(data) == 0 || data[0] != detailsFormat {
+		return nil, false, fmt.Errorf("%w: heartbeat details of %s in an unknown format", history.ErrMalformed, key)
+	}
+	if err := wire.Check(data[1:]); err != nil {
+		return nil, false, fmt.Errorf("%w: heartbeat details of %s: %v", history.ErrMalformed, key, err)
+	}
+	if err := msgpack.Unmarshal(data[1:], &details); err != nil {
+		return nil, false, fmt.Errorf("%w: heartbeat details of %s: %v", history.ErrMalformed, key, err)
+	}
+	return details, true, nil
+}
+
+// DeleteHeartbeatDetails removes an activity's heartbeat details, leaving
+// no marker behind; removing none is not an error.
+func (b *Backend) DeleteHeartbeatDetails(ctx context.Context, a ActivityRef) error {
+	key, err := b.detailsKey(a)
+	if err != nil {
+		return err
+	}
+	bctx, cancel := b.bounded(ctx)
+	defer cancel()
+	_, st, err := b.detailsKV(bctx)
+	if err != nil {
+		return err
+	}
+	if err := st.Purge(bctx, jetstream.WithPurgeSubject("$KV."+b.n.detailsBucket()+"."+key)); err != nil {
+		return fmt.Errorf("streams: remove heartbeat details of %s: %w", key, err)
+	}
+	return nil
 }

@@ -148,3 +148,52 @@ func TestDecodeActivityTaskErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestHeartbeatDetails(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	ref := ActivityRef{InstanceID: "order 42", ExecutionID: "run1", ScheduleID: 3}
+	other := ActivityRef{InstanceID: "order 42", ExecutionID: "run1", ScheduleID: 4}
+
+	_, ok, err := b.HeartbeatDetails(ctx, ref)
+	require.NoError(t, err)
+	assert.False(t, ok, "nothing stored yet")
+	require.NoError(t, b.DeleteHeartbeatDetails(ctx, ref), "removing nothing")
+
+	require.NoError(t, b.PutHeartbeatDetails(ctx, ref, [][]byte{[]byte("one")}))
+	require.NoError(t, b.PutHeartbeatDetails(ctx, ref, [][]byte{[]byte("two"), []byte("2")}))
+	require.NoError(t, b.PutHeartbeatDetails(ctx, other, [][]byte{[]byte("other")}))
+	got, ok, err := b.HeartbeatDetails(ctx, ref)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, [][]byte{[]byte("two"), []byte("2")}, got, "the last write wins")
+
+	require.NoError(t, b.DeleteHeartbeatDetails(ctx, ref))
+	_, ok, err = b.HeartbeatDetails(ctx, ref)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	got, ok, err = b.HeartbeatDetails(ctx, other)
+	require.NoError(t, err)
+	assert.True(t, ok, "another activity's details stay")
+	assert.Equal(t, [][]byte{[]byte("other")}, got)
+
+	// Nothing is left behind in the bucket's stream, not even a marker.
+	st, err := b.js.Stream(ctx, "KV_"+b.n.detailsBucket())
+	require.NoError(t, err)
+	info, err := st.Info(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, info.State.Msgs)
+
+	// A value that is not heartbeat details is refused, not decoded.
+	kv, _, err := b.detailsKV(ctx)
+	require.NoError(t, err)
+	key, err := b.detailsKey(ref)
+	require.NoError(t, err)
+	_, err = kv.Put(ctx, key, []byte{1, 0xdd, 0xff, 0xff, 0xff, 0xff})
+	require.NoError(t, err)
+	_, _, err = b.HeartbeatDetails(ctx, ref)
+	require.ErrorIs(t, err, history.ErrMalformed)
+
+	_, _, err = b.HeartbeatDetails(ctx, ActivityRef{InstanceID: "i", ExecutionID: "r.1", ScheduleID: 1})
+	require.ErrorIs(t, err, ErrInvalidName)
+}

@@ -155,6 +155,8 @@ type Backend struct {
 	activities jetstream.Stream
 	dead       jetstream.Stream
 	registry   jetstream.KeyValue
+
+	details detailsBucket // heartbeat details, bound on first use
 }
 
 // New provisions the namespace's streams, consumers of the default queue and

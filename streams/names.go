@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -137,6 +138,12 @@ func (n names) tasksStream() string      { return "WF_" + n.ns + "_TASKS" }
 func (n names) activitiesStream() string { return "WF_" + n.ns + "_ACTIVITIES" }
 func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
 func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
+func (n names) detailsBucket() string    { return "wf_" + n.ns + "_heartbeats" }
+
+// detailsKey is the key of an activity's heartbeat details.
+func (n names) detailsKey(inst, run string, scheduleID int64) string {
+	return inst + "." + run + "." + strconv.FormatInt(scheduleID, 10)
+}
 
 func (n names) historyAll() string    { return "wfh." + n.ns + ".>" }
 func (n names) tasksAll() string      { return "wft." + n.ns + ".>" }

@@ -31,6 +31,7 @@ type activityTask struct {
 	retry    *dueItem                // the next attempt, while waiting for it
 	canceled bool                    // the workflow asked to cancel it
 	done     bool                    // answered, or no longer wanted
+	details  heartbeatDetails        // recorded by its attempts, for the next
 }
 
 // attemptResult is how an attempt running in wall time ends.
@@ -119,6 +120,8 @@ func (activityContext) GoString() string { return "ctx" }
 
 // attemptEnv is what activity.GetInfo and friends see in an attempt.
 func (e *env) attemptEnv(t *activityTask) *actenv.Env {
+	log := e.log.With("instance", t.run.instanceID, "activity", t.ev.Name, "attempt", t.attempt)
+	conv := e.conv
 	return &actenv.Env{
 		InstanceID:   t.run.instanceID,
 		ExecutionID:  t.run.executionID,
@@ -126,7 +129,13 @@ func (e *env) attemptEnv(t *activityTask) *actenv.Env {
 		ScheduleID:   t.ev.ID,
 		Attempt:      t.attempt,
 		ScheduledAt:  t.ev.Time,
-		Logger:       e.log.With("instance", t.run.instanceID, "activity", t.ev.Name, "attempt", t.attempt),
+		Logger:       log,
+		Heartbeat: func(details ...any) {
+			if err := t.details.record(conv, details); err != nil {
+				log.Warn("heartbeat details do not encode; dropped", "err", err)
+			}
+		},
+		LastDetails: decodeDetails(conv, t.details.last()),
 	}
 }
 

@@ -20,9 +20,15 @@ import (
 )
 
 // ActivityEnv unit-tests activities: it gives them the context a worker
-// gives them, so activity.Logger, activity.Attempt, activity.GetInfo and
-// activity.RecordHeartbeat work, and it records their heartbeats. Set its
-// exported fields before use; it is safe for concurrent use afterwards.
+// gives them, so activity.Logger, activity.Attempt, activity.GetInfo,
+// activity.RecordHeartbeat and activity.HeartbeatDetails work, and it
+// records their heartbeats. Set its exported fields before use; it is safe
+// for concurrent use afterwards.
+//
+// Heartbeat details carry over as between a worker's attempts: what one
+// call recorded last is what activity.HeartbeatDetails returns in the
+// calls made after it (raise Info.Attempt to make such a call a retry), or
+// set them with SetHeartbeatDetails.
 //
 // Call an activity directly with the context from Context, or run it as a
 // worker runs one attempt with ExecuteActivity.
@@ -44,6 +50,7 @@ type ActivityEnv struct {
 
 	mu         sync.Mutex
 	heartbeats [][]any
+	details    heartbeatDetails
 }
 
 // NewActivityEnv returns an environment for a first attempt, scheduled
@@ -69,6 +76,8 @@ func (e *ActivityEnv) actenv(name string) *actenv.Env {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	conv := e.converter()
+	earlier := e.details.last()
 	return &actenv.Env{
 		InstanceID:   e.Info.InstanceID,
 		ExecutionID:  e.Info.ExecutionID,
@@ -81,7 +90,69 @@ func (e *ActivityEnv) actenv(name string) *actenv.Env {
 			e.mu.Lock()
 			e.heartbeats = append(e.heartbeats, slices.Clone(details))
 			e.mu.Unlock()
+			if err := e.details.record(conv, details); err != nil {
+				logger.Warn("heartbeat details do not encode; dropped", "err", err)
+			}
 		},
+		LastDetails: decodeDetails(conv, earlier),
+	}
+}
+
+// SetHeartbeatDetails sets what activity.HeartbeatDetails returns in the
+// activity calls made from now on, as if an earlier attempt had recorded
+// details; an error says they do not encode with the converter.
+func (e *ActivityEnv) SetHeartbeatDetails(details ...any) error {
+	if err := e.details.record(e.converter(), details); err != nil {
+		return fmt.Errorf("tester: SetHeartbeatDetails: %w", err)
+	}
+	return nil
+}
+
+func (e *ActivityEnv) converter() converter.Converter {
+	if e.Converter == nil {
+		return converter.Default
+	}
+	return e.Converter
+}
+
+// heartbeatDetails keeps the last heartbeat details of an activity across
+// its attempts, encoded, as a worker does.
+type heartbeatDetails struct {
+	mu      sync.Mutex
+	encoded [][]byte
+}
+
+// record replaces the details with these; none keeps them.
+func (h *heartbeatDetails) record(conv converter.Converter, details []any) error {
+	if len(details) == 0 {
+		return nil
+	}
+	enc := make([][]byte, len(details))
+	for i, v := range details {
+		b, err := conv.Encode(v)
+		if err != nil {
+			return err
+		}
+		enc[i] = b
+	}
+	h.mu.Lock()
+	h.encoded = enc
+	h.mu.Unlock()
+	return nil
+}
+
+// last is what was recorded last; nil: nothing.
+func (h *heartbeatDetails) last() [][]byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.encoded
+}
+
+// decodeDetails is an attempt's actenv.Env.LastDetails, for the details
+// earlier attempts left.
+func decodeDetails(conv converter.Converter, earlier [][]byte) func(v any) bool {
+	return func(v any) bool {
+		return len(earlier) > 0 && conv.Decode(earlier[0], v) == nil
 	}
 }
 
@@ -100,10 +171,7 @@ func (e *ActivityEnv) Heartbeats() [][]any {
 // *workflow.PanicError. Otherwise the error is the activity's own. Decode
 // the result with EncodedValue.Get.
 func (e *ActivityEnv) ExecuteActivity(fn any, args ...any) (EncodedValue, error) {
-	conv := e.Converter
-	if conv == nil {
-		conv = converter.Default
-	}
+	conv := e.converter()
 	if err := registry.CheckActivity(fn); err != nil {
 		return EncodedValue{}, fmt.Errorf("%w: ExecuteActivity: %w", ErrBadSetup, err)
 	}

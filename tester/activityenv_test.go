@@ -89,3 +89,53 @@ func TestActivityEnvFailures(t *testing.T) {
 		assert.ErrorContains(t, err, "argument 1: string does not fit int")
 	})
 }
+
+// Resume continues from the row the last attempt recorded, and fails
+// after failAt rows on its first attempt.
+func Resume(ctx context.Context, rows, failAt int) (string, error) {
+	from, ok := activity.HeartbeatDetails[int](ctx)
+	for i := from + 1; i <= rows; i++ {
+		activity.RecordHeartbeat(ctx, i)
+		if activity.Attempt(ctx) == 1 && i == failAt {
+			return "", fmt.Errorf("failed at row %d", i)
+		}
+	}
+	return fmt.Sprintf("attempt %d resumed after row %d (%v)", activity.Attempt(ctx), from, ok), nil
+}
+
+func TestActivityEnvHeartbeatDetails(t *testing.T) {
+	env := tester.NewActivityEnv()
+	_, err := env.ExecuteActivity(Resume, 5, 3)
+	require.ErrorContains(t, err, "failed at row 3")
+
+	env.Info.Attempt = 2
+	v, err := env.ExecuteActivity(Resume, 5, 3)
+	require.NoError(t, err)
+	var res string
+	require.NoError(t, v.Get(&res))
+	assert.Equal(t, "attempt 2 resumed after row 3 (true)", res)
+
+	fresh := tester.NewActivityEnv()
+	require.NoError(t, fresh.SetHeartbeatDetails(4))
+	res, err = Resume(fresh.Context(context.Background()), 5, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "attempt 1 resumed after row 4 (true)", res)
+
+	res, err = Resume(tester.NewActivityEnv().Context(context.Background()), 5, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "attempt 1 resumed after row 0 (false)", res, "no details: ok is false")
+}
+
+func CallResume(ctx workflow.Context, rows, failAt int) (string, error) {
+	opts := workflow.ActivityOptions{RetryOptions: workflow.RetryOptions{MaxAttempts: 3, FirstRetryInterval: time.Second}}
+	return workflow.ExecuteActivity[string](ctx, opts, Resume, rows, failAt).Get(ctx)
+}
+
+func TestWorkflowTesterHeartbeatDetailsAcrossRetries(t *testing.T) {
+	tst := tester.NewWorkflowTester[string](CallResume, tester.WithTB(t))
+	tst.RegisterActivity(Resume)
+	tst.Execute(5, 2)
+	res, err := tst.WorkflowResult()
+	require.NoError(t, err)
+	assert.Equal(t, "attempt 2 resumed after row 2 (true)", res)
+}

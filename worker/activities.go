@@ -75,23 +75,30 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 		return
 	}
 
-	result, err := w.callActivity(m, fn, log)
+	details := newAttemptDetails(w, streams.ActivityRef{InstanceID: t.InstanceID, ExecutionID: t.ExecutionID, ScheduleID: t.ScheduleID}, m.Attempt(), log)
+	result, err := w.callActivity(m, fn, details)
 	if err == nil {
-		w.finishActivity(m, result, nil, log)
+		if w.finishActivity(m, result, nil, log) {
+			details.remove()
+		}
 		return
 	}
 	if delay, retry := w.retryDelay(m, err); retry {
+		// The next attempt reads the last details this one recorded.
+		details.flush(true)
 		log.Info("activity attempt failed; retrying", "err", err, "retry_in", delay)
 		_ = m.NakWithDelay(delay)
 		return
 	}
 	log.Warn("activity failed", "err", err)
-	w.finishActivity(m, nil, engine.FailureFromError(err), log)
+	if w.finishActivity(m, nil, engine.FailureFromError(err), log) {
+		details.remove()
+	}
 }
 
 // callActivity runs the activity function with its deadline, lease keeping,
-// heartbeat timeout and panic recovery.
-func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{ Debug(string, ...any) }) ([]byte, error) {
+// heartbeat timeout, heartbeat details and panic recovery.
+func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attemptDetails) ([]byte, error) {
 	t := m.Task
 	opts := t.Options
 	timeout, cause := opts.StartToClose, actrun.ErrStartToClose
@@ -128,11 +135,13 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 		Attempt:      m.Attempt(),
 		ScheduledAt:  t.ScheduledAt,
 		Logger:       w.log.With("instance", t.InstanceID, "activity", t.Name, "attempt", m.Attempt()),
-		Heartbeat: func(...any) {
+		Heartbeat: func(d ...any) {
 			mu.Lock()
 			lastBeat = time.Now()
 			mu.Unlock()
+			details.record(d)
 		},
+		LastDetails: details.previous,
 	}
 	// Keep the lease while the activity runs, and enforce the heartbeat
 	// timeout.
@@ -143,6 +152,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 		if opts.Heartbeat > 0 {
 			tick = min(tick, opts.Heartbeat/4)
 		}
+		tick = min(tick, detailsInterval)
 		ticker := time.NewTicker(max(tick, 10*time.Millisecond))
 		defer ticker.Stop()
 		lastLease := time.Now()
@@ -150,7 +160,10 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, log interface{
 			select {
 			case <-done:
 				return
+			case <-details.kick:
+				details.flush(false)
 			case now := <-ticker.C:
+				details.flush(false)
 				if now.Sub(lastLease) >= w.b.AckWait()/3 {
 					_ = m.InProgress()
 					lastLease = now
@@ -175,10 +188,19 @@ func (w *Worker) retryDelay(m *streams.ActivityMessage, err error) (time.Duratio
 	return actrun.RetryDelay(m.Task.Options, m.Attempt(), time.Since(m.Task.ScheduledAt), err)
 }
 
-// finishActivity sends the outcome to the workflow's inbox, then acks. If
-// the send fails, the task goes back to the queue and runs again later:
-// activities are at-least-once.
-func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failure *history.Failure, log interface{ Warn(string, ...any) }) {
+// Bounds of the retries of an activity's report (see reportOutcome).
+const (
+	// maxReportDelay caps the wait between two tries.
+	maxReportDelay = 5 * time.Second
+	// maxReportTime is how long a report is retried before the task is
+	// handed back, and the activity runs again.
+	maxReportTime = time.Hour
+)
+
+// finishActivity sends the outcome to the workflow's inbox, then acks, and
+// reports whether it did. The activity has run: a send that fails is
+// retried (see reportOutcome), not the activity.
+func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failure *history.Failure, log interface{ Warn(string, ...any) }) bool {
 	t := m.Task
 	e := &history.Event{
 		Kind:        history.ActivityCompleted,
@@ -191,26 +213,72 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 	if failure != nil {
 		e.Kind, e.Failure = history.ActivityFailed, failure
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
-	if errors.Is(err, streams.ErrPayloadTooLarge) {
-		// The outcome itself must reach the workflow; running the
-		// activity again would not make it smaller.
-		if failure == nil {
-			e.Kind, e.Result = history.ActivityFailed, nil
-			e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
-		} else {
-			e.Failure = failure.Cut()
-		}
-		err = w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
-	}
-	if err != nil {
+	err := w.reportOutcome(m, e, log)
+	switch {
+	case errors.Is(err, streams.ErrInvalidName):
+		// The task names a workflow queue or instance no message can be
+		// addressed to: no retry helps.
+		w.deadLetter(streams.DeadActivity, &m.TaskMessage, "activity task whose outcome cannot be addressed", err)
+		return true
+	case err != nil:
 		log.Warn("reporting the activity's outcome failed; it will run again", "err", err)
 		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
-		return
+		return false
 	}
 	_ = m.Ack()
+	return true
+}
+
+// reportOutcome publishes an activity's outcome event to its workflow's
+// inbox. A publish that fails is tried again with a growing delay (from
+// TaskRetryDelay, at most maxReportDelay) while the task's lease is kept:
+// every try has the same message ID, so a publish that was stored although
+// its answer was lost is stored once. It gives up when the worker stops or
+// after maxReportTime, and at once on an invalid name or an outcome still
+// too large after cutting.
+func (w *Worker) reportOutcome(m *streams.ActivityMessage, e *history.Event, log interface{ Warn(string, ...any) }) error {
+	t := m.Task
+	start := time.Now()
+	delay := w.opts.TaskRetryDelay
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
+		if errors.Is(err, streams.ErrPayloadTooLarge) {
+			// The outcome itself must reach the workflow; running the
+			// activity again would not make it smaller.
+			if e.Kind == history.ActivityCompleted {
+				e.Kind, e.Result = history.ActivityFailed, nil
+				e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
+			} else {
+				e.Failure = e.Failure.Cut()
+			}
+			err = w.b.PublishEvent(ctx, t.WorkflowQueue, t.InstanceID, e)
+		}
+		cancel()
+		if err == nil || errors.Is(err, streams.ErrInvalidName) || errors.Is(err, streams.ErrPayloadTooLarge) ||
+			w.isStopping() || time.Since(start) > maxReportTime {
+			return err
+		}
+		// Keep the lease: the activity has run, and another worker must
+		// not run it again while the report waits.
+		_ = m.InProgress()
+		log.Warn("reporting the activity's outcome failed; retrying the report", "err", err, "try", try, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+		case <-w.stopping:
+		}
+		delay = min(2*delay, maxReportDelay)
+	}
+}
+
+// isStopping reports whether the worker is stopping.
+func (w *Worker) isStopping() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 // cut shortens s to at most n bytes (on a rune boundary), saying so.

@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jetflow/jetflow/converter"
@@ -126,6 +127,10 @@ type Worker struct {
 
 	cache   *executorCache
 	cancels *activityCancels
+
+	// queryReplays counts queries answered by replaying the run's history
+	// (not from the cached executor).
+	queryReplays atomic.Int64
 
 	mu       sync.Mutex
 	started  bool

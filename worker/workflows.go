@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/jetflow/jetflow/engine"
@@ -17,115 +16,6 @@ import (
 // maxConflictRetries bounds how often a task re-reads and re-runs after
 // losing a commit race before it hands its messages back.
 const maxConflictRetries = 5
-
-// pollWorkflowTasks fetches inbox messages of a queue and hands them, grouped
-// by instance, to the dispatcher until ctx ends.
-func (w *Worker) pollWorkflowTasks(ctx context.Context, inbox *streams.InboxQueue, d *dispatcher) {
-	for ctx.Err() == nil {
-		msgs, err := inbox.Fetch(ctx, w.opts.FetchBatch, w.opts.PollWait)
-		if err != nil {
-			if ctx.Err() == nil {
-				w.log.Warn("fetching workflow tasks failed", "queue", d.queue, "err", err)
-				sleep(ctx, w.opts.TaskRetryDelay)
-			}
-			continue
-		}
-		byInstance := map[string][]*streams.InboxMessage{}
-		var order []string
-		for _, m := range msgs {
-			if m.Err != nil {
-				w.deadLetter(streams.DeadInbox, &m.TaskMessage, "undecodable inbox message", m.Err)
-				continue
-			}
-			if _, seen := byInstance[m.InstanceID]; !seen {
-				order = append(order, m.InstanceID)
-			}
-			byInstance[m.InstanceID] = append(byInstance[m.InstanceID], m)
-		}
-		for _, inst := range order {
-			d.dispatch(ctx, inst, byInstance[inst])
-		}
-	}
-}
-
-func (w *Worker) deadLetter(kind string, m *streams.TaskMessage, reason string, cause error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := w.b.DeadLetter(ctx, kind, m, reason, cause); err != nil {
-		w.log.Error("dead-lettering failed; the message will be redelivered", "subject", m.Subject(), "err", err)
-		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
-
-// dispatcher runs workflow tasks, at most one at a time per instance: the
-// messages of an instance that arrive while its task runs wait and form its
-// next task.
-type dispatcher struct {
-	w     *Worker
-	queue string
-	slots chan struct{}
-
-	mu      sync.Mutex
-	waiting map[string][]*streams.InboxMessage // present while the instance has a task running
-}
-
-func newDispatcher(w *Worker, queue string, slots chan struct{}) *dispatcher {
-	return &dispatcher{w: w, queue: queue, slots: slots, waiting: map[string][]*streams.InboxMessage{}}
-}
-
-func (d *dispatcher) dispatch(ctx context.Context, inst string, msgs []*streams.InboxMessage) {
-	d.mu.Lock()
-	if queued, busy := d.waiting[inst]; busy {
-		d.waiting[inst] = append(queued, msgs...)
-		d.mu.Unlock()
-		return
-	}
-	d.waiting[inst] = nil
-	d.mu.Unlock()
-
-	select {
-	case d.slots <- struct{}{}:
-	case <-ctx.Done():
-		// Stopping: hand the messages back for another worker.
-		d.mu.Lock()
-		msgs = append(msgs, d.waiting[inst]...)
-		delete(d.waiting, inst)
-		d.mu.Unlock()
-		for _, m := range msgs {
-			_ = m.Nak()
-		}
-		return
-	}
-	d.w.tasks.Add(1)
-	go d.run(inst, msgs)
-}
-
-func (d *dispatcher) run(inst string, msgs []*streams.InboxMessage) {
-	defer d.w.tasks.Done()
-	defer func() { <-d.slots }()
-	for {
-		d.w.processTask(d.queue, inst, msgs)
-		d.mu.Lock()
-		next := d.waiting[inst]
-		if len(next) == 0 {
-			delete(d.waiting, inst)
-			d.mu.Unlock()
-			return
-		}
-		d.waiting[inst] = nil
-		d.mu.Unlock()
-		msgs = next
-	}
-}
 
 // processTask runs the workflow tasks of one instance's messages: one per
 // run they are for.
@@ -158,154 +48,240 @@ func (w *Worker) processTask(queue, inst string, msgs []*streams.InboxMessage) {
 
 // runTask is one workflow task: the run's executor takes the new events,
 // and what it produces is committed, then published, then the messages are
-// acknowledged.
+// acknowledged. decideTask does the work and says how it ended; settle
+// carries that out, in one place for every way a task can end.
 func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*streams.InboxMessage) {
 	log := w.log.With("instance", inst, "run", run)
-	events := make([]history.Event, len(msgs))
-	for i, m := range msgs {
-		events[i] = *m.Event
-	}
 	for attempt := 0; ; attempt++ {
-		cr, err := w.loadRun(ctx, inst, run, attempt == 0 && startsFresh(msgs))
-		if err != nil {
-			var unknown *unknownWorkflowError
-			if errors.As(err, &unknown) {
-				w.unknownWorkflow(ctx, queue, inst, run, unknown, msgs, log)
-				return
-			}
-			w.retryTaskLater(msgs, log, fmt.Errorf("could not load the run: %w", err))
-			return
+		o := w.decideTask(ctx, queue, inst, run, msgs, attempt == 0, log)
+		if o.reread != "" && attempt < maxConflictRetries {
+			o.release(w.cache)
+			log.Debug(o.reread, "attempt", attempt+1)
+			continue
 		}
-		if cr == nil {
-			cr, err = w.newRun(inst, run, events, msgs, log)
-			if cr == nil {
-				var unknown *unknownWorkflowError
-				if errors.As(err, &unknown) {
-					w.unknownWorkflow(ctx, queue, inst, run, unknown, msgs, log)
-				}
-				return
-			}
-		}
-
-		out, err := cr.ex.Execute(events)
-		if err != nil {
-			if errors.Is(err, engine.ErrRunFinished) {
-				// Late events for a finished run; any of them already
-				// committed gets its commit's side effects republished,
-				// and requests meant for the instance follow it to its
-				// next run.
-				err := w.recoverEffects(ctx, queue, inst, run, cr.started, msgs)
-				if err == nil {
-					err = w.forwardToNextRun(ctx, run, cr, msgs)
-				}
-				if err != nil {
-					cr.ex.Close()
-					w.retryTaskLater(msgs, log, err)
-					return
-				}
-				cr.ex.Close()
-				ackAll(msgs)
-				return
-			}
-			cr.ex.Close()
-			w.retryTaskLater(msgs, log, err)
-			return
-		}
-		dropped := droppedMessages(msgs, out)
-		if ahead := answersAhead(dropped, cr.ex.HistoryLength()); len(ahead) > 0 {
-			// The executor has not seen the commands these events
-			// answer: another worker committed since it was cached (or
-			// the history was read from a replica that lags). Acking
-			// would lose them, and with nothing to commit no sequence
-			// check would notice. Re-read and re-run.
-			cr.ex.Close()
-			if attempt < maxConflictRetries {
-				log.Debug("the executor is behind the history; re-reading", "attempt", attempt+1)
-				continue
-			}
-			w.holdBack(ahead, log)
-			if rest := without(msgs, ahead); len(rest) > 0 {
-				w.runTask(ctx, queue, inst, run, rest)
-			}
-			return
-		}
-		if err := w.recoverEffects(ctx, queue, inst, run, cr.started, dropped); err != nil {
-			// Hand everything back: the task runs again, and the
-			// recovery with it.
-			cr.ex.Close()
-			w.retryTaskLater(msgs, log, err)
-			return
-		}
-		if len(out) == 0 {
-			w.cache.put(cr)
-			ackAll(msgs)
-			return
-		}
-
-		commit := &history.Commit{Events: out}
-		seq, err := w.b.Commit(ctx, inst, run, cr.lastSeq, commit)
-		if err != nil {
-			cr.ex.Close()
-			if errors.Is(err, streams.ErrConflict) && attempt < maxConflictRetries {
-				log.Debug("commit conflict, re-reading the history", "attempt", attempt+1)
-				continue
-			}
-			if errors.Is(err, streams.ErrPayloadTooLarge) {
-				w.commitTooLarge(ctx, queue, inst, run, cr, out, msgs, log, err)
-				return
-			}
-			w.retryTaskLater(msgs, log, err)
-			return
-		}
-		cr.lastSeq = seq
-		if err := w.publishEffects(ctx, queue, inst, run, cr.started, out, openWork{ex: cr.ex}); err != nil {
-			// Committed: a redelivered message finds its event in the
-			// history and republishes these effects.
-			log.Warn("publishing the effects of a commit failed; they will be republished", "err", err)
-			cr.ex.Close()
-			nakAll(msgs, w.opts.TaskRetryDelay)
-			return
-		}
-		if _, done := cr.ex.Final(); done {
-			err := w.forwardToNextRun(ctx, run, cr, msgs)
-			cr.ex.Close()
-			if err != nil {
-				// The run's end is committed; the redelivered messages
-				// come back as late events and are forwarded then.
-				log.Warn("forwarding requests to the next run failed; retrying", "err", err)
-				nakAll(msgs, w.opts.TaskRetryDelay)
-				return
-			}
-		} else {
-			w.cache.put(cr)
-		}
-		ackAll(msgs)
+		w.settle(ctx, queue, inst, run, msgs, o, log)
 		return
 	}
 }
 
-// commitTooLarge handles a task whose commit the server refused as too
-// large. Several events that fit one by one may not fit together: then
-// they are taken one task at a time. A single event whose task still does
-// not fit (a result, arguments or an error too large to store) fails the
-// run with a clear, non-retryable PayloadTooLarge error, which replay
-// accepts as the run's end.
-func (w *Worker) commitTooLarge(ctx context.Context, queue, inst, run string, cr *cachedRun, out []history.Event,
-	msgs []*streams.InboxMessage, log *slog.Logger, cause error) {
-	if len(msgs) > 1 {
+// outcomeKind is how a workflow task's messages are settled.
+type outcomeKind int
+
+const (
+	// settleAck acknowledges the messages: the task is done.
+	settleAck outcomeKind = iota
+	// settleRetry hands the messages back with a delay that grows with
+	// their deliveries: the task failed without failing its run.
+	settleRetry
+	// settleNak hands the messages back after delay: the task is to be
+	// taken again soon (effects to republish, a start to wait for).
+	settleNak
+	// settleDeadLetter moves the messages to the dead-letter stream.
+	settleDeadLetter
+	// settleHoldBack hands back (or dead-letters) the messages in ahead,
+	// which answer commands the history read does not have, and runs the
+	// rest as a task of their own.
+	settleHoldBack
+	// settleSplit hands back all messages but the first and runs that one
+	// alone: together they made a commit too large to store.
+	settleSplit
+	// settleTooLarge fails the run: a single event's task made a commit
+	// too large to store.
+	settleTooLarge
+	// settleUnknown leaves a run of a workflow this worker lacks to other
+	// workers of the queue for a while, then fails it.
+	settleUnknown
+)
+
+// taskOutcome is what a workflow task decided: what becomes of its
+// executor and its messages. Only settle acts on it.
+type taskOutcome struct {
+	kind outcomeKind
+	// cr is the task's executor, if it got one; keep puts it back into
+	// the cache, otherwise settle closes it.
+	cr   *cachedRun
+	keep bool
+	// err says why the task did not end with an ack; warn, when set, is
+	// logged with it at warning level before the messages are handed back.
+	err  error
+	warn string
+	// delay is settleNak's wait.
+	delay time.Duration
+	// reread, when set, says the executor is behind the history: the task
+	// re-reads and runs again (logging reread), unless it has done so too
+	// often; then the outcome is settled as it is.
+	reread string
+	// reason is settleDeadLetter's reason.
+	reason string
+	// ahead are settleHoldBack's messages.
+	ahead []*streams.InboxMessage
+	// out is the commit settleTooLarge could not store.
+	out []history.Event
+	// unknown is settleUnknown's workflow.
+	unknown *unknownWorkflowError
+}
+
+// release disposes of the task's executor: back into the cache, or closed.
+func (o *taskOutcome) release(c *executorCache) {
+	if o.cr == nil {
+		return
+	}
+	if o.keep {
+		c.put(o.cr)
+	} else {
+		o.cr.ex.Close()
+	}
+}
+
+// Outcomes the task builds most often.
+func ack(cr *cachedRun, keep bool) taskOutcome {
+	return taskOutcome{kind: settleAck, cr: cr, keep: keep}
+}
+func retryLater(cr *cachedRun, err error) taskOutcome {
+	return taskOutcome{kind: settleRetry, cr: cr, err: err}
+}
+
+// settle carries out a task's outcome: it disposes of the executor, then
+// acknowledges, hands back or dead-letters the messages. Outcomes that need
+// more work (a run too large to store, an unknown workflow, messages to
+// run apart) do it here and settle what that work decides.
+func (w *Worker) settle(ctx context.Context, queue, inst, run string, msgs []*streams.InboxMessage, o taskOutcome, log *slog.Logger) {
+	o.release(w.cache)
+	switch o.kind {
+	case settleAck:
+		ackAll(msgs)
+	case settleRetry:
+		w.retryTaskLater(msgs, log, o.err)
+	case settleNak:
+		if o.warn != "" {
+			log.Warn(o.warn, "err", o.err)
+		}
+		nakAll(msgs, o.delay)
+	case settleDeadLetter:
+		for _, m := range msgs {
+			w.deadLetter(streams.DeadInbox, &m.TaskMessage, o.reason, o.err)
+		}
+	case settleHoldBack:
+		w.holdBack(o.ahead, log)
+		if rest := without(msgs, o.ahead); len(rest) > 0 {
+			w.runTask(ctx, queue, inst, run, rest)
+		}
+	case settleSplit:
 		log.Info("a task's commit is too large; taking its events one at a time", "events", len(msgs))
 		nakAll(msgs[1:], w.opts.TaskRetryDelay)
 		w.runTask(ctx, queue, inst, run, msgs[:1])
-		return
+	case settleTooLarge:
+		w.settle(ctx, queue, inst, run, msgs, w.failTooLarge(ctx, queue, inst, run, o.cr, o.out, log, o.err), log)
+	case settleUnknown:
+		w.settle(ctx, queue, inst, run, msgs, w.failUnknownWorkflow(ctx, queue, inst, run, o.unknown, msgs, log), log)
 	}
+}
+
+// decideTask runs one attempt of a task, up to its commit and side effects,
+// and says how it ended. first says it is the task's first attempt.
+func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs []*streams.InboxMessage, first bool, log *slog.Logger) taskOutcome {
+	events := make([]history.Event, len(msgs))
+	for i, m := range msgs {
+		events[i] = *m.Event
+	}
+	cr, err := w.loadRun(ctx, inst, run, first && startsFresh(msgs))
+	if err != nil {
+		var unknown *unknownWorkflowError
+		if errors.As(err, &unknown) {
+			return taskOutcome{kind: settleUnknown, unknown: unknown}
+		}
+		return retryLater(nil, fmt.Errorf("could not load the run: %w", err))
+	}
+	if cr == nil {
+		var o taskOutcome
+		if cr, o = w.newRun(inst, run, events, msgs, log); cr == nil {
+			return o
+		}
+	}
+
+	out, err := cr.ex.Execute(events)
+	if err != nil {
+		if !errors.Is(err, engine.ErrRunFinished) {
+			return retryLater(cr, err)
+		}
+		// Late events for a finished run; any of them already committed
+		// gets its commit's side effects republished, and requests meant
+		// for the instance follow it to its next run.
+		err := w.recoverEffects(ctx, queue, inst, run, cr.started, msgs)
+		if err == nil {
+			err = w.forwardToNextRun(ctx, run, cr, msgs)
+		}
+		if err != nil {
+			return retryLater(cr, err)
+		}
+		return ack(cr, false)
+	}
+	dropped := droppedMessages(msgs, out)
+	if ahead := answersAhead(dropped, cr.ex.HistoryLength()); len(ahead) > 0 {
+		// The executor has not seen the commands these events answer:
+		// another worker committed since it was cached (or the history
+		// was read from a replica that lags). Acking would lose them, and
+		// with nothing to commit no sequence check would notice. Re-read
+		// and re-run.
+		return taskOutcome{kind: settleHoldBack, cr: cr, ahead: ahead, reread: "the executor is behind the history; re-reading"}
+	}
+	if err := w.recoverEffects(ctx, queue, inst, run, cr.started, dropped); err != nil {
+		// Hand everything back: the task runs again, and the recovery
+		// with it.
+		return retryLater(cr, err)
+	}
+	if len(out) == 0 {
+		return ack(cr, true)
+	}
+
+	seq, err := w.b.Commit(ctx, inst, run, cr.lastSeq, &history.Commit{Events: out})
+	if err != nil {
+		switch {
+		case errors.Is(err, streams.ErrConflict):
+			o := retryLater(cr, err)
+			o.reread = "commit conflict, re-reading the history"
+			return o
+		case errors.Is(err, streams.ErrPayloadTooLarge) && len(msgs) > 1:
+			return taskOutcome{kind: settleSplit, cr: cr}
+		case errors.Is(err, streams.ErrPayloadTooLarge):
+			return taskOutcome{kind: settleTooLarge, cr: cr, out: out, err: err}
+		}
+		return retryLater(cr, err)
+	}
+	cr.lastSeq = seq
+	if err := w.publishEffects(ctx, queue, inst, run, cr.started, out, openWork{ex: cr.ex}); err != nil {
+		// Committed: a redelivered message finds its event in the history
+		// and republishes these effects.
+		return taskOutcome{kind: settleNak, cr: cr, delay: w.opts.TaskRetryDelay, err: err,
+			warn: "publishing the effects of a commit failed; they will be republished"}
+	}
+	if _, done := cr.ex.Final(); !done {
+		return ack(cr, true)
+	}
+	if err := w.forwardToNextRun(ctx, run, cr, msgs); err != nil {
+		// The run's end is committed; the redelivered messages come back
+		// as late events and are forwarded then.
+		return taskOutcome{kind: settleNak, cr: cr, delay: w.opts.TaskRetryDelay, err: err,
+			warn: "forwarding requests to the next run failed; retrying"}
+	}
+	return ack(cr, false)
+}
+
+// failTooLarge fails a run whose task's commit, for a single event, the
+// server refused as too large (a result, arguments or an error too large
+// to store), with a clear, non-retryable PayloadTooLarge error, which
+// replay accepts as the run's end. (Several events that fit one by one
+// but not together are split instead: settleSplit.) cr's executor is
+// closed; its started event and last sequence are still good.
+func (w *Worker) failTooLarge(ctx context.Context, queue, inst, run string, cr *cachedRun, out []history.Event,
+	log *slog.Logger, cause error) taskOutcome {
 	var events []history.Event
 	next := out[0].ID
 	if cr.lastSeq == 0 {
 		// The run's first commit: its history must begin with its start.
 		started := out[0]
 		if started.Kind != history.WorkflowStarted {
-			w.retryTaskLater(msgs, log, fmt.Errorf("a first commit without its start: %w", cause))
-			return
+			return retryLater(nil, fmt.Errorf("a first commit without its start: %w", cause))
 		}
 		started.Args = nil // it may be what is too large; replay fails the run here anyway
 		events = append(events, started)
@@ -323,15 +299,13 @@ func (w *Worker) commitTooLarge(ctx context.Context, queue, inst, run string, cr
 		},
 	})
 	if _, err := w.b.Commit(ctx, inst, run, cr.lastSeq, &history.Commit{Events: events}); err != nil {
-		w.retryTaskLater(msgs, log, fmt.Errorf("failing a run whose task is too large: %w", err))
-		return
+		return retryLater(nil, fmt.Errorf("failing a run whose task is too large: %w", err))
 	}
 	log.Error("failed a run whose task's commit is too large", "err", cause)
 	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events, openWork{}); err != nil {
-		w.retryTaskLater(msgs, log, err)
-		return
+		return retryLater(nil, err)
 	}
-	ackAll(msgs)
+	return ack(nil, false)
 }
 
 // forwardToNextRun hands the signals, cancel and terminate requests that
@@ -436,8 +410,8 @@ func startsFresh(msgs []*streams.InboxMessage) bool {
 
 // newRun makes the executor of a run without history, from the task's
 // WorkflowStarted event. Without one (events that overtook their run's
-// start), the messages wait.
-func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*streams.InboxMessage, log *slog.Logger) (*cachedRun, error) {
+// start), the messages wait: the outcome says how.
+func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*streams.InboxMessage, log *slog.Logger) (*cachedRun, taskOutcome) {
 	var started *history.Event
 	for i := range events {
 		if events[i].Kind == history.WorkflowStarted {
@@ -448,8 +422,7 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 	if started == nil {
 		oldest := msgs[0].Published()
 		if time.Since(oldest) <= w.opts.UnknownNameTimeout {
-			nakAll(msgs, w.opts.TaskRetryDelay)
-			return nil, nil
+			return nil, taskOutcome{kind: settleNak, delay: w.opts.TaskRetryDelay}
 		}
 		// Waited long: is the run real? A run the registry names as
 		// the instance's current one exists, and its start is late (a
@@ -461,24 +434,19 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 			// retry, and each check is one registry read.
 			delay := min(backoff(w.opts.TaskRetryDelay, msgs[0].Deliveries()), 5*time.Second)
 			log.Warn("events wait for a run whose start has not arrived", "waiting_since", oldest, "retry_in", delay)
-			nakAll(msgs, delay)
-			return nil, nil
+			return nil, taskOutcome{kind: settleNak, delay: delay}
 		}
-		for _, m := range msgs {
-			w.deadLetter(streams.DeadInbox, &m.TaskMessage, "event for a run that never started", fmt.Errorf("run %q of %q has no history and no start", run, inst))
-		}
-		return nil, nil
+		return nil, taskOutcome{kind: settleDeadLetter, reason: "event for a run that never started",
+			err: fmt.Errorf("run %q of %q has no history and no start", run, inst)}
 	}
 	if _, ok := w.reg.Workflow(started.Name); !ok {
-		return nil, &unknownWorkflowError{name: started.Name, started: *started}
+		return nil, taskOutcome{kind: settleUnknown, unknown: &unknownWorkflowError{name: started.Name, started: *started}}
 	}
 	ex, err := w.newExecutor(inst, run)
 	if err != nil {
-		log.Warn("workflow task failed", "err", err)
-		nakAll(msgs, w.opts.TaskRetryDelay)
-		return nil, err
+		return nil, taskOutcome{kind: settleNak, delay: w.opts.TaskRetryDelay, err: err, warn: "workflow task failed"}
 	}
-	return &cachedRun{key: runKey{inst, run}, ex: ex, started: *started}, nil
+	return &cachedRun{key: runKey{inst, run}, ex: ex, started: *started}, taskOutcome{}
 }
 
 // runRegistered reports whether the registry names run as the instance's
@@ -509,20 +477,20 @@ func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
 	})
 }
 
-// unknownWorkflow leaves a run of a workflow this worker lacks to other
-// workers of the queue for UnknownNameTimeout, then fails it: no worker
-// of the queue took it in that time.
-func (w *Worker) unknownWorkflow(ctx context.Context, queue, inst, run string, u *unknownWorkflowError, msgs []*streams.InboxMessage, log *slog.Logger) {
+// failUnknownWorkflow leaves a run of a workflow this worker lacks to
+// other workers of the queue for UnknownNameTimeout, then fails it: no
+// worker of the queue took it in that time.
+func (w *Worker) failUnknownWorkflow(ctx context.Context, queue, inst, run string, u *unknownWorkflowError, msgs []*streams.InboxMessage, log *slog.Logger) taskOutcome {
 	oldest := msgs[0].Published()
 	if wait := w.opts.UnknownNameTimeout - time.Since(oldest); wait > 0 {
-		nakAll(msgs, min(wait, time.Second))
-		return
+		return taskOutcome{kind: settleNak, delay: min(wait, time.Second)}
 	}
 	failure := &history.Failure{
 		Type:         "UnknownWorkflow",
 		Message:      fmt.Sprintf("no worker of queue %q has workflow %q registered", queue, u.name),
 		NonRetryable: true,
 	}
+	retry := taskOutcome{kind: settleNak, delay: w.opts.TaskRetryDelay}
 	var out []history.Event
 	var lastSeq uint64
 	next := u.length + 1
@@ -534,24 +502,21 @@ func (w *Worker) unknownWorkflow(ctx context.Context, queue, inst, run string, u
 	} else {
 		h, err := w.b.ReadHistory(ctx, inst, run)
 		if err != nil {
-			nakAll(msgs, w.opts.TaskRetryDelay)
-			return
+			return retry
 		}
 		lastSeq = h.LastSeq
 		next = int64(len(h.Events())) + 1
 	}
 	out = append(out, history.Event{Kind: history.WorkflowFailed, ID: next, Time: time.Now().UTC(), Failure: failure})
 	if _, err := w.b.Commit(ctx, inst, run, lastSeq, &history.Commit{Events: out}); err != nil {
-		log.Warn("failing a run of an unknown workflow did not commit; retrying", "err", err)
-		nakAll(msgs, w.opts.TaskRetryDelay)
-		return
+		retry.err, retry.warn = err, "failing a run of an unknown workflow did not commit; retrying"
+		return retry
 	}
 	log.Error("failed a run of an unknown workflow", "workflow", u.name)
 	if err := w.publishEffects(ctx, queue, inst, run, u.started, out, openWork{}); err != nil {
-		nakAll(msgs, w.opts.TaskRetryDelay)
-		return
+		return retry
 	}
-	ackAll(msgs)
+	return ack(nil, false)
 }
 
 // retryTaskLater hands the messages back with a growing delay: the task

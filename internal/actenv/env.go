@@ -19,8 +19,12 @@ type Env struct {
 	ScheduledAt  time.Time
 	Logger       *slog.Logger
 	// Heartbeat records progress: it keeps the task's lease and resets
-	// the heartbeat timeout.
+	// the heartbeat timeout; details, when given, are kept for the next
+	// attempt.
 	Heartbeat func(details ...any)
+	// LastDetails decodes into v (a pointer) the first of the details an
+	// earlier attempt recorded with Heartbeat; false when there are none.
+	LastDetails func(v any) bool
 }
 
 type key struct{}
