@@ -175,7 +175,7 @@ func userPackage(pass *analysis.Pass) bool {
 
 // jetflowLibrary says whether path is a package of jetflow's own
 // implementation (the workflow runtime, worker, client...), as opposed to
-// its examples and end-to-end tests.
+// its examples, end-to-end tests and test data.
 func jetflowLibrary(path string) bool {
 	if path != modulePath && !strings.HasPrefix(path, modulePath+"/") {
 		return false
@@ -186,7 +186,7 @@ func jetflowLibrary(path string) bool {
 	case "examples", "e2e", "faults":
 		return false
 	}
-	return true
+	return !strings.Contains("/"+rest+"/", "/testdata/")
 }
 
 // isWorkflowContext says whether t is workflow.Context.
