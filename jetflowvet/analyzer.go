@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -162,12 +163,26 @@ func run(pass *analysis.Pass) (any, error) {
 }
 
 // userPackage says whether the package is code the analyzer looks into:
-// packages of the modules being analyzed, not the standard library and not
-// versioned dependencies. analysistest's GOPATH mode gives no module; there
-// a path whose first element has a dot is user code.
+// packages of the main and workspace modules and of modules replaced by a
+// local directory, not the standard library and not versioned
+// dependencies. analysistest's GOPATH mode gives no module; there a path
+// whose first element has a dot is user code.
 func userPackage(pass *analysis.Pass) bool {
 	if m := pass.Module; m != nil && m.Path != "" {
-		return m.Version == ""
+		switch {
+		case m.Version == "":
+			return true
+		case m.Replace != nil:
+			return m.Replace.Version == ""
+		}
+		// go vet before Go 1.27 does not say whether a module is
+		// replaced: a versioned module whose files are neither in the
+		// module cache (module@version/...) nor vendored is a local one.
+		if len(pass.Files) == 0 {
+			return false
+		}
+		name := filepath.ToSlash(pass.Fset.File(pass.Files[0].Pos()).Name())
+		return !strings.Contains(name, "@") && !strings.Contains(name, "/vendor/")
 	}
 	first, _, _ := strings.Cut(pass.Pkg.Path(), "/")
 	return strings.Contains(first, ".")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -88,4 +89,40 @@ func TestCommand(t *testing.T) {
 		stdout, stderr, _ := run(t, bin, "-fix", "-diff", "./testdata/bad")
 		assert.Contains(t, stdout, "+\treturn workflow.Now(ctx), nil", stderr)
 	})
+}
+
+// TestFollowsLocallyReplacedModules checks that a helper in a module
+// replaced by a local directory is followed, both standalone and through go
+// vet (whose driver does not say that a module is replaced).
+func TestFollowsLocallyReplacedModules(t *testing.T) {
+	bin := buildVet(t)
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	files := map[string]string{
+		"lib/go.mod": "module example.com/lib\n\ngo 1.26\n",
+		"lib/lib.go": "package lib\n\nimport \"time\"\n\nfunc Stamp() time.Time { return time.Now() }\n",
+		"app/go.mod": "module example.com/app\n\ngo 1.26.0\n\n" +
+			"require (\n\texample.com/lib v0.0.0\n\tgithub.com/jetflow/jetflow v0.0.0\n)\n\n" +
+			"replace example.com/lib => ../lib\n\nreplace github.com/jetflow/jetflow => " + root + "\n",
+		"app/go.sum": string(sum),
+		"app/app.go": "package app\n\nimport (\n\t\"example.com/lib\"\n\t\"github.com/jetflow/jetflow/workflow\"\n)\n\n" +
+			"func W(ctx workflow.Context) { _ = lib.Stamp() }\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	const want = "app.go:8:36: calls lib.Stamp → time.Now, not deterministic in workflow code"
+	for _, args := range [][]string{{bin, "./..."}, {"go", "vet", "-vettool=" + bin, "./..."}} {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = filepath.Join(dir, "app")
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, "%v: %s", args, out)
+		assert.Contains(t, string(out), want, "%v", args)
+	}
 }
