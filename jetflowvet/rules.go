@@ -308,7 +308,7 @@ func callRule(fn *types.Func) (what, rule, advice string) {
 		return what, ruleRand, "draw random bytes in workflow.SideEffect or an activity"
 	case "github.com/google/uuid":
 		switch name {
-		case "New", "NewString", "NewRandom", "NewRandomFromReader", "NewUUID", "NewV6", "NewV7", "Must":
+		case "New", "NewString", "NewRandom", "NewRandomFromReader", "NewUUID", "NewV6", "NewV7":
 			if recv == nil {
 				return what, ruleRand, "make the ID in workflow.SideEffect or an activity, or derive it from workflow.GetInfo(ctx)"
 			}

@@ -49,6 +49,16 @@ func Tested() time.Time {
 	return time.Now() // want `time.Now in workflow code`
 }
 
+// Child is started as a sub-workflow.
+func Child() time.Time {
+	return time.Now() // want `time.Now in workflow code`
+}
+
+// Parent starts Child.
+func Parent(ctx workflow.Context) {
+	_, _ = workflow.CreateSubWorkflowInstance[time.Time](ctx, workflow.SubWorkflowOptions{}, Child).Get(ctx)
+}
+
 // NotRegistered looks like the others but nothing starts it.
 func NotRegistered() time.Time { return time.Now() } // want NotRegistered:`nondeterministic`
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -81,9 +82,11 @@ func Maps(ctx workflow.Context, m map[string]int) []string {
 func sortStrings([]string) {}
 
 func Random(ctx workflow.Context) {
-	_ = rand.Intn(10)                 // want `rand.Intn in workflow code: draw random numbers in workflow.SideEffect`
-	_, _ = crand.Read(nil)            // want `rand.Read in workflow code: draw random bytes in workflow.SideEffect`
-	r := rand.New(rand.NewSource(42)) // a generator seeded by the workflow is deterministic
+	_ = rand.Intn(10)                           // want `rand.Intn in workflow code: draw random numbers in workflow.SideEffect`
+	_, _ = crand.Read(nil)                      // want `rand.Read in workflow code: draw random bytes in workflow.SideEffect`
+	_ = uuid.NewString()                        // want `uuid.NewString in workflow code: make the ID in workflow.SideEffect`
+	_ = uuid.NewSHA1(uuid.UUID{}, nil).String() // a name-based UUID is deterministic
+	r := rand.New(rand.NewSource(42))           // a generator seeded by the workflow is deterministic
 	_ = r.Intn(10)
 }
 
