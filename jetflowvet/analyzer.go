@@ -439,14 +439,17 @@ func (s *state) collectFuncs(f *ast.File) {
 }
 
 // exemptLits returns the function literals of call that are not workflow
-// code: the function of workflow.SideEffect, and activities given as
-// literals.
+// code: the function of workflow.SideEffect, a query handler (it reads the
+// state and records nothing, so it cannot change a replay), and activities
+// given as literals.
 func exemptLits(info *types.Info, call *ast.CallExpr) []*ast.FuncLit {
 	fn := calleeFunc(info, call)
 	var idx int
 	switch {
 	case isPkgFunc(fn, workflowPkg, "SideEffect"):
 		idx = 1
+	case isPkgFunc(fn, workflowPkg, "SetQueryHandler"):
+		idx = 2
 	case isPkgFunc(fn, workflowPkg, "ExecuteActivity"):
 		idx = 2
 	case isMethodIn(fn, workerPkg, "RegisterActivity"), isMethodIn(fn, testerPkg, "RegisterActivity"):

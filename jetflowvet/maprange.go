@@ -9,8 +9,9 @@ import (
 // orderIndependent says whether the order in which a range over a map
 // visits its entries cannot change what the workflow does. Recognised:
 //
-//   - the body only appends to one slice, and the next statement of the
-//     enclosing block that uses that slice sorts it (sort.Strings,
+//   - the body only collects into one slice (s = append(s, ...), or
+//     s[i] = ... and i++), and the next statement of the enclosing block
+//     that uses that slice sorts it (sort.Strings,
 //     sort.Ints, sort.Float64s, sort.Slice, sort.SliceStable, sort.Sort,
 //     sort.Stable, slices.Sort, slices.SortFunc, slices.SortStableFunc);
 //   - every statement of the body is order-independent by itself: a write
@@ -32,10 +33,14 @@ func (w *walker) orderIndependent(r *ast.RangeStmt) bool {
 	return true
 }
 
-// collectedSlice returns the slice variable the range's body appends to
-// when that is all the body does.
+// collectedSlice returns the slice variable the range's body collects
+// into when that is all the body does: s = append(s, ...), or s[i] = ...
+// followed by i++.
 func (w *walker) collectedSlice(r *ast.RangeStmt) *types.Var {
 	info := w.s.pass.TypesInfo
+	if len(r.Body.List) == 2 {
+		return w.filledSlice(r.Body.List[0], r.Body.List[1])
+	}
 	if len(r.Body.List) != 1 {
 		return nil
 	}
@@ -56,6 +61,32 @@ func (w *walker) collectedSlice(r *ast.RangeStmt) *types.Var {
 	}
 	v, _ := info.Uses[lhs].(*types.Var)
 	if v == nil || info.Uses[identOf(call.Args[0])] != v {
+		return nil
+	}
+	return v
+}
+
+// filledSlice returns s when the two statements are s[i] = ... and i++.
+func (w *walker) filledSlice(set, inc ast.Stmt) *types.Var {
+	info := w.s.pass.TypesInfo
+	as, ok := set.(*ast.AssignStmt)
+	if !ok || as.Tok != token.ASSIGN || len(as.Lhs) != 1 {
+		return nil
+	}
+	ix, ok := as.Lhs[0].(*ast.IndexExpr)
+	if !ok {
+		return nil
+	}
+	v, _ := info.Uses[identOf(ix.X)].(*types.Var)
+	if v == nil {
+		return nil
+	}
+	if _, isSlice := v.Type().Underlying().(*types.Slice); !isSlice {
+		return nil
+	}
+	idx := info.Uses[identOf(ix.Index)]
+	st, ok := inc.(*ast.IncDecStmt)
+	if !ok || st.Tok != token.INC || idx == nil || info.Uses[identOf(st.X)] != idx {
 		return nil
 	}
 	return v

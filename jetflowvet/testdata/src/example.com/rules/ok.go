@@ -42,6 +42,14 @@ func SortedRanges(ctx workflow.Context, m map[string]int) []string {
 	}
 	sort.Sort(sort.StringSlice(conv))
 
+	filled := make([]string, len(m))
+	i := 0
+	for k := range m {
+		filled[i] = k
+		i++
+	}
+	sort.Strings(filled)
+
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		keys = append(keys, k)
 	}
@@ -67,6 +75,8 @@ func Deterministic(ctx workflow.Context) error {
 	c := workflow.NewChannel[int](ctx)
 	workflow.Go(ctx, func(ctx workflow.Context) { c.Send(ctx, 1) })
 	_, _ = c.Receive(ctx)
+	// A query handler records nothing: it cannot change a replay.
+	_ = workflow.SetQueryHandler(ctx, "now", func() (time.Time, error) { return time.Now(), nil })
 	// A SideEffect runs once and is recorded: it may read the clock.
 	_, err := workflow.SideEffect(ctx, func(ctx workflow.Context) time.Time { return time.Now() }).Get(ctx)
 	return err

@@ -72,6 +72,13 @@ func Maps(ctx workflow.Context, m map[string]int) []string {
 	}
 	_ = len(keys) // used before it is sorted
 	sortStrings(keys)
+	filled := make([]string, len(m))
+	i := 0
+	for k := range m { // want `range over a map`
+		filled[i] = k
+		i++
+	}
+	_ = filled // never sorted
 	var s string
 	for k := range m { // want `range over a map`
 		s += k // string concatenation depends on the order

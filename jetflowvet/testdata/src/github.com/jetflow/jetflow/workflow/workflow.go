@@ -44,6 +44,7 @@ func GetInfo(ctx Context) Info                                    { return Info{
 func SideEffect[T any](ctx Context, fn func(ctx Context) T) Future[T] {
 	return nil
 }
+func SetQueryHandler(ctx Context, name string, handler any) error { return nil }
 func ExecuteActivity[T any](ctx Context, opts ActivityOptions, activity any, args ...any) Future[T] {
 	return nil
 }
