@@ -191,7 +191,7 @@ func (w *walker) commutative(r *ast.RangeStmt, st ast.Stmt) bool {
 			if !ok {
 				return false
 			}
-			if _, isMap := info.TypeOf(ix.X).Underlying().(*types.Map); !isMap {
+			if _, isMap := underlying(info.TypeOf(ix.X)).(*types.Map); !isMap {
 				return false
 			}
 			k := identOf(ix.Index)

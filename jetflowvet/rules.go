@@ -119,8 +119,31 @@ func (w *walker) check(n ast.Node) bool {
 			w.skip[lit] = true
 		}
 		w.checkCall(n)
+	case *ast.SelectorExpr:
+		w.checkFuncValue(n)
 	}
 	return true
+}
+
+// checkFuncValue reports a non-deterministic package-level function taken
+// as a value (clock := time.Now), which is called later out of sight.
+func (w *walker) checkFuncValue(sel *ast.SelectorExpr) {
+	info := w.s.pass.TypesInfo
+	if _, isMethod := info.Selections[sel]; isMethod {
+		return
+	}
+	fn, ok := info.Uses[sel.Sel].(*types.Func)
+	if !ok || fn.Pkg() == nil {
+		return
+	}
+	if len(w.stack) > 0 {
+		if call, ok := w.stack[len(w.stack)-1].(*ast.CallExpr); ok && ast.Unparen(call.Fun) == sel {
+			return // a call: checkCall's
+		}
+	}
+	if what, rule, advice := callRule(fn); rule != "" {
+		w.add(finding{node: sel, rule: rule, what: what + " taken as a function value", advice: advice})
+	}
 }
 
 func isChan(t types.Type) bool {
@@ -183,7 +206,7 @@ func (w *walker) checkWrite(lhs ast.Expr) {
 			if _, ok := info.Selections[x]; !ok {
 				return
 			}
-			if _, isPtr := info.TypeOf(x.X).Underlying().(*types.Pointer); isPtr {
+			if _, isPtr := underlying(info.TypeOf(x.X)).(*types.Pointer); isPtr {
 				// Through a pointer the write reaches a global only if
 				// the pointer is one itself.
 				if id, ok := ast.Unparen(x.X).(*ast.Ident); ok {
@@ -195,7 +218,7 @@ func (w *walker) checkWrite(lhs ast.Expr) {
 			}
 			e = x.X
 		case *ast.IndexExpr:
-			switch info.TypeOf(x.X).Underlying().(type) {
+			switch underlying(info.TypeOf(x.X)).(type) {
 			case *types.Array:
 				e = x.X // an array element is part of the variable
 			default:
@@ -223,6 +246,14 @@ func (w *walker) checkWrite(lhs ast.Expr) {
 			return
 		}
 	}
+}
+
+// underlying is t.Underlying(), or nil for a nil type.
+func underlying(t types.Type) types.Type {
+	if t == nil {
+		return nil
+	}
+	return t.Underlying()
 }
 
 func globalVar(o types.Object) *types.Var {

@@ -39,6 +39,8 @@ func Clock(ctx workflow.Context) {
 	_ = time.NewTicker(1)              // want `time.NewTicker in workflow code`
 	_ = time.AfterFunc(1, nil)         // want `time.AfterFunc in workflow code`
 	_ = time.Duration(3) * time.Second // types and constants of package time are fine
+	clock := time.Now                  // want `time.Now taken as a function value in workflow code: use workflow.Now\(ctx\)`
+	_ = clock
 }
 
 func Goroutines(ctx workflow.Context) {
