@@ -37,13 +37,12 @@ func PCParent(ctx workflow.Context, id string) error {
 	opts := workflow.DefaultActivityOptions
 	opts.StartToCloseTimeout = time.Minute
 	workflow.ExecuteActivity[struct{}](ctx, opts, PCBlock, id)
-	for suffix, p := range map[string]workflow.ParentClosePolicy{
-		"-terminate": workflow.ParentCloseTerminate,
-		"-cancel":    workflow.ParentCloseCancel,
-		"-abandon":   workflow.ParentCloseAbandon,
-	} {
+	for _, c := range []struct {
+		suffix string
+		policy workflow.ParentClosePolicy
+	}{{"-terminate", workflow.ParentCloseTerminate}, {"-cancel", workflow.ParentCloseCancel}, {"-abandon", workflow.ParentCloseAbandon}} {
 		workflow.CreateSubWorkflowInstance[struct{}](ctx, workflow.SubWorkflowOptions{
-			InstanceID: id + suffix, ParentClosePolicy: p,
+			InstanceID: id + c.suffix, ParentClosePolicy: c.policy,
 		}, PCChild)
 	}
 	workflow.NewSignalChannel[string](ctx, "done").Receive(ctx)

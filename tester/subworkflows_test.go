@@ -271,12 +271,11 @@ func Lingerer(ctx workflow.Context, who string) error {
 // Leaver starts children under each parent-close policy and returns
 // without waiting for them.
 func Leaver(ctx workflow.Context) error {
-	for name, p := range map[string]workflow.ParentClosePolicy{
-		"terminated": workflow.ParentCloseTerminate,
-		"canceled":   workflow.ParentCloseCancel,
-		"abandoned":  workflow.ParentCloseAbandon,
-	} {
-		workflow.CreateSubWorkflowInstance[struct{}](ctx, workflow.SubWorkflowOptions{InstanceID: name, ParentClosePolicy: p}, Lingerer, name)
+	for _, c := range []struct {
+		name   string
+		policy workflow.ParentClosePolicy
+	}{{"terminated", workflow.ParentCloseTerminate}, {"canceled", workflow.ParentCloseCancel}, {"abandoned", workflow.ParentCloseAbandon}} {
+		workflow.CreateSubWorkflowInstance[struct{}](ctx, workflow.SubWorkflowOptions{InstanceID: c.name, ParentClosePolicy: c.policy}, Lingerer, c.name)
 	}
 	return workflow.Sleep(ctx, time.Minute)
 }
