@@ -468,6 +468,22 @@ func TestHistoryAllRuns(t *testing.T) {
 			assert.Equal(t, runs[i-1].ExecutionID, run.Events[0].ContinuedExecutionID)
 		}
 	}
+
+	// --run reads one run's own end: the first run continued with 1.
+	rr := e.mustWfctl("result", "counter", "--run", runs[0].ExecutionID, "--json")
+	var end resultOutput
+	require.NoError(t, json.Unmarshal([]byte(rr.stdout), &end), rr)
+	assert.Equal(t, streams.StatusContinuedAsNew, end.Status)
+	assert.Equal(t, runs[1].ExecutionID, end.ContinuedAs)
+	assert.Equal(t, []any{float64(1)}, end.Args)
+	rr = e.mustWfctl("result", "counter", "--run", runs[0].ExecutionID)
+	assert.Contains(t, rr.stdout, "continued as new as run "+runs[1].ExecutionID)
+	rr = e.mustWfctl("result", "counter", "--run", runs[2].ExecutionID)
+	assert.Equal(t, "2\n", rr.stdout)
+	rr = e.wfctl("result", "counter", "--run", "no-such-run")
+	assert.Equal(t, exitNotFound, rr.code, rr)
+	rr = e.wfctl("result", "counter", "--run", runs[0].ExecutionID, "--wait", "1s")
+	assert.Equal(t, exitUsage, rr.code, rr)
 	path := filepath.Join(t.TempDir(), "counter.json")
 	require.NoError(t, os.WriteFile(path, []byte(r.stdout), 0o600))
 	rp := worker.NewReplayer(nil)

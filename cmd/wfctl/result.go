@@ -23,12 +23,17 @@ type resultOutput struct {
 	Status      streams.Status   `json:"status"`
 	Result      any              `json:"result,omitempty"`
 	Failure     *history.Failure `json:"failure,omitempty"`
+	// ContinuedAs and Args are set for a run (--run) that continued as
+	// new: the next run and the arguments passed on to it.
+	ContinuedAs string `json:"continued_as,omitempty"`
+	Args        []any  `json:"args,omitempty"`
 }
 
 func resultCommand() *command {
 	var (
 		wait   time.Duration
 		asJSON bool
+		run    string
 	)
 	return &command{
 		name:    "result",
@@ -42,15 +47,22 @@ report it unfinished (exit code 5) right away without --wait.
 
 A workflow that failed, was canceled or was terminated prints its error on
 stderr and exits with code 4. --json prints {"instance_id",
-"execution_id", "workflow", "status", "result", "failure"} in every case.`,
+"execution_id", "workflow", "status", "result", "failure"} in every case.
+
+--run R prints how the run R itself ended, without following it: for a
+run that continued as new, the next run and the arguments it passed on
+("continued_as", "args" with --json). It does not wait; a run still going
+exits with code 5.`,
 		examples: []string{
 			`wfctl result order-42`,
 			`wfctl result order-42 --wait 30s`,
 			`wfctl result order-42 --json | jq .status`,
+			`wfctl result order-42 --run 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed`,
 		},
 		flags: func(fs *flag.FlagSet) {
 			fs.DurationVar(&wait, "wait", 0, "wait up to `D` for the run to end (0: do not wait)")
 			fs.BoolVar(&asJSON, "json", false, "write status, result and error as JSON")
+			fs.StringVar(&run, "run", "", "print how run `R` itself ended, without following a continue-as-new")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			id := args[0]
@@ -60,6 +72,12 @@ stderr and exits with code 4. --json prints {"instance_id",
 			c, err := a.client()
 			if err != nil {
 				return err
+			}
+			if run != "" {
+				if wait > 0 {
+					return usageErrorf("result: --run reads a run's end as it is; it does not take --wait")
+				}
+				return runEnd(ctx, a, c, id, run, asJSON)
 			}
 			d, err := describe(ctx, a, c, id)
 			if err != nil {
@@ -148,4 +166,34 @@ func printResult(a *app, in client.InstanceInfo, asJSON bool) error {
 		return withCode(exitUnsuccessful, fmt.Errorf("%s was canceled", what))
 	}
 	return withCode(exitUnsuccessful, fmt.Errorf("%s ended with status %s", what, in.Status))
+}
+
+// runEnd prints how one run ended (client.GetRunEnd).
+func runEnd(ctx context.Context, a *app, c *client.Client, id, run string, asJSON bool) error {
+	octx, cancel := a.opContext(ctx)
+	defer cancel()
+	end, err := c.GetRunEnd(octx, &workflow.Instance{InstanceID: id, ExecutionID: run})
+	if errors.Is(err, client.ErrInstanceNotFinished) {
+		return withCode(exitNotFinished, fmt.Errorf("result: run %s of instance %q has not ended", run, id))
+	}
+	if err != nil {
+		return a.instanceError("result", id, err)
+	}
+	if end.Kind != history.WorkflowContinuedAsNew {
+		return printResult(a, client.InstanceInfo{
+			InstanceID: id, ExecutionID: run, WorkflowName: end.WorkflowName, Status: end.Status,
+			Result: c.DisplayPayload(end.EncodedResult), Failure: end.Failure,
+		}, asJSON)
+	}
+	args := make([]any, len(end.EncodedArgs))
+	for i, p := range end.EncodedArgs {
+		args[i] = c.DisplayPayload(p)
+	}
+	if asJSON {
+		return writeJSON(a.stdout, resultOutput{InstanceID: id, ExecutionID: run, Workflow: end.WorkflowName,
+			Status: end.Status, ContinuedAs: end.ContinuedAs, Args: args})
+	}
+	fmt.Fprintf(a.stdout, "run %s of workflow %s continued as new as run %s with arguments:\n%s\n",
+		run, end.WorkflowName, end.ContinuedAs, indentJSON(args))
+	return nil
 }
