@@ -97,7 +97,7 @@ func fetch(ctx context.Context, c jetstream.Consumer, max int, wait time.Duratio
 	if wait < time.Millisecond {
 		return nil, ctx.Err()
 	}
-	out, err = collect(c.Fetch(1, jetstream.FetchMaxWait(wait)))
+	out, err = waitForOne(ctx, c, wait)
 	if err != nil || len(out) == 0 || max == 1 {
 		if err == nil && len(out) == 0 {
 			err = ctx.Err()
@@ -106,6 +106,33 @@ func fetch(ctx context.Context, c jetstream.Consumer, max int, wait time.Duratio
 	}
 	more, err := collect(c.FetchNoWait(max - 1))
 	return append(out, more...), err
+}
+
+// waitForOne waits up to wait for one message, and returns at once when
+// ctx ends, so a stopping worker does not sit out its poll wait. A message
+// that arrives after that is handed straight back (Nak) for another
+// worker.
+func waitForOne(ctx context.Context, c jetstream.Consumer, wait time.Duration) ([]jetstream.Msg, error) {
+	type fetched struct {
+		msgs []jetstream.Msg
+		err  error
+	}
+	done := make(chan fetched, 1)
+	go func() {
+		msgs, err := collect(c.Fetch(1, jetstream.FetchMaxWait(wait)))
+		done <- fetched{msgs, err}
+	}()
+	select {
+	case f := <-done:
+		return f.msgs, f.err
+	case <-ctx.Done():
+		go func() {
+			for _, m := range (<-done).msgs {
+				_ = m.Nak()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 // collect drains a fetch's batch. An error after some messages is dropped:
