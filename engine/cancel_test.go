@@ -128,7 +128,9 @@ func TestWithCancelCancelsOnlyItsOwnWork(t *testing.T) {
 
 func TestWorkflowThatIgnoresCancellationCompletes(t *testing.T) {
 	r := enginetest.Start(t, func(ctx workflow.Context) (string, error) {
-		workflow.NewSignalChannel[int](ctx, "s").Receive(ctx)
+		// A Receive under ctx would end at the cancel; a disconnected
+		// context waits regardless.
+		workflow.NewSignalChannel[int](ctx, "s").Receive(workflow.NewDisconnectedContext(ctx))
 		return "done anyway", nil
 	})
 	r.Do(r.CancelRequested(), r.CancelRequested())
