@@ -45,7 +45,7 @@ it from a file. Every call is a signal of its own.`,
 			id, name := args[0], args[1]
 			var arg any
 			if input != "" {
-				v, err := parseInput(input)
+				v, err := parseArg(input)
 				if err != nil {
 					return usageErrorf("signal: --input: %v", err)
 				}
