@@ -511,3 +511,18 @@ func TestInputByJSONTagAndName(t *testing.T) {
 	assert.Equal(t, exitUnsuccessful, r.code, r)
 	assert.Contains(t, r.stderr, `key "amuont" matches no field of main.Payment`)
 }
+
+// Signals sent with the same --signal-id are delivered once.
+func TestSignalWithSignalID(t *testing.T) {
+	e := newEnv(t)
+	e.mustWfctl("start", "Stepper", "--id", "steps", "--input", "2")
+	e.waitStarted("steps")
+	e.mustWfctl("signal", "steps", "next", "--input", "1", "--signal-id", "first")
+	e.mustWfctl("signal", "steps", "next", "--input", "1", "--signal-id", "first") // a retry: dropped
+	e.mustWfctl("signal", "steps", "next", "--input", "5")
+	r := e.mustWfctl("result", "steps", "--wait", "1m")
+	assert.Equal(t, "12\n", r.stdout)
+	r = e.wfctl("signal", "steps", "next", "--signal-id", "bad\nid")
+	assert.NotEqual(t, 0, r.code, r)
+	assert.Contains(t, r.stderr, "control character", r)
+}
