@@ -83,6 +83,9 @@ type Client struct {
 	// beforeRemove runs when RemoveWorkflowInstance has checked the entry
 	// and is about to delete.
 	beforeRemove func(instanceID string)
+	// publishEvent, if set, publishes inbox events in place of the
+	// backend's PublishEvent.
+	publishEvent func(ctx context.Context, queue, instanceID string, e *history.Event) error
 }
 
 // Options configure a Client. The zero value (or nil) gives the defaults.

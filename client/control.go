@@ -5,6 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
@@ -13,17 +20,65 @@ import (
 
 // SignalWorkflow sends the signal name with arg to the current run of an
 // instance, where workflow.NewSignalChannel(ctx, name) receives it. Each
-// call is a signal of its own (two calls deliver two signals).
+// call is a signal of its own (two calls deliver two signals), and one
+// call is one signal: a publish whose outcome is unknown (a timeout, the
+// server away) is retried inside the call with the same message ID, which
+// the server and the run take once. To make your own retries across calls
+// deliver one signal, give the signal an ID with SignalWorkflowWithOptions.
 //
 // An unknown instance gives ErrInstanceNotFound, a finished one
 // ErrInstanceFinished. An instance between two runs (it continued as new)
 // gets the signal in its next run once that is registered.
 func (c *Client) SignalWorkflow(ctx context.Context, instanceID, name string, arg any) error {
+	return c.SignalWorkflowWithOptions(ctx, SignalOptions{InstanceID: instanceID, Name: name}, arg)
+}
+
+// SignalOptions say where a signal goes and, optionally, what it is
+// called.
+type SignalOptions struct {
+	// InstanceID is the instance whose current run gets the signal.
+	InstanceID string
+	// Name is the signal's name, as workflow.NewSignalChannel knows it.
+	Name string
+	// SignalID, if set, identifies the signal: calls with the same ID
+	// deliver it once, so a caller that retries a call whose outcome it
+	// does not know (its process restarted, its own deadline ended) sends
+	// no second signal. A run never applies two signals of one ID; the
+	// inbox drops a second copy within the server's duplicate window
+	// (2 minutes by default), so a retry later than that may reach the
+	// next run of an instance that continued as new meanwhile. Empty means
+	// a new random ID: every call is a new signal. At most
+	// MaxSignalIDLength bytes of UTF-8 without control characters.
+	SignalID string
+}
+
+// MaxSignalIDLength bounds SignalOptions.SignalID.
+const MaxSignalIDLength = 255
+
+// Publishing an inbox event whose outcome is unknown is tried up to
+// publishAttempts times, waiting publishRetryWait after the first failure
+// and twice as long after each next one, while the caller's context lasts.
+const (
+	publishAttempts  = 4
+	publishRetryWait = 100 * time.Millisecond
+)
+
+// SignalWorkflowWithOptions is SignalWorkflow with options: a signal that
+// carries its own ID (see SignalOptions.SignalID).
+func (c *Client) SignalWorkflowWithOptions(ctx context.Context, opts SignalOptions, arg any) error {
+	instanceID, name := opts.InstanceID, opts.Name
 	if name == "" {
 		return fmt.Errorf("client: signal instance %q: empty signal name", instanceID)
 	}
 	if _, err := streams.EncodeInstanceID(instanceID); err != nil {
 		return fmt.Errorf("client: signal %q: %w", name, err)
+	}
+	inboxID := streams.ClientSignalInboxID(streams.NewID())
+	if opts.SignalID != "" {
+		if err := checkSignalID(opts.SignalID); err != nil {
+			return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
+		}
+		inboxID = streams.CallerSignalInboxID(opts.SignalID)
 	}
 	payload, err := c.conv.Encode(arg)
 	if err != nil {
@@ -39,15 +94,71 @@ func (c *Client) SignalWorkflow(ctx context.Context, instanceID, name string, ar
 	e := &history.Event{
 		Kind:        history.SignalReceived,
 		Time:        c.now(),
-		InboxID:     streams.ClientSignalInboxID(streams.NewID()),
+		InboxID:     inboxID,
 		ExecutionID: rec.ExecutionID,
 		Name:        name,
 		Args:        [][]byte{payload},
 	}
-	if err := c.b.PublishEvent(ctx, rec.Queue, instanceID, e); err != nil {
+	if err := c.publishInbox(ctx, rec.Queue, instanceID, e); err != nil {
 		return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
 	}
 	return nil
+}
+
+// checkSignalID refuses an ID that cannot be a message ID.
+func checkSignalID(id string) error {
+	if len(id) > MaxSignalIDLength {
+		return fmt.Errorf("signal ID of %d bytes is longer than %d", len(id), MaxSignalIDLength)
+	}
+	if !utf8.ValidString(id) {
+		return fmt.Errorf("signal ID %q is not valid UTF-8", id)
+	}
+	if i := strings.IndexFunc(id, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("signal ID %q has a control character at byte %d", id, i)
+	}
+	return nil
+}
+
+// publishInbox publishes an inbox event. A publish whose outcome is
+// unknown (no answer in time, the connection down, no stream answering)
+// may or may not have been stored: it is published again, unchanged, so
+// its message ID lets the server drop the copy if the first was stored.
+// An error the server answered is final.
+func (c *Client) publishInbox(ctx context.Context, queue, instanceID string, e *history.Event) error {
+	publish := c.b.PublishEvent
+	if c.publishEvent != nil {
+		publish = c.publishEvent
+	}
+	wait := publishRetryWait
+	for attempt := 1; ; attempt++ {
+		err := publish(ctx, queue, instanceID, e)
+		if err == nil || !unknownOutcome(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt == publishAttempts {
+			return fmt.Errorf("%w (outcome unknown after %d attempts: it may have been delivered; "+
+				"a retry with the same ID delivers it once)", err, attempt)
+		}
+		c.log.Warn("inbox publish had an unknown outcome; publishing it again with the same message ID",
+			"instance_id", instanceID, "kind", e.Kind.String(), "inbox_id", e.InboxID, "attempt", attempt, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// unknownOutcome reports whether a failed publish may still have been
+// stored: its answer did not come (a timeout, a connection lost or
+// reconnecting), or no stream answered.
+func unknownOutcome(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // checkRunning returns nil if the instance's current run is running, and
@@ -117,7 +228,7 @@ func (c *Client) requestRun(ctx context.Context, what string, inst *workflow.Ins
 	}
 	e := build(ref.Run)
 	e.Time = c.now()
-	if err := c.b.PublishEvent(ctx, rec.Queue, inst.InstanceID, e); err != nil {
+	if err := c.publishInbox(ctx, rec.Queue, inst.InstanceID, e); err != nil {
 		return fmt.Errorf("client: %s instance %q: %w", what, inst.InstanceID, err)
 	}
 	c.log.Info("requested "+what, "instance_id", inst.InstanceID, "execution_id", ref.Run)

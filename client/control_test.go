@@ -1,10 +1,14 @@
 package client
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -353,4 +357,93 @@ func TestRecordOfAnInstanceThatContinuesForEver(t *testing.T) {
 	assert.Len(t, hist.Events, 1)
 	_, err = e.c.GetWorkflowHistory(e.ctx, &workflow.Instance{InstanceID: "forever", ExecutionID: streams.NewID()})
 	require.ErrorIs(t, err, ErrExecutionNotFound)
+}
+
+// A publish whose answer is lost (stored, but the caller sees a timeout)
+// or that is lost itself is published again inside the call with the
+// same message ID: one call, one signal.
+func TestSignalRetriedWithTheSameID(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		stored bool // whether the first, failing publish reached the stream
+	}{{"answer lost", true}, {"publish lost", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			_, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "retry"}, Greet, "ann")
+			require.NoError(t, err)
+			e.inbox(streams.DefaultQueue, 1)
+
+			var ids []string
+			e.c.publishEvent = func(ctx context.Context, queue, instanceID string, ev *history.Event) error {
+				ids = append(ids, ev.InboxID)
+				if len(ids) == 1 {
+					if tc.stored {
+						require.NoError(t, e.b.PublishEvent(ctx, queue, instanceID, ev))
+					}
+					return fmt.Errorf("streams: publish %s to inbox of %q: %w", ev.Kind, instanceID, context.DeadlineExceeded)
+				}
+				return e.b.PublishEvent(ctx, queue, instanceID, ev)
+			}
+			require.NoError(t, e.c.SignalWorkflow(e.ctx, "retry", "approve", Approval{By: "ann"}))
+			require.Len(t, ids, 2, "published once more after the unknown outcome")
+			assert.Equal(t, ids[0], ids[1], "with the same message ID")
+			msgs := e.inbox(streams.DefaultQueue, 1)
+			assert.Equal(t, ids[0], msgs[0].Event.InboxID)
+			e.noInbox(streams.DefaultQueue)
+		})
+	}
+}
+
+// An error the server answered, or the caller's own deadline, ends the
+// call at once; an unknown outcome that persists ends it after a few
+// attempts, saying a retry with the same ID is safe.
+func TestSignalRetryGivesUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "gives-up"}, Greet, "ann")
+	require.NoError(t, err)
+	e.inbox(streams.DefaultQueue, 1)
+
+	calls := 0
+	final := errors.New("nats: maximum payload exceeded")
+	e.c.publishEvent = func(context.Context, string, string, *history.Event) error { calls++; return final }
+	require.ErrorIs(t, e.c.SignalWorkflow(e.ctx, "gives-up", "s", 1), final)
+	assert.Equal(t, 1, calls)
+
+	calls = 0
+	e.c.publishEvent = func(context.Context, string, string, *history.Event) error { calls++; return nats.ErrTimeout }
+	err = e.c.SignalWorkflow(e.ctx, "gives-up", "s", 1)
+	require.ErrorIs(t, err, nats.ErrTimeout)
+	assert.Contains(t, err.Error(), "a retry with the same ID delivers it once")
+	assert.Equal(t, publishAttempts, calls)
+}
+
+// Calls with the same SignalID deliver one signal; other IDs, and calls
+// without one, are signals of their own.
+func TestSignalWithOwnID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	inst, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: "own-id"}, Greet, "ann")
+	require.NoError(t, err)
+	e.inbox(streams.DefaultQueue, 1)
+
+	opts := SignalOptions{InstanceID: "own-id", Name: "approve", SignalID: "approval-7"}
+	require.NoError(t, e.c.SignalWorkflowWithOptions(e.ctx, opts, Approval{By: "ann"}))
+	require.NoError(t, e.c.SignalWorkflowWithOptions(e.ctx, opts, Approval{By: "ann"})) // the caller's retry
+	opts.SignalID = "approval-8"
+	require.NoError(t, e.c.SignalWorkflowWithOptions(e.ctx, opts, Approval{By: "bob"}))
+
+	msgs := e.inbox(streams.DefaultQueue, 2)
+	assert.Equal(t, streams.CallerSignalInboxID("approval-7"), msgs[0].Event.InboxID)
+	assert.Equal(t, "sigid:approval-8", msgs[1].Event.InboxID)
+	assert.Equal(t, inst.ExecutionID, msgs[0].Event.ExecutionID)
+	assert.Equal(t, Approval{By: "bob"}, decode[Approval](t, msgs[1].Event.Args[0]))
+	e.noInbox(streams.DefaultQueue)
+
+	for _, bad := range []string{strings.Repeat("x", MaxSignalIDLength+1), "a\nb", "\xff"} {
+		err := e.c.SignalWorkflowWithOptions(e.ctx, SignalOptions{InstanceID: "own-id", Name: "approve", SignalID: bad}, 1)
+		assert.ErrorContains(t, err, "signal ID", "%q", bad)
+	}
+	e.noInbox(streams.DefaultQueue)
 }

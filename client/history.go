@@ -165,6 +165,9 @@ func decodeMsgpackUntyped(p []byte) (any, error) {
 	if err := wire.Check(p); err != nil {
 		return nil, fmt.Errorf("msgpack: decode payload: %w", err)
 	}
+	if body, ok := converter.JSONInputBody(p); ok {
+		p = body // typed as JSON (wfctl): shown as the value it holds
+	}
 	dec := msgpack.NewDecoder(bytes.NewReader(p))
 	dec.UseLooseInterfaceDecoding(true)
 	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })

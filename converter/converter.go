@@ -46,6 +46,12 @@ func (Msgpack) Decode(data []byte, v any) error {
 	if err := wire.Check(data); err != nil {
 		return fmt.Errorf("msgpack: decode into %T: %w", v, err)
 	}
+	if body, ok := JSONInputBody(data); ok {
+		if err := decodeJSONInput(body, v); err != nil {
+			return fmt.Errorf("msgpack: decode JSON input into %T: %w", v, err)
+		}
+		return nil
+	}
 	if err := msgpack.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("msgpack: decode into %T: %w", v, err)
 	}

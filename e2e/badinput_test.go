@@ -39,6 +39,18 @@ type logRecorder struct {
 	lines []string
 	attrs []slog.Attr // of a handler made by WithAttrs
 	root  *logRecorder
+	// late and lateBy hold back the records whose message is late by
+	// lateBy before they are kept: a test sets them to widen the gap
+	// between an effect and its log line that a slow machine can leave.
+	late   string
+	lateBy time.Duration
+}
+
+// holdBack makes records with message msg reach the recorder d late.
+func (r *logRecorder) holdBack(msg string, d time.Duration) {
+	r.root.mu.Lock()
+	defer r.root.mu.Unlock()
+	r.root.late, r.root.lateBy = msg, d
 }
 
 func newLogRecorder() *logRecorder {
@@ -62,6 +74,12 @@ func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
 	line := b.String()
 	if len(line) > 400 {
 		line = line[:400] + "…"
+	}
+	r.root.mu.Lock()
+	late, lateBy := r.root.late, r.root.lateBy
+	r.root.mu.Unlock()
+	if late != "" && rec.Message == late {
+		time.Sleep(lateBy)
 	}
 	r.root.mu.Lock()
 	r.root.lines = append(r.root.lines, line)
@@ -356,6 +374,9 @@ func encEvent(t *testing.T, v any) []byte {
 
 func TestBadInputInboxPoison(t *testing.T) {
 	e := newBadEnv(t, 0, badInputOptions(), nil)
+	// The dead letter is stored before its line is logged; hold the line
+	// back so that the test must wait for it, as it must on a slow machine.
+	e.logs.holdBack("dead-lettered a message", 50*time.Millisecond)
 	waiter := e.waiterRun()
 
 	valid := func(kind history.Kind, run string) *history.Event {
@@ -422,7 +443,10 @@ func TestBadInputInboxPoison(t *testing.T) {
 		assert.Equal(t, p.reason, d.Reason, p.inst)
 		assert.Contains(t, d.Error, p.err, p.inst)
 		assert.Equal(t, p.data, nilIfEmpty(d.Data), "%s: the dead letter keeps the message as it was", p.inst)
-		assert.Positive(t, e.logs.count("dead-lettered a message", p.inst), "%s: the dead-lettering is logged", p.inst)
+		// The line is logged after the dead letter is stored: wait for it.
+		waitFor(t, 10*time.Second, p.inst+": the dead-lettering to be logged", func() bool {
+			return e.logs.count("dead-lettered a message", "subject="+e.inboxSubject("default", p.inst)+" ") > 0
+		})
 	}
 	good()
 	waiter()
@@ -499,6 +523,7 @@ func mustDeadLetters(t *testing.T, e *badEnv) []*streams.DeadLetter {
 
 func TestBadInputActivityPoison(t *testing.T) {
 	e := newBadEnv(t, 0, badInputOptions(), nil)
+	e.logs.holdBack("dead-lettered a message", 50*time.Millisecond)
 	waiter := e.waiterRun()
 
 	enc := func(v any) []byte {
@@ -543,8 +568,11 @@ func TestBadInputActivityPoison(t *testing.T) {
 		assert.Equal(t, subject, d.Subject)
 		assert.Equal(t, "undecodable activity task", d.Reason)
 		assert.Contains(t, d.Error, p.err, "poison %d", i)
-		assert.Positive(t, e.logs.count("dead-lettered a message", "kind=activity"))
 	}
+	// The lines are logged after the dead letters are stored: wait for them.
+	waitFor(t, 10*time.Second, "the dead-lettering of each poison activity task to be logged", func() bool {
+		return e.logs.count("dead-lettered a message", "kind=activity") >= len(poisons)
+	})
 	good()
 	waiter()
 	e.activitiesDrained(20 * time.Second)

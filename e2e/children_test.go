@@ -133,3 +133,46 @@ func TestTerminate(t *testing.T) {
 		assert.Contains(t, err.Error(), "operator said so")
 	})
 }
+
+// CancelsChildAtOnce starts a child and cancels its context in the same
+// task, then runs another child to its end.
+func CancelsChildAtOnce(ctx workflow.Context) (string, error) {
+	cctx, cancel := workflow.WithCancel(ctx)
+	f := workflow.CreateSubWorkflowInstance[int](cctx, workflow.SubWorkflowOptions{InstanceID: "never-started"}, Child, 1)
+	cancel()
+	_, err := f.Get(ctx)
+	v, err2 := workflow.CreateSubWorkflowInstance[int](ctx, workflow.SubWorkflowOptions{InstanceID: "started-after"}, Child, 2).Get(ctx)
+	return fmt.Sprint(err, " ", v, " ", err2), nil
+}
+
+// A child canceled in the task that created it is never started: its
+// instance ID stays free, and the parent's history does not mention it.
+func TestChildCanceledInItsTaskNeverStarts(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		e := newEnv(t, opts, func(w *worker.Worker) {
+			must(t, w.RegisterWorkflow(CancelsChildAtOnce))
+			must(t, w.RegisterWorkflow(Child))
+		})
+		ctx := ctxFor(t)
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, CancelsChildAtOnce)
+		require.NoError(t, err)
+		res, err := client.GetWorkflowResult[string](ctx, e.c, inst, 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "canceled 4 <nil>", res)
+
+		// The later child's start was published after the first child's
+		// would have been: it is there, the first is not.
+		_, err = e.c.DescribeWorkflowInstance(ctx, "started-after")
+		require.NoError(t, err)
+		_, err = e.c.DescribeWorkflowInstance(ctx, "never-started")
+		require.ErrorIs(t, err, client.ErrInstanceNotFound, "the canceled child was started")
+		h, err := e.c.GetWorkflowHistory(ctx, inst)
+		require.NoError(t, err)
+		for _, ev := range h.Events {
+			assert.NotEqual(t, "never-started", ev.InstanceID, "the history records the canceled child: %v", ev.Kind)
+		}
+		// Its ID is free for a start of its own.
+		_, err = e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: "never-started"}, Child, 3)
+		require.NoError(t, err)
+	})
+}

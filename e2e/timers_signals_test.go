@@ -199,3 +199,30 @@ func TestRunEndRemovesItsPendingTimers(t *testing.T) {
 		waitFor(t, 10*time.Second, "the schedule to be purged", func() bool { return schedules() == 0 })
 	})
 }
+
+// AwaitOneSignal waits on a signal channel alone: no Select on ctx.Done().
+func AwaitOneSignal(ctx workflow.Context) (int, error) {
+	v, ok := workflow.NewSignalChannel[int](ctx, "num").Receive(ctx)
+	if !ok {
+		return 0, ctx.Err()
+	}
+	return v, nil
+}
+
+// A cancel ends a wait in Channel.Receive: the run finishes as canceled
+// instead of waiting for ever.
+func TestCancelWhileInReceive(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		e := newEnv(t, opts, func(w *worker.Worker) { must(t, w.RegisterWorkflow(AwaitOneSignal)) })
+		ctx := ctxFor(t)
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: "receiver"}, AwaitOneSignal)
+		require.NoError(t, err)
+		waitFor(t, 10*time.Second, "the workflow to wait", func() bool {
+			h, err := e.b.ReadHistory(ctx, inst.InstanceID, inst.ExecutionID)
+			return err == nil && len(h.Commits) > 0
+		})
+		require.NoError(t, e.c.CancelWorkflowInstance(ctx, inst))
+		_, err = client.GetWorkflowResult[int](ctx, e.c, inst, 20*time.Second)
+		require.ErrorIs(t, err, client.ErrWorkflowCanceled)
+	})
+}

@@ -10,7 +10,9 @@
 // (WorkflowStarted, ActivityCompleted, TimerFired, SignalReceived, ...),
 // each followed by the events the workflow code produced in reaction
 // (ActivityScheduled, TimerScheduled, ..., and finally WorkflowCompleted or
-// another final event). Event IDs are positions in the run, from 1.
+// another final event). Event IDs are positions in the run, from 1; a
+// command canceled before its task commits is dropped from the commit but
+// keeps its ID, so the history's IDs may skip it (see Executor).
 //
 // An Executor holds one run in memory. Replay feeds it committed events
 // and checks that the code issues the same commands again (a mismatch is a
@@ -58,7 +60,9 @@
 // a previous one), so it is the same on replay; TimerScheduled.FireAt is
 // that time plus the duration. CancelRequested cancels the run's root
 // context; a workflow that then returns workflow.Canceled ends with
-// WorkflowCanceled. A panic in workflow code ends the run with
+// WorkflowCanceled. A timer, activity, sub-workflow or signal whose context
+// is canceled in the task that issued it is dropped: never recorded, sent
+// or started, and its future fails with workflow.Canceled at once. A panic in workflow code ends the run with
 // WorkflowFailed carrying a workflow.PanicError (FailurePanic) and its
 // stack. Code that blocks outside the workflow API for longer than
 // Options.BlockedTimeout makes Execute return a *BlockedError instead of

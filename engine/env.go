@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
@@ -54,13 +55,50 @@ func (r *runEnv) Decode(data []byte, v any) error { return r.conv.Decode(data, v
 func (r *runEnv) exec() *Executor { return (*Executor)(r) }
 
 // schedule records a command and remembers it until its answer comes.
+// On replay, a command where the history has a hole (see
+// Executor.dropped) takes the hole's ID without a history event: the run
+// canceled it before its task committed, and the code must do so again.
 func (r *runEnv) schedule(ev history.Event, done wfenv.Callback, waitCancel bool) int64 {
-	out, ok := r.exec().record(ev)
+	e := r.exec()
+	if e.err == nil && !e.inQuery && e.dropped() {
+		e.lastID++
+		ev.ID, ev.Time = e.lastID, e.now
+		r.pending[ev.ID] = &command{event: ev, done: done, waitCancel: waitCancel, hole: true}
+		e.holes = append(e.holes, ev.ID)
+		return ev.ID
+	}
+	out, ok := e.record(ev)
 	if !ok {
 		return 0
 	}
-	r.pending[out.ID] = &command{event: out, done: done, waitCancel: waitCancel}
+	c := &command{event: out, done: done, waitCancel: waitCancel}
+	if !e.replaying {
+		c.unsent = true
+		e.unsent = append(e.unsent, out.ID)
+	}
+	r.pending[out.ID] = c
 	return out.ID
+}
+
+// drop forgets a command canceled before its task committed: its event
+// leaves the task's output (or, on replay, its hole is accounted for), so
+// it is never recorded, sent or started, and its future fails with
+// Canceled at once, whether or not it waits for cancellations (there is
+// nothing to wait for). Its ID stays taken: the IDs after it are the same
+// on replay.
+func (r *runEnv) drop(c *command) {
+	if r.inQuery {
+		panic("workflow: a query handler must not change the workflow's state (schedule work, cancel, start coroutines)")
+	}
+	e := r.exec()
+	id := c.event.ID
+	if c.hole {
+		e.holes = slices.DeleteFunc(e.holes, func(h int64) bool { return h == id })
+	} else if i := slices.IndexFunc(e.out, func(ev history.Event) bool { return ev.ID == id }); i >= 0 {
+		e.out = slices.Delete(e.out, i, i+1)
+	}
+	delete(r.pending, id)
+	c.done(nil, workflow.Canceled)
 }
 
 func (r *runEnv) ScheduleActivity(req wfenv.ActivityRequest, done wfenv.Callback) int64 {
@@ -118,10 +156,16 @@ func (r *runEnv) SignalWorkflow(instanceID, name string, arg []byte, done wfenv.
 
 // CancelCommand records the cancellation of a pending command. A timer's
 // future fails at once; an activity's or sub-workflow's fails at once unless
-// it waits for the cancellation to complete. Signals cannot be canceled.
+// it waits for the cancellation to complete. A signal to another instance
+// cannot be canceled once sent. A command canceled before its task commits
+// is dropped instead (see drop): nothing of it is recorded.
 func (r *runEnv) CancelCommand(id int64) {
 	c := r.pending[id]
 	if c == nil || c.cancelRequested {
+		return
+	}
+	if c.unsent || c.hole {
+		r.drop(c)
 		return
 	}
 	var kind history.Kind

@@ -92,6 +92,14 @@ type Executor struct {
 	inQuery      bool
 	err          error // set once the executor cannot go on
 	closed       bool
+
+	// unsent are the IDs of the commands issued in the current Execute:
+	// canceled before their task commits, they are dropped (never
+	// recorded or sent). holes are the commands that Replay found dropped
+	// by the run that issued them (see dropped); the code must cancel
+	// them again before the Replay ends.
+	unsent []int64
+	holes  []int64
 }
 
 // command is a scheduled command still waiting for its answer.
@@ -100,6 +108,11 @@ type command struct {
 	done            wfenv.Callback
 	waitCancel      bool
 	cancelRequested bool
+	// unsent: issued in the task being executed, so not committed yet.
+	unsent bool
+	// hole: replayed where the history has no event, because the run
+	// that issued it canceled it within its task.
+	hole bool
 }
 
 type signalState struct {
@@ -180,7 +193,33 @@ func (e *Executor) Replay(events []history.Event) error {
 			return err
 		}
 	}
-	return nil
+	return e.checkHoles()
+}
+
+// checkHoles fails the replay if a command replayed into a hole of the
+// history was not canceled again: the run that issued it canceled it
+// before its task committed, since only that leaves a hole, and a Replay
+// ends where a commit does.
+func (e *Executor) checkHoles() error {
+	if len(e.holes) == 0 {
+		return nil
+	}
+	c := e.pending[e.holes[0]]
+	return e.fail(&NondeterminismError{
+		WorkflowName: e.workflowName, EventID: c.event.ID, Actual: c.event.Kind, ActualName: eventName(&c.event),
+		Detail: fmt.Sprintf("the history has no event %d, and the code issued a command there that it did not cancel "+
+			"in the same task (a command canceled in its task is left out of the history)", c.event.ID),
+	})
+}
+
+// dropped reports, during Replay, whether the command the code issues next
+// is one the history left out: the next event of the history has a later
+// ID than the command would get, or the history ends here. Commands follow
+// the inbound event they react to in the same commit, and a Replay ends
+// where a commit does, so a command missing there was canceled before its
+// task committed (or the code changed, which checkHoles reports).
+func (e *Executor) dropped() bool {
+	return e.replaying && (e.pos >= len(e.replay) || e.replay[e.pos].ID > e.lastID+1)
 }
 
 // Execute applies new inbound events (in order), runs the workflow code
@@ -236,6 +275,13 @@ func (e *Executor) Execute(events []history.Event) ([]history.Event, error) {
 		e.out = nil
 		return nil, err
 	}
+	// The task commits: what it issued is sent from now on.
+	for _, id := range e.unsent {
+		if c := e.pending[id]; c != nil {
+			c.unsent = false
+		}
+	}
+	e.unsent = e.unsent[:0]
 	out := e.out
 	e.out = nil
 	return out, nil
@@ -318,6 +364,10 @@ func (e *Executor) match(c *history.Event) error {
 	h := &e.replay[e.pos]
 	if h.Kind.Inbound() {
 		return e.nondeterminism(h, c, "")
+	}
+	if h.ID > e.lastID+1 {
+		return e.nondeterminism(nil, c, fmt.Sprintf("the history has no event %d (a command canceled in the task "+
+			"that issued it is left out), but the code records a %v there", e.lastID+1, c.Kind))
 	}
 	if same, detail := sameCommand(h, c); !same {
 		return e.nondeterminism(h, c, detail)

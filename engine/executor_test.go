@@ -208,7 +208,8 @@ func TestEventsAfterTheFinalEventAreDropped(t *testing.T) {
 
 func TestSignalsAndCancelBeforeTheStartAreKept(t *testing.T) {
 	r := enginetest.New(t, engine.Options{}, engine.Workflows{"wf": func(ctx workflow.Context) (string, error) {
-		v, _ := workflow.NewSignalChannel[string](ctx, "s").Receive(ctx)
+		// Under ctx the Receive would end at the cancel, before the signal.
+		v, _ := workflow.NewSignalChannel[string](ctx, "s").Receive(workflow.NewDisconnectedContext(ctx))
 		return v, ctx.Err()
 	}})
 	// Delivered ahead of the start (a late start), they are applied after

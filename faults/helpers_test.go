@@ -246,7 +246,8 @@ func (e *env) signalByClient(ctx context.Context, s signalSend) error {
 // a message ID of its own, retrying until it is stored: a retry of a
 // publish whose outcome was unknown (server restarting, leader lost) is
 // dropped by JetStream's duplicate window instead of doubling the signal.
-// client.SignalWorkflow cannot do this: it gives every call a fresh ID.
+// (client.SignalWorkflowWithOptions with a SignalID does the same across
+// calls; this helper publishes by hand to keep the fault tests' own path.)
 func (e *env) signalIdempotent(ctx context.Context, s signalSend) error {
 	payload, err := converter.Default.Encode(s.value())
 	if err != nil {

@@ -22,6 +22,9 @@ import (
 //   - a one-shot drop loses that publish only: the worker goes on, and
 //     never gets an answer to it;
 //   - a blackhole loses every publish with the prefix until disarmed;
+//   - a lost answer forwards one publish with its reply subject changed to
+//     one nobody listens on: the server stores it, and the publisher never
+//     hears so;
 //   - freeze stops all traffic of every connection, both ways, until thaw:
 //     the worker is cut off but keeps its memory (its executor cache).
 //
@@ -45,6 +48,7 @@ type trap struct {
 	afterCommit bool // only once the connection has committed
 	dropOnly    bool // lose the one publish, forward what follows
 	all         bool // lose every matching publish until disarmed
+	loseAnswer  bool // forward the one publish, lose the server's answer
 	fired       chan trapReport
 	done        bool
 	drops       int
@@ -99,6 +103,12 @@ func (p *natsProxy) setTrap(prefix string) <-chan trapReport {
 // with prefix (see natsProxy).
 func (p *natsProxy) dropOnce(prefix string) <-chan trapReport {
 	return p.arm(&trap{prefix: prefix, dropOnly: true, fired: make(chan trapReport, 1)})
+}
+
+// loseAnswer arms a one-shot loss of the answer to the first publish
+// whose subject starts with prefix (see natsProxy).
+func (p *natsProxy) loseAnswer(prefix string) <-chan trapReport {
+	return p.arm(&trap{prefix: prefix, loseAnswer: true, fired: make(chan trapReport, 1)})
 }
 
 // blackhole drops every publish whose subject starts with prefix until
@@ -199,6 +209,7 @@ func (p *natsProxy) clientToServer(c, u net.Conn) {
 	r := bufio.NewReaderSize(c, 64<<10)
 	dead := false // a trap fired on this connection: drop everything
 	lastCommit := ""
+	var lost []byte // the publish with its reply subject replaced
 	for {
 		line, err := r.ReadBytes('\n')
 		if err != nil {
@@ -223,6 +234,12 @@ func (p *natsProxy) clientToServer(c, u net.Conn) {
 			}
 			op = append(append([]byte{}, line...), payload...)
 			subject = fields[1]
+			if hasReply := len(fields) == 4 || (len(fields) == 5 && isOp(line, "HPUB ")); hasReply {
+				fields[2] = "_LOST.answer"
+				lost = append([]byte(strings.Join(fields, " ")+"\r\n"), payload...)
+			} else {
+				lost = nil
+			}
 		}
 		if dead {
 			continue
@@ -231,7 +248,18 @@ func (p *natsProxy) clientToServer(c, u net.Conn) {
 			if strings.HasPrefix(subject, "wfh.") {
 				lastCommit = subject
 			}
-			if tr, caught := p.catch(subject, lastCommit); caught {
+			if tr, caught := p.catch(subject, lastCommit); caught && tr.loseAnswer {
+				if lost == nil {
+					p.t.Errorf("proxy: publish to %s asks for no answer to lose", subject)
+					return
+				}
+				p.gate()
+				if _, err := u.Write(lost); err != nil {
+					return
+				}
+				tr.fired <- trapReport{Dropped: "the answer to " + subject, LastCommit: lastCommit}
+				continue
+			} else if caught {
 				dead = !tr.dropOnly && !tr.all
 				select {
 				case tr.fired <- trapReport{Dropped: subject, LastCommit: lastCommit}:

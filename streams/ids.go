@@ -25,6 +25,12 @@ func TerminateInboxID(executionID string) string { return "terminate:" + executi
 // signal ID unique to the send.
 func ClientSignalInboxID(signalID string) string { return "sig:" + signalID }
 
+// CallerSignalInboxID is the InboxID of a signal a client sends with an
+// ID its caller chose (client.SignalOptions.SignalID), so that the
+// caller's retries deliver it once. Its prefix is its own: a caller's ID
+// never collides with the IDs jetflow makes.
+func CallerSignalInboxID(signalID string) string { return "sigid:" + signalID }
+
 // WorkflowSignalInboxID is the InboxID of a signal a workflow sends to
 // another instance, named by the sender's SignalWorkflowScheduled event.
 func WorkflowSignalInboxID(instanceID, executionID string, scheduleID int64) string {

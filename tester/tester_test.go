@@ -336,3 +336,24 @@ func TestAnonymousWorkflow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "QUIET", res)
 }
+
+// WaitForApproval waits on a signal channel alone, without a Select on
+// ctx.Done(): a cancel must still end the wait.
+func WaitForApproval(ctx workflow.Context) (string, error) {
+	by, ok := workflow.NewSignalChannel[string](ctx, "approve").Receive(ctx)
+	if !ok {
+		return "", ctx.Err()
+	}
+	return by, nil
+}
+
+func TestCancelWorkflowBlockedInReceive(t *testing.T) {
+	tst := tester.NewWorkflowTester[string](WaitForApproval, tester.WithTB(t), tester.WithStartTime(epoch))
+	tst.ScheduleCallback(time.Hour, tst.CancelWorkflow)
+	tst.Execute()
+
+	require.True(t, tst.WorkflowFinished(), "a workflow canceled while in Receive must finish")
+	_, err := tst.WorkflowResult()
+	assert.ErrorIs(t, err, workflow.Canceled)
+	assert.Equal(t, time.Hour, tst.Now().Sub(epoch))
+}

@@ -18,7 +18,11 @@ type Channel[T any] interface {
 	// whether it did.
 	SendNonBlocking(v T) bool
 	// Receive waits for a value; ok is false when the channel is closed
-	// and drained.
+	// and drained, or when ctx is canceled before a value comes (then
+	// ctx.Err() is Canceled, which tells the two apart). A value that is
+	// ready is taken even from a canceled ctx, so a canceled workflow can
+	// still drain what has arrived; a wait on a canceled ctx returns at
+	// once. Under a disconnected context Receive waits regardless.
 	Receive(ctx Context) (v T, ok bool)
 	// ReceiveNonBlocking takes a value if one is ready; ok is false when
 	// none is (including when the channel is closed and drained).
@@ -149,13 +153,28 @@ func (c *channel[T]) Send(_ Context, v T) {
 
 func (c *channel[T]) SendNonBlocking(v T) bool { return c.trySend(v) }
 
-func (c *channel[T]) Receive(_ Context) (T, bool) {
+func (c *channel[T]) Receive(ctx Context) (T, bool) {
 	if v, ok, got := c.tryReceive(); got {
 		return v, ok
 	}
+	var zero T
+	wc := ctx.impl()
+	if wc.Err() != nil {
+		return zero, false
+	}
 	r := &waitingReceiver[T]{}
 	c.receivers.push(r)
+	// A cancel ends the wait: the receiver leaves the queue, so no value
+	// is handed to it (and lost) afterwards.
+	stop := wc.onCancel(func() {
+		if r.done {
+			return
+		}
+		c.receivers.removeFunc(func(w *waitingReceiver[T]) bool { return w == r })
+		r.v, r.ok, r.done = zero, false, true
+	})
 	c.sched.Block(func() bool { return r.done })
+	stop()
 	return r.v, r.ok
 }
 

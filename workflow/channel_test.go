@@ -170,3 +170,27 @@ func btoa(b bool) string {
 	}
 	return "false"
 }
+
+// Receive returns zero and false when its context is canceled while it
+// waits; the value sent afterwards is not lost to the receiver that left,
+// and a ready value is still taken from a canceled context.
+func TestChannelReceiveCanceled(t *testing.T) {
+	r := enginetest.Start(t, func(ctx workflow.Context) ([]string, error) {
+		var tr trace
+		c := workflow.NewBufferedChannel[int](ctx, 1)
+		cctx, cancel := workflow.WithCancel(ctx)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			cancel()
+			c.Send(ctx, 7)
+		})
+		v, ok := c.Receive(cctx)
+		tr.add(fmtRecv(v, ok) + " " + cctx.Err().Error())
+		v, ok = c.Receive(cctx) // ready: taken although cctx is canceled
+		tr.add(fmtRecv(v, ok))
+		v, ok = c.Receive(cctx) // nothing ready: returns at once
+		tr.add(fmtRecv(v, ok))
+		return tr, nil
+	})
+	assert.Equal(t, []string{"got 0 false canceled", "got 7 true", "got 0 false"}, enginetest.Result[[]string](r))
+	r.ReplayCheck()
+}

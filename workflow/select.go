@@ -25,7 +25,10 @@ type selectState struct {
 // several can proceed when Select is called, the first in argument order
 // wins; while Select waits, the first to become ready wins. With a Default
 // case, Select does not wait: it runs the Default handler if no other case
-// is ready. Select with no cases blocks forever.
+// is ready. Select with no cases blocks forever. A cancel of ctx wakes
+// Select only through its cases: add Receive(ctx.Done(), …) to stop
+// waiting on a cancel (Await on a canceled activity, timer or
+// sub-workflow fires as well, with Canceled).
 func Select(ctx Context, cases ...SelectCase) {
 	var def SelectCase
 	for _, c := range cases {

@@ -41,7 +41,10 @@ func NewSignalChannel[T any](ctx Context, name string) Channel[T] {
 // SignalWorkflow sends a signal to another workflow instance. The future is
 // ready once the signal is delivered, and fails with an error matching
 // ErrInstanceNotFound if the instance does not exist. On a canceled ctx it
-// fails at once with Canceled.
+// fails at once with Canceled; a cancel of ctx before the workflow task
+// that sends the signal ends drops the signal (nothing is sent or
+// recorded) and fails the future with Canceled; a signal already sent is
+// delivered whatever happens to ctx.
 func SignalWorkflow(ctx Context, instanceID, name string, arg any) Future[struct{}] {
 	env := envOf(ctx)
 	sched := env.Scheduler()
@@ -56,8 +59,17 @@ func SignalWorkflow(ctx Context, instanceID, name string, arg any) Future[struct
 		return newReadyFuture(sched, struct{}{}, fmt.Errorf("workflow.SignalWorkflow(%s, %s): encode: %w", instanceID, name, err))
 	}
 	f := newFuture[struct{}](sched)
-	env.SignalWorkflow(instanceID, name, payload, func(_ []byte, err error) {
+	var stop func()
+	id := env.SignalWorkflow(instanceID, name, payload, func(_ []byte, err error) {
+		if stop != nil {
+			stop()
+		}
 		f.settle(struct{}{}, err)
 	})
+	if !f.settled {
+		// Only a signal not sent yet (its task has not committed) can be
+		// canceled: it is dropped and the future fails with Canceled.
+		stop = ctx.impl().onCancel(func() { env.CancelCommand(id) })
+	}
 	return f
 }

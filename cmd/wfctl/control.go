@@ -23,7 +23,7 @@ func errorForInstance(a *app, what, id string, err error) error {
 }
 
 func signalCommand() *command {
-	var input string
+	var input, signalID string
 	return &command{
 		name:    "signal",
 		args:    "ID NAME",
@@ -33,19 +33,22 @@ func signalCommand() *command {
 Send the signal NAME to the current run of the instance ID, where
 workflow.NewSignalChannel(ctx, NAME) receives it. --input is the signal's
 value as JSON (none: the zero value of the channel's type); "@FILE" reads
-it from a file. Every call is a signal of its own.`,
+it from a file. Every call is a signal of its own, unless --signal-id names
+it: calls with the same ID deliver one signal, so a call whose outcome is
+unknown (a timeout) can be repeated safely.`,
 		examples: []string{
 			`wfctl signal order-42 approve --input '{"By": "ann"}'`,
-			`wfctl signal order-42 cancel-item --input 3`,
+			`wfctl signal order-42 cancel-item --input 3 --signal-id cancel-item-3`,
 		},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&input, "input", "", "the signal's value as `JSON`, or @FILE")
+			fs.StringVar(&signalID, "signal-id", "", "the signal's `ID`: calls with the same ID deliver one signal")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			id, name := args[0], args[1]
 			var arg any
 			if input != "" {
-				v, err := parseInput(input)
+				v, err := parseArg(input)
 				if err != nil {
 					return usageErrorf("signal: --input: %v", err)
 				}
@@ -57,7 +60,8 @@ it from a file. Every call is a signal of its own.`,
 			}
 			ctx, cancel := a.opContext(ctx)
 			defer cancel()
-			if err := c.SignalWorkflow(ctx, id, name, arg); err != nil {
+			opts := client.SignalOptions{InstanceID: id, Name: name, SignalID: signalID}
+			if err := c.SignalWorkflowWithOptions(ctx, opts, arg); err != nil {
 				return errorForInstance(a, "signal", id, err)
 			}
 			fmt.Fprintf(a.stdout, "sent signal %q to instance %s\n", name, id)

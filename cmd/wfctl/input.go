@@ -9,13 +9,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/jetflow/jetflow/converter"
 )
 
 // parseInputs decodes the --input values of a command, one argument each.
 func parseInputs(inputs []string) ([]any, error) {
 	args := make([]any, len(inputs))
 	for i, in := range inputs {
-		v, err := parseInput(in)
+		v, err := parseArg(in)
 		if err != nil {
 			if len(inputs) > 1 {
 				return nil, usageErrorf("--input #%d: %v", i+1, err)
@@ -27,12 +29,23 @@ func parseInputs(inputs []string) ([]any, error) {
 	return args, nil
 }
 
+// parseArg decodes one --input value into the argument to send: an
+// converter.JSONInput, which the workers decode into a struct by json tag or
+// field name in any case, and with an error for a key that names no field.
+func parseArg(s string) (any, error) {
+	v, err := parseInput(s)
+	if err != nil {
+		return nil, err
+	}
+	return converter.JSONInput{Value: v}, nil
+}
+
 // parseInput decodes one --input value: JSON, or "@FILE" for JSON read
 // from a file ("@-" for standard input).
 //
 // The result is what the workers' msgpack decoder turns into the workflow's
 // Go parameter types: objects become maps with string keys (a struct
-// parameter takes them by field name), arrays slices, and numbers int64
+// parameter takes them by field, see converter.JSONInput), arrays slices, and numbers int64
 // when they are whole (so they fit int and float parameters alike; uint64
 // above int64's range) or float64 otherwise. msgpack decodes a float64 into
 // no float32 field and a string into no time.Time: those parameters take

@@ -58,7 +58,7 @@ func TestInputDecodesIntoGoTypes(t *testing.T) {
 		Any any
 		D   time.Duration
 	}
-	v, err := parseInput(`{"I": 1.0, "I8": -3, "U": 7, "F": 2, "F32": 4, "B": true, "S": "s", "Bs": "raw",
+	v, err := parseArg(`{"I": 1.0, "I8": -3, "U": 7, "F": 2, "F32": 4, "B": true, "S": "s", "Bs": "raw",
 		"Xs": [1, 2], "M": {"a": 1, "b": 0.5}, "In": {"N": 200}, "P": {"N": 1}, "Any": 1.5,
 		"D": 1500000000}`)
 	require.NoError(t, err)
@@ -75,14 +75,14 @@ func TestInputDecodesIntoGoTypes(t *testing.T) {
 
 	// msgpack's float32 decoder takes integers and float32s, not float64s:
 	// a fraction cannot reach a float32 field (see parseInput).
-	v, err = parseInput(`{"F32": 0.25}`)
+	v, err = parseArg(`{"F32": 0.25}`)
 	require.NoError(t, err)
 	data, err = conv.Encode(v)
 	require.NoError(t, err)
 	assert.Error(t, conv.Decode(data, &got))
 
 	// Nor does a time.Time take a string: msgpack wants its time extension.
-	v, err = parseInput(`{"T": "2025-01-02T15:04:05Z"}`)
+	v, err = parseArg(`{"T": "2025-01-02T15:04:05Z"}`)
 	require.NoError(t, err)
 	data, err = conv.Encode(v)
 	require.NoError(t, err)

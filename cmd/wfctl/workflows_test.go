@@ -122,10 +122,26 @@ func Rejects(ctx workflow.Context) error {
 // registerTestWorkflows registers the test workflows with w.
 func registerTestWorkflows(t *testing.T, w *worker.Worker) {
 	t.Helper()
-	for _, wf := range []any{EchoShipment, Mixed, Greet, Approval, Stepper, Relay, Counter, Rejects} {
+	for _, wf := range []any{EchoShipment, Mixed, Greet, Approval, Stepper, Relay, Counter, Rejects, Pay, AwaitPayment} {
 		require.NoError(t, w.RegisterWorkflow(wf))
 	}
 	for _, act := range []any{Hello, Double} {
 		require.NoError(t, w.RegisterActivity(act))
 	}
+}
+
+// Payment is reached from JSON by its json tags and by field names in any
+// case.
+type Payment struct {
+	Amount int `json:"amount"`
+	PaidBy string
+}
+
+// Pay returns its argument, as the worker decoded it.
+func Pay(ctx workflow.Context, p Payment) (Payment, error) { return p, nil }
+
+// AwaitPayment returns the value of its first "pay" signal.
+func AwaitPayment(ctx workflow.Context) (Payment, error) {
+	p, _ := workflow.NewSignalChannel[Payment](ctx, "pay").Receive(ctx)
+	return p, ctx.Err()
 }
