@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -146,7 +147,9 @@ func (s *server) signalAction(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			problem = "Signal not sent: the value is not valid JSON: " + err.Error()
 		}
-		value = v
+		// Typed by a person: decoded into a struct by json tag or field
+		// name, and a key that names no field is an error, as from wfctl.
+		value = converter.JSONInput{Value: v}
 	}
 	ctx, cancel := s.requestContext(r)
 	defer cancel()
