@@ -73,3 +73,64 @@ func BenchmarkActivityRoundTrip(b *testing.B) {
 	cancel()
 	_ = w.WaitForCompletion()
 }
+
+// relay continues as new until it has run n times.
+func relay(ctx workflow.Context, i, n int) (int, error) {
+	if i < n {
+		return 0, workflow.ContinueAsNew(ctx, i+1, n)
+	}
+	return i, nil
+}
+
+// BenchmarkContinueAsNew runs one instance through b.N real runs, each
+// continuing as new, on a real embedded server: the time per run, and
+// proof that an instance can go on for ever (its registry record keeps the
+// newest streams.MaxListedRuns runs). go test ./worker -run XXX -bench
+// ContinueAsNew -benchtime 10000x runs 10,000.
+func BenchmarkContinueAsNew(b *testing.B) {
+	srv, err := embedded.Start(embedded.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	be, err := streams.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := worker.New(be, nil)
+	if err := w.RegisterWorkflow(relay); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := w.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	c := client.New(be)
+
+	b.ResetTimer()
+	inst, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: "relay"}, relay, 1, b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	got, err := client.GetWorkflowResult[int](ctx, c, &workflow.Instance{InstanceID: inst.InstanceID}, 30*time.Minute)
+	b.StopTimer()
+	if err != nil || got != b.N {
+		b.Fatalf("result %d, %v; want %d", got, err, b.N)
+	}
+	rec, err := be.GetInstance(ctx, "relay")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rec.RunCount() != b.N {
+		b.Fatalf("the record counts %d runs; want %d", rec.RunCount(), b.N)
+	}
+	b.ReportMetric(float64(len(rec.Runs)), "listed-runs")
+	cancel()
+	_ = w.WaitForCompletion()
+}
