@@ -16,11 +16,13 @@ import (
 // Sentinel errors callers match with errors.Is.
 var (
 	// ErrInstanceAlreadyExists means a start used the ID of an instance
-	// whose run has not finished. It is workflow.ErrInstanceAlreadyExists.
+	// whose run has not finished. It is the same value as
+	// workflow.ErrInstanceAlreadyExists and streams.ErrInstanceExists.
 	ErrInstanceAlreadyExists = workflow.ErrInstanceAlreadyExists
 
-	// ErrInstanceNotFound means no instance has the ID. It is
-	// workflow.ErrInstanceNotFound.
+	// ErrInstanceNotFound means no instance has the ID. It is the same
+	// value as workflow.ErrInstanceNotFound and streams.ErrInstanceNotFound,
+	// so an error from any layer matches it.
 	ErrInstanceNotFound = workflow.ErrInstanceNotFound
 
 	// ErrInstanceNotFinished means an operation that needs a finished

@@ -241,5 +241,5 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
 
 // isNotFound reports whether err says the instance does not exist.
 func isNotFound(err error) bool {
-	return errors.Is(err, client.ErrInstanceNotFound) || errors.Is(err, streams.ErrInstanceNotFound)
+	return errors.Is(err, client.ErrInstanceNotFound)
 }

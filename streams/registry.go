@@ -164,7 +164,7 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
-			return 0, fmt.Errorf("%w: %q", ErrInstanceExists, r.InstanceID)
+			return 0, fmt.Errorf("streams: %w: %q", ErrInstanceExists, r.InstanceID)
 		}
 		return 0, fmt.Errorf("streams: create instance %q: %w", r.InstanceID, err)
 	}
@@ -197,7 +197,7 @@ func (b *Backend) GetInstance(ctx context.Context, instanceID string) (*Instance
 	e, err := b.registry.Get(rctx, key)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, fmt.Errorf("%w: %q", ErrInstanceNotFound, instanceID)
+			return nil, fmt.Errorf("streams: %w: %q", ErrInstanceNotFound, instanceID)
 		}
 		return nil, fmt.Errorf("streams: get instance %q: %w", instanceID, err)
 	}

@@ -3,6 +3,7 @@ package workflow
 import (
 	"errors"
 
+	"github.com/jetflow/jetflow/internal/sentinel"
 	"github.com/jetflow/jetflow/internal/wfenv"
 )
 
@@ -12,12 +13,16 @@ import (
 var Canceled = errors.New("canceled")
 
 // ErrInstanceAlreadyExists matches (errors.Is) the error of a sub-workflow
-// that could not start because its instance ID is taken.
-var ErrInstanceAlreadyExists = errors.New("workflow instance already exists")
+// that could not start because its instance ID is taken. It is the one
+// "already exists" value of jetflow: client.ErrInstanceAlreadyExists and
+// streams.ErrInstanceExists are the same value.
+var ErrInstanceAlreadyExists = sentinel.InstanceExists
 
 // ErrInstanceNotFound matches (errors.Is) the error of SignalWorkflow when
-// the target instance does not exist.
-var ErrInstanceNotFound = errors.New("workflow instance not found")
+// the target instance does not exist. It is the one "not found" value of
+// jetflow: client.ErrInstanceNotFound and streams.ErrInstanceNotFound are
+// the same value.
+var ErrInstanceNotFound = sentinel.InstanceNotFound
 
 // Failure types with a meaning of their own, as stored in a history.
 const (
