@@ -195,7 +195,8 @@ func workflowName(wf any, args []any) (string, error) {
 	}
 	t := reflect.TypeOf(wf)
 	if err := funcinfo.CheckArgs(t, 1, args); err != nil {
-		if strings.HasPrefix(err.Error(), "takes ") {
+		var count *funcinfo.ArgCountError
+		if errors.As(err, &count) {
 			// "takes 2 arguments (int, int), got 1" names the parameters.
 			return "", fmt.Errorf("workflow %s %w", name, err)
 		}
