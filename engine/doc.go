@@ -59,7 +59,7 @@
 // that time plus the duration. CancelRequested cancels the run's root
 // context; a workflow that then returns workflow.Canceled ends with
 // WorkflowCanceled. A panic in workflow code ends the run with
-// WorkflowFailed carrying a workflow.PanicError (FailurePanic) and its
+// WorkflowFailed carrying a workflow.PanicError (workflow.ErrTypePanic) and its
 // stack. Code that blocks outside the workflow API for longer than
 // Options.BlockedTimeout makes Execute return a *BlockedError instead of
 // hanging. FailureFromError and ErrorFromFailure convert errors to their

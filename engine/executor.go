@@ -42,7 +42,7 @@ type Options struct {
 	// check (for debugging).
 	BlockedTimeout time.Duration
 	// MaxHistoryLength fails a run whose history grows past this many
-	// events, with a FailureHistoryLimit error that points to
+	// events, with a workflow.ErrTypeHistoryLimit error that points to
 	// workflow.ContinueAsNew. 0 means DefaultMaxHistoryLength; negative
 	// means no limit.
 	MaxHistoryLength int64
@@ -472,7 +472,7 @@ func (e *Executor) start(ev *history.Event) error {
 	args, err := call.DecodeArgs(e.conv, fn, 1, ev.Args)
 	if err != nil {
 		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
-			Type:         FailureArgument,
+			Type:         workflow.ErrTypeArgument,
 			Message:      fmt.Sprintf("workflow %s: %v", ev.Name, err),
 			NonRetryable: true,
 		}})
@@ -507,7 +507,7 @@ func (e *Executor) run() error {
 		var p *coro.Panic
 		if errors.As(err, &p) {
 			return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
-				Type:    FailurePanic,
+				Type:    workflow.ErrTypePanic,
 				Message: panicMessage(p.Value),
 				Stack:   p.Stack,
 			}})
@@ -564,7 +564,7 @@ func (e *Executor) enforceHistoryLimit() error {
 		return nil
 	}
 	return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
-		Type: FailureHistoryLimit,
+		Type: workflow.ErrTypeHistoryLimit,
 		Message: fmt.Sprintf("workflow %s: the run's history has %d events, more than the limit of %d; "+
 			"a long-lived workflow should end its run with workflow.ContinueAsNew to go on with a fresh history",
 			e.workflowName, e.lastID, limit),
@@ -578,7 +578,7 @@ func (e *Executor) enforceHistoryLimit() error {
 // Replay ends the run where it finds one, whatever the code would do next.
 func IsSystemFailure(ev *history.Event) bool {
 	return ev.Kind == history.WorkflowFailed && ev.Failure != nil &&
-		(ev.Failure.Type == FailureHistoryLimit || ev.Failure.Type == FailurePayloadTooLarge)
+		(ev.Failure.Type == workflow.ErrTypeHistoryLimit || ev.Failure.Type == workflow.ErrTypePayloadTooLarge)
 }
 
 // finish records the run's final event and stops the workflow code.

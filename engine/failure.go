@@ -8,25 +8,6 @@ import (
 	"github.com/jetflow/jetflow/workflow"
 )
 
-// Failure types the engine gives errors of its own kinds.
-const (
-	FailureCanceled              = "Canceled"
-	FailurePanic                 = "PanicError"
-	FailureInstanceAlreadyExists = "InstanceAlreadyExists"
-	FailureInstanceNotFound      = "InstanceNotFound"
-	// FailureArgument is the type of the failure of a workflow whose start
-	// arguments do not fit its parameters.
-	FailureArgument = "ArgumentError"
-	// FailureHistoryLimit is the type of the failure of a run whose
-	// history outgrew Options.MaxHistoryLength.
-	FailureHistoryLimit = "HistoryLimitExceeded"
-	// FailurePayloadTooLarge is the type of the failure of a run whose
-	// task produced a commit larger than the server accepts (a result,
-	// arguments or an error too large), and of an activity whose result
-	// is.
-	FailurePayloadTooLarge = "PayloadTooLarge"
-)
-
 // FailureFromError turns an error into its stored form, keeping what
 // ErrorFromFailure needs to rebuild an equivalent error: the type of a
 // *workflow.Error, the value and stack of a *workflow.PanicError,
@@ -43,15 +24,15 @@ func FailureFromError(err error) *history.Failure {
 	var we *workflow.Error
 	switch {
 	case errors.As(err, &p):
-		f.Type, f.Message, f.Stack = FailurePanic, p.Value, p.Stack
+		f.Type, f.Message, f.Stack = workflow.ErrTypePanic, p.Value, p.Stack
 	case errors.As(err, &we):
 		f.Type = we.Type
 	case errors.Is(err, workflow.Canceled):
-		f.Type = FailureCanceled
+		f.Type = workflow.ErrTypeCanceled
 	case errors.Is(err, workflow.ErrInstanceAlreadyExists):
-		f.Type = FailureInstanceAlreadyExists
+		f.Type = workflow.ErrTypeInstanceAlreadyExists
 	case errors.Is(err, workflow.ErrInstanceNotFound):
-		f.Type = FailureInstanceNotFound
+		f.Type = workflow.ErrTypeInstanceNotFound
 	}
 	return f
 }
@@ -67,7 +48,7 @@ func ErrorFromFailure(f *history.Failure) error {
 		return nil
 	}
 	var err error
-	if f.Type == FailurePanic {
+	if f.Type == workflow.ErrTypePanic {
 		err = &workflow.PanicError{Value: f.Message, Stack: f.Stack}
 	} else {
 		err = &workflow.Error{Type: f.Type, Message: f.Message}

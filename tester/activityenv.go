@@ -167,7 +167,7 @@ func (e *ActivityEnv) Heartbeats() [][]any {
 // ExecuteActivity runs one attempt of activity fn with args as a worker
 // does: the arguments and the result go through the converter, the
 // timeouts of Options cancel the activity's context and end the attempt
-// with a "Timeout" *workflow.Error, and a panic becomes a
+// with a *workflow.Error of type workflow.ErrTypeTimeout, and a panic becomes a
 // *workflow.PanicError. Otherwise the error is the activity's own. Decode
 // the result with EncodedValue.Get.
 func (e *ActivityEnv) ExecuteActivity(fn any, args ...any) (EncodedValue, error) {

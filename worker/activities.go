@@ -13,10 +13,8 @@ import (
 	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/actrun"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
 )
-
-// FailureTimeout is the Failure type of an activity that ran out of time.
-const FailureTimeout = actrun.FailureTimeout
 
 // pollActivities fetches activity tasks of a queue while slots are free and
 // runs each in its own goroutine until ctx ends.
@@ -68,7 +66,7 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 			return
 		}
 		w.finishActivity(m, nil, &history.Failure{
-			Type:         "UnknownActivity",
+			Type:         workflow.ErrTypeUnknownActivity,
 			Message:      fmt.Sprintf("no worker of queue %q has activity %q registered", t.Queue, t.Name),
 			NonRetryable: true,
 		}, log)
@@ -248,7 +246,7 @@ func (w *Worker) reportOutcome(m *streams.ActivityMessage, e *history.Event, log
 			// activity again would not make it smaller.
 			if e.Kind == history.ActivityCompleted {
 				e.Kind, e.Result = history.ActivityFailed, nil
-				e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
+				e.Failure = &history.Failure{Type: workflow.ErrTypePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
 			} else {
 				e.Failure = e.Failure.Cut()
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // maxConflictRetries bounds how often a task re-reads and re-runs after
@@ -292,7 +293,7 @@ func (w *Worker) failTooLarge(ctx context.Context, queue, inst, run string, cr *
 		ID:   next,
 		Time: time.Now().UTC(),
 		Failure: &history.Failure{
-			Type: engine.FailurePayloadTooLarge,
+			Type: workflow.ErrTypePayloadTooLarge,
 			Message: fmt.Sprintf("workflow %s: a workflow task produced more than the server accepts in one message (%v); "+
 				"pass large data by reference (a key to a store) instead of as arguments, results or errors", cr.started.Name, cause),
 			NonRetryable: true,
@@ -486,7 +487,7 @@ func (w *Worker) failUnknownWorkflow(ctx context.Context, queue, inst, run strin
 		return taskOutcome{kind: settleNak, delay: min(wait, time.Second)}
 	}
 	failure := &history.Failure{
-		Type:         "UnknownWorkflow",
+		Type:         workflow.ErrTypeUnknownWorkflow,
 		Message:      fmt.Sprintf("no worker of queue %q has workflow %q registered", queue, u.name),
 		NonRetryable: true,
 	}

@@ -24,13 +24,6 @@ var ErrInstanceAlreadyExists = sentinel.InstanceExists
 // the same value.
 var ErrInstanceNotFound = sentinel.InstanceNotFound
 
-// Failure types with a meaning of their own, as stored in a history.
-const (
-	canceledType              = "Canceled"
-	instanceAlreadyExistsType = "InstanceAlreadyExists"
-	instanceNotFoundType      = "InstanceNotFound"
-)
-
 // Error is an error with a type that travels: returned by an activity or a
 // workflow, it reaches the caller with the same Type and Message, so the
 // caller can branch on Type. Errors of other types arrive as an *Error with
@@ -61,11 +54,11 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	switch target {
 	case Canceled:
-		return e.Type == canceledType
+		return e.Type == ErrTypeCanceled
 	case ErrInstanceAlreadyExists:
-		return e.Type == instanceAlreadyExistsType
+		return e.Type == ErrTypeInstanceAlreadyExists
 	case ErrInstanceNotFound:
-		return e.Type == instanceNotFoundType
+		return e.Type == ErrTypeInstanceNotFound
 	}
 	return false
 }
