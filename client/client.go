@@ -9,6 +9,7 @@ import (
 
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -128,7 +129,7 @@ func NewWithOptions(b *streams.Backend, opts *Options) *Client {
 	if c.log == nil {
 		c.log = b.Logger()
 	}
-	c.log = c.log.With("component", "client")
+	c.log = c.log.With(logkey.Component, "client")
 	if c.pollInterval <= 0 {
 		c.pollInterval = DefaultResultPollInterval
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -120,7 +121,7 @@ func (c *Client) requestRun(ctx context.Context, what string, inst *workflow.Ins
 	if err := c.b.PublishEvent(ctx, rec.Queue, inst.InstanceID, e); err != nil {
 		return fmt.Errorf("client: %s instance %q: %w", what, inst.InstanceID, err)
 	}
-	c.log.Info("requested "+what, "instance_id", inst.InstanceID, "execution_id", ref.Run)
+	c.log.Info("requested "+what, logkey.Instance, inst.InstanceID, logkey.Execution, ref.Run)
 	return nil
 }
 
@@ -186,6 +187,6 @@ func (c *Client) RemoveWorkflowInstance(ctx context.Context, inst *workflow.Inst
 		}
 		return fmt.Errorf("client: remove instance %q: %w", id, err)
 	}
-	c.log.Info("removed workflow instance", "instance_id", id, "runs", rec.RunCount())
+	c.log.Info("removed workflow instance", logkey.Instance, id, "runs", rec.RunCount())
 	return nil
 }

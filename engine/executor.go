@@ -12,6 +12,7 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/coro"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/internal/wfenv"
 	"github.com/jetflow/jetflow/workflow"
@@ -136,7 +137,7 @@ func NewExecutor(opts Options) (*Executor, error) {
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
 	}
-	e.log = base.With("instance_id", opts.InstanceID, "execution_id", opts.ExecutionID)
+	e.log = base.With(logkey.Instance, opts.InstanceID, logkey.Execution, opts.ExecutionID)
 	e.logger = slog.New(&replayFilter{inner: e.log.Handler(), replaying: &e.replaying})
 	return e, nil
 }
@@ -355,7 +356,7 @@ func (e *Executor) apply(ev history.Event) error {
 		if e.replaying {
 			return e.fail(e.nondeterminism(&ev, nil, "this event answers nothing the workflow code is waiting for"))
 		}
-		e.log.Debug("ignored an inbound event", "kind", ev.Kind, "inbox_id", ev.InboxID, "schedule_id", ev.ScheduleID)
+		e.log.Debug("ignored an inbound event", logkey.Kind, ev.Kind, "inbox_id", ev.InboxID, "schedule_id", ev.ScheduleID)
 		return nil
 	}
 	id := e.lastID + 1
@@ -458,7 +459,7 @@ func (e *Executor) accepts(ev *history.Event) bool {
 func (e *Executor) start(ev *history.Event) error {
 	e.started = true
 	e.workflowName, e.queue, e.parent, e.continuedID = ev.Name, ev.Queue, ev.Parent, ev.ContinuedExecutionID
-	e.logger = e.logger.With("workflow", ev.Name)
+	e.logger = e.logger.With(logkey.Workflow, ev.Name)
 	fn, ok := e.opts.Registry.Workflow(ev.Name)
 	if !ok {
 		return e.fail(fmt.Errorf("%w: %q", ErrUnknownWorkflow, ev.Name))

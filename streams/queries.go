@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -95,7 +96,7 @@ func (b *Backend) ServeQueries(queue string, handle func(*QueryRequest) *QueryRe
 			data, _ = json.Marshal(&QueryResponse{Failure: &history.Failure{Message: "encode query answer: " + err.Error()}})
 		}
 		if err := msg.Respond(data); err != nil {
-			b.log.Warn("answering a query failed", "err", err)
+			b.log.Warn("answering a query failed", logkey.Err, err)
 		}
 	})
 	if err != nil {

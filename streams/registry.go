@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 )
 
 // Status is where an instance's current run stands.
@@ -321,7 +322,7 @@ func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*Instanc
 		}
 		r, err := decodeRecord(m.Data, m.Seq)
 		if err != nil {
-			b.log.Warn("skipping malformed registry entry", "subject", m.Subject, "err", err)
+			b.log.Warn("skipping malformed registry entry", logkey.Subject, m.Subject, logkey.Err, err)
 			return nil
 		}
 		if opts.WorkflowName != "" && r.WorkflowName != opts.WorkflowName {

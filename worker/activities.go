@@ -12,6 +12,7 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/actrun"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -32,7 +33,7 @@ func (w *Worker) pollActivities(ctx context.Context, queue string, aq *streams.A
 		<-slots
 		if err != nil {
 			if ctx.Err() == nil {
-				w.log.Warn("fetching activity tasks failed", "queue", queue, "err", err)
+				w.log.Warn("fetching activity tasks failed", logkey.Queue, queue, logkey.Err, err)
 				sleep(ctx, w.opts.TaskRetryDelay)
 			}
 			continue
@@ -58,7 +59,7 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 		return
 	}
 	t := m.Task
-	log := w.log.With("instance", t.InstanceID, "run", t.ExecutionID, "activity", t.Name, "attempt", m.Attempt())
+	log := w.log.With(logkey.Instance, t.InstanceID, logkey.Execution, t.ExecutionID, logkey.Activity, t.Name, logkey.Attempt, m.Attempt())
 	fn, ok := w.reg.Activity(t.Name)
 	if !ok {
 		if wait := w.opts.UnknownNameTimeout - time.Since(t.ScheduledAt); wait > 0 {
@@ -84,11 +85,11 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 	if delay, retry := w.retryDelay(m, err); retry {
 		// The next attempt reads the last details this one recorded.
 		details.flush(true)
-		log.Info("activity attempt failed; retrying", "err", err, "retry_in", delay)
+		log.Info("activity attempt failed; retrying", logkey.Err, err, logkey.RetryIn, delay)
 		_ = m.NakWithDelay(delay)
 		return
 	}
-	log.Warn("activity failed", "err", err)
+	log.Warn("activity failed", logkey.Err, err)
 	if w.finishActivity(m, nil, engine.FailureFromError(err), log) {
 		details.remove()
 	}
@@ -132,7 +133,6 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 		ScheduleID:   t.ScheduleID,
 		Attempt:      m.Attempt(),
 		ScheduledAt:  t.ScheduledAt,
-		Logger:       w.log.With("instance", t.InstanceID, "activity", t.Name, "attempt", m.Attempt()),
 		Heartbeat: func(d ...any) {
 			mu.Lock()
 			lastBeat = time.Now()
@@ -141,6 +141,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 		},
 		LastDetails: details.previous,
 	}
+	env.Logger = env.TaggedLogger(w.log)
 	// Keep the lease while the activity runs, and enforce the heartbeat
 	// timeout.
 	done := make(chan struct{})
@@ -219,7 +220,7 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 		w.deadLetter(streams.DeadActivity, &m.TaskMessage, "activity task whose outcome cannot be addressed", err)
 		return true
 	case err != nil:
-		log.Warn("reporting the activity's outcome failed; it will run again", "err", err)
+		log.Warn("reporting the activity's outcome failed; it will run again", logkey.Err, err)
 		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
 		return false
 	}
@@ -260,7 +261,7 @@ func (w *Worker) reportOutcome(m *streams.ActivityMessage, e *history.Event, log
 		// Keep the lease: the activity has run, and another worker must
 		// not run it again while the report waits.
 		_ = m.InProgress()
-		log.Warn("reporting the activity's outcome failed; retrying the report", "err", err, "try", try, "retry_in", delay)
+		log.Warn("reporting the activity's outcome failed; retrying the report", logkey.Err, err, "try", try, logkey.RetryIn, delay)
 		select {
 		case <-time.After(delay):
 		case <-w.stopping:
