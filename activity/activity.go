@@ -56,7 +56,8 @@ type Info struct {
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // Logger returns a logger tagged with the workflow instance, run, activity
-// name and attempt.
+// name and attempt (the attributes instance_id, execution_id, activity and
+// attempt).
 func Logger(ctx context.Context) *slog.Logger {
 	if env := actenv.From(ctx); env != nil && env.Logger != nil {
 		return env.Logger

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -16,11 +17,13 @@ import (
 // Sentinel errors callers match with errors.Is.
 var (
 	// ErrInstanceAlreadyExists means a start used the ID of an instance
-	// whose run has not finished. It is workflow.ErrInstanceAlreadyExists.
+	// whose run has not finished. It is the same value as
+	// workflow.ErrInstanceAlreadyExists and streams.ErrInstanceExists.
 	ErrInstanceAlreadyExists = workflow.ErrInstanceAlreadyExists
 
-	// ErrInstanceNotFound means no instance has the ID. It is
-	// workflow.ErrInstanceNotFound.
+	// ErrInstanceNotFound means no instance has the ID. It is the same
+	// value as workflow.ErrInstanceNotFound and streams.ErrInstanceNotFound,
+	// so an error from any layer matches it.
 	ErrInstanceNotFound = workflow.ErrInstanceNotFound
 
 	// ErrInstanceNotFinished means an operation that needs a finished
@@ -129,7 +132,7 @@ func NewWithOptions(b *streams.Backend, opts *Options) *Client {
 	if c.log == nil {
 		c.log = b.Logger()
 	}
-	c.log = c.log.With("component", "client")
+	c.log = c.log.With(logkey.Component, "client")
 	if c.pollInterval <= 0 {
 		c.pollInterval = DefaultResultPollInterval
 	}

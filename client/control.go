@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -231,7 +232,7 @@ func (c *Client) requestRun(ctx context.Context, what string, inst *workflow.Ins
 	if err := c.publishInbox(ctx, rec.Queue, inst.InstanceID, e); err != nil {
 		return fmt.Errorf("client: %s instance %q: %w", what, inst.InstanceID, err)
 	}
-	c.log.Info("requested "+what, "instance_id", inst.InstanceID, "execution_id", ref.Run)
+	c.log.Info("requested "+what, logkey.Instance, inst.InstanceID, logkey.Execution, ref.Run)
 	return nil
 }
 
@@ -297,6 +298,6 @@ func (c *Client) RemoveWorkflowInstance(ctx context.Context, inst *workflow.Inst
 		}
 		return fmt.Errorf("client: remove instance %q: %w", id, err)
 	}
-	c.log.Info("removed workflow instance", "instance_id", id, "runs", rec.RunCount())
+	c.log.Info("removed workflow instance", logkey.Instance, id, "runs", rec.RunCount())
 	return nil
 }

@@ -22,7 +22,8 @@
 // (ErrInstanceAlreadyExists, ErrInstanceNotFound, ErrInstanceNotFinished,
 // ErrInstanceFinished, ErrExecutionNotFound, ErrWorkflowCanceled,
 // ErrWorkflowTerminated, ErrNoQueryResponder). ErrInstanceAlreadyExists and
-// ErrInstanceNotFound are the very values of package workflow, so the error of
+// ErrInstanceNotFound are the very values of package workflow (and of
+// streams.ErrInstanceExists and streams.ErrInstanceNotFound), so the error of
 // a sub-workflow that could not start and the error of a client start match
 // the same sentinel. A name that cannot be used as an instance ID or queue
 // gives an error wrapping streams.ErrInvalidName.

@@ -89,7 +89,7 @@ func TestGetWorkflowResult(t *testing.T) {
 		},
 		{
 			name: "panicked", status: streams.StatusFailed,
-			failure: &history.Failure{Type: engine.FailurePanic, Message: "index out of range", Stack: "goroutine 7 [running]:"},
+			failure: &history.Failure{Type: workflow.ErrTypePanic, Message: "index out of range", Stack: "goroutine 7 [running]:"},
 			wait:    waitFor[string],
 			check: func(t *testing.T, err error) {
 				var pe *workflow.PanicError

@@ -11,6 +11,7 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
@@ -95,7 +96,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		return nil, fmt.Errorf("client: instance %q of workflow %s is registered, but its start could not be published "+
 			"(start it again with the same ID to finish the start): %w", id, name, err)
 	}
-	c.log.Debug("started workflow instance", "instance_id", id, "execution_id", run, "workflow", name, "queue", queue)
+	c.log.Debug("started workflow instance", logkey.Instance, id, logkey.Execution, run, logkey.Workflow, name, logkey.Queue, queue)
 	return &workflow.Instance{InstanceID: id, ExecutionID: run}, nil
 }
 
@@ -111,8 +112,8 @@ func (c *Client) registerRun(ctx context.Context, id string, start *history.Even
 	case err != nil:
 		return fmt.Errorf("client: create instance %q of workflow %s: %w", id, start.Name, err)
 	case reused != "":
-		c.log.Info("started a new run of a finished instance", "instance_id", id,
-			"execution_id", start.ExecutionID, "previous_execution_id", reused)
+		c.log.Info("started a new run of a finished instance", logkey.Instance, id,
+			logkey.Execution, start.ExecutionID, "previous_execution_id", reused)
 	}
 	return nil
 }
@@ -167,7 +168,7 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 		return unsure("its history is empty and republishing its start failed", perr)
 	}
 	c.log.Info("republished the start of an instance whose history is empty",
-		"instance_id", existing.InstanceID, "execution_id", existing.ExecutionID, "workflow", existing.WorkflowName)
+		logkey.Instance, existing.InstanceID, logkey.Execution, existing.ExecutionID, logkey.Workflow, existing.WorkflowName)
 	return err
 }
 
@@ -195,7 +196,8 @@ func workflowName(wf any, args []any) (string, error) {
 	}
 	t := reflect.TypeOf(wf)
 	if err := funcinfo.CheckArgs(t, 1, args); err != nil {
-		if strings.HasPrefix(err.Error(), "takes ") {
+		var count *funcinfo.ArgCountError
+		if errors.As(err, &count) {
 			// "takes 2 arguments (int, int), got 1" names the parameters.
 			return "", fmt.Errorf("workflow %s %w", name, err)
 		}

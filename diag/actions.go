@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jetflow/jetflow/converter"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -92,10 +93,10 @@ func (s *server) finishAction(w http.ResponseWriter, r *http.Request, id, what, 
 			s.instanceError(w, r, id, "", err)
 			return
 		}
-		s.log.Warn(what+" from the web UI failed", "instance_id", id, "err", err)
+		s.log.Warn(what+" from the web UI failed", logkey.Instance, id, logkey.Err, err)
 		setFlash(w, r, "error", what+" failed: "+err.Error())
 	} else {
-		s.log.Info(what+" from the web UI", "instance_id", id)
+		s.log.Info(what+" from the web UI", logkey.Instance, id)
 		setFlash(w, r, "ok", okMsg)
 	}
 	http.Redirect(w, r, instanceURL(base(r), id, ""), http.StatusSeeOther)

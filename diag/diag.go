@@ -89,6 +89,7 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -168,7 +169,7 @@ func newServer(b *streams.Backend, cfg config) *server {
 	s := &server{
 		b:     b,
 		c:     client.New(b),
-		log:   b.Logger().With("component", "diag"),
+		log:   b.Logger().With(logkey.Component, "diag"),
 		cfg:   cfg,
 		views: mustViews(),
 		names: map[string]struct{}{},

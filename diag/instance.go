@@ -12,6 +12,7 @@ import (
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -234,7 +235,7 @@ func (s *server) instanceError(w http.ResponseWriter, r *http.Request, id, run s
 		s.errorPage(w, r, status, "Instance not found",
 			fmt.Sprintf("There is no workflow instance %q in namespace %q. It may never have existed, or it was removed.", id, s.b.Namespace()))
 	default:
-		s.log.Error("show instance", "instance_id", id, "run", run, "err", err)
+		s.log.Error("show instance", logkey.Instance, id, logkey.Execution, run, logkey.Err, err)
 		s.errorPage(w, r, status, "Cannot show the instance", err.Error())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -78,7 +79,7 @@ func (s *server) follow(ctx context.Context, es *eventStream, watch changeWatch,
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			s.log.Debug("event stream: re-check failed; trying again later", "err", err)
+			s.log.Debug("event stream: re-check failed; trying again later", logkey.Err, err)
 			return nil
 		case tok == known:
 			return nil
@@ -147,7 +148,7 @@ func (s *server) instanceEvents(w http.ResponseWriter, r *http.Request) {
 	// Watch first, then read: a change in between is seen.
 	watch, err := s.watchInstance(id)
 	if err != nil {
-		s.log.Error("watch instance", "instance_id", id, "err", err)
+		s.log.Error("watch instance", logkey.Instance, id, logkey.Err, err)
 		http.Error(w, "cannot watch the instance: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
@@ -213,7 +214,7 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	watch, err := s.watchInstances()
 	if err != nil {
-		s.log.Error("watch instances", "err", err)
+		s.log.Error("watch instances", logkey.Err, err)
 		http.Error(w, "cannot watch the instances: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
@@ -241,5 +242,5 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
 
 // isNotFound reports whether err says the instance does not exist.
 func isNotFound(err error) bool {
-	return errors.Is(err, client.ErrInstanceNotFound) || errors.Is(err, streams.ErrInstanceNotFound)
+	return errors.Is(err, client.ErrInstanceNotFound)
 }

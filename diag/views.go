@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 )
 
 //go:embed templates/*.html
@@ -164,7 +165,7 @@ func (s *server) renderFragment(w http.ResponseWriter, r *http.Request, page, na
 func (s *server) execute(w http.ResponseWriter, status int, page, name string, f *frame) {
 	var buf bytes.Buffer
 	if err := s.views.pages[page].ExecuteTemplate(&buf, name, f); err != nil {
-		s.log.Error("render page", "page", page, "template", name, "err", err)
+		s.log.Error("render page", "page", page, "template", name, logkey.Err, err)
 		http.Error(w, "diag: could not render the page: "+err.Error(), http.StatusInternalServerError)
 		return
 	}

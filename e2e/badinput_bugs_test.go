@@ -144,7 +144,7 @@ func outcomeWithin[T any](t *testing.T, e *badEnv, inst *workflow.Instance) (T, 
 		if !errors.Is(err, context.DeadlineExceeded) {
 			return res, err
 		}
-		stuck(t, e, "the run has not ended", "instance="+inst.InstanceID)
+		stuck(t, e, "the run has not ended", "instance_id="+inst.InstanceID)
 		if time.Now().After(deadline) {
 			t.Fatalf("the run did not end within %s: it hangs (%v)", bugWait, err)
 		}
@@ -177,7 +177,7 @@ func TestInboxEventWithInvalidExecutionIDIsDeadLettered(t *testing.T) {
 	e.goodRun(1)()
 	subject := e.inboxSubject("default", "victim")
 	waitFor(t, bugWait, "the events naming invalid runs to be dead-lettered", func() bool {
-		stuck(t, e, "the events naming invalid runs are not dead-lettered", "instance=victim")
+		stuck(t, e, "the events naming invalid runs are not dead-lettered", "instance_id=victim")
 		n := 0
 		for _, d := range mustDeadLetters(t, e) {
 			if d.Subject == subject {
@@ -217,15 +217,15 @@ func TestUnreadableHistoryIsRetriedWithBackoff(t *testing.T) {
 	_, err = e.c.DescribeWorkflowInstance(e.ctx, "corrupt")
 	require.ErrorContains(t, err, "malformed encoding", "the client's error is clear")
 	waitFor(t, 20*time.Second, "the first failed load", func() bool {
-		return e.logs.count("could not load the run", "instance=corrupt") > 0
+		return e.logs.count("could not load the run", "instance_id=corrupt") > 0
 	})
 	// Measure the retries over a window: backing off from TaskRetryDelay
 	// (20ms), doubling, gives about 8 in 3 seconds; a slow machine gives
 	// fewer.
 	const window = 3 * time.Second
-	before := e.logs.count("could not load the run", "instance=corrupt")
+	before := e.logs.count("could not load the run", "instance_id=corrupt")
 	time.Sleep(window)
-	retries := e.logs.count("could not load the run", "instance=corrupt") - before
+	retries := e.logs.count("could not load the run", "instance_id=corrupt") - before
 	e.goodRun(1)()
 	assert.LessOrEqual(t, retries, 20, "retries of the unreadable run in %s", window)
 }

@@ -109,7 +109,7 @@ func TestBadInputStartArguments(t *testing.T) {
 			require.NoError(t, err)
 			_, err = client.GetWorkflowResult[int](e.ctx, e.c, inst, 30*time.Second)
 			we := failureOf(t, err)
-			assert.Equal(t, engine.FailureArgument, we.Type)
+			assert.Equal(t, workflow.ErrTypeArgument, we.Type)
 			assert.Contains(t, we.Message, tt.want)
 			assert.True(t, engine.IsPermanent(err))
 		})

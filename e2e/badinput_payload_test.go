@@ -177,7 +177,7 @@ func TestCommitOfEventsThatFitAlone(t *testing.T) {
 		// Broken, the run sometimes heals by chance: once the two
 		// messages come back at different times they go into separate
 		// tasks. Their first task, though, always takes both.
-		assert.Zero(t, e.logs.count("workflow task failed", "payload too large", "instance="+inst.InstanceID),
+		assert.Zero(t, e.logs.count("workflow task failed", "payload too large", "instance_id="+inst.InstanceID),
 			"tasks that failed because they put both signals into one commit")
 	})
 }

@@ -162,7 +162,7 @@ func TestBadInputWorkflowCalls(t *testing.T) {
 		}},
 		"child: wrong argument": {true, []string{"workflow.CreateSubWorkflowInstance: BIGood: argument 1: string does not fit int"}, nil},
 		"child: wrong argument by name": {false, []string{"workflow BIGood: argument 1: cannot decode into int"}, func(t *testing.T, c BICall) {
-			assert.Equal(t, engine.FailureArgument, c.Type)
+			assert.Equal(t, workflow.ErrTypeArgument, c.Type)
 		}},
 		"child: the parent's own ID": {false, []string{`sub-workflow instance "bad-caller" already exists and is running`}, func(t *testing.T, c BICall) {
 			assert.True(t, c.Exists, "matches workflow.ErrInstanceAlreadyExists")

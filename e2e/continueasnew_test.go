@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
-	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -180,7 +179,7 @@ func TestHistoryLimit(t *testing.T) {
 		_, err = client.GetWorkflowResult[struct{}](ctx, e.c, inst, 30*time.Second)
 		var we *workflow.Error
 		require.ErrorAs(t, err, &we)
-		assert.Equal(t, engine.FailureHistoryLimit, we.Type)
+		assert.Equal(t, workflow.ErrTypeHistoryLimit, we.Type)
 		assert.Contains(t, we.Message, "workflow.ContinueAsNew")
 
 		d, err := e.c.DescribeWorkflowInstance(ctx, inst.InstanceID)

@@ -62,8 +62,9 @@
 // context; a workflow that then returns workflow.Canceled ends with
 // WorkflowCanceled. A timer, activity, sub-workflow or signal whose context
 // is canceled in the task that issued it is dropped: never recorded, sent
-// or started, and its future fails with workflow.Canceled at once. A panic in workflow code ends the run with
-// WorkflowFailed carrying a workflow.PanicError (FailurePanic) and its
+// or started, and its future fails with workflow.Canceled at once. A panic
+// in workflow code ends the run with WorkflowFailed carrying a
+// workflow.PanicError (workflow.ErrTypePanic) and its
 // stack. Code that blocks outside the workflow API for longer than
 // Options.BlockedTimeout makes Execute return a *BlockedError instead of
 // hanging. FailureFromError and ErrorFromFailure convert errors to their

@@ -12,6 +12,7 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/coro"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/internal/wfenv"
 	"github.com/jetflow/jetflow/workflow"
@@ -42,7 +43,7 @@ type Options struct {
 	// check (for debugging).
 	BlockedTimeout time.Duration
 	// MaxHistoryLength fails a run whose history grows past this many
-	// events, with a FailureHistoryLimit error that points to
+	// events, with a workflow.ErrTypeHistoryLimit error that points to
 	// workflow.ContinueAsNew. 0 means DefaultMaxHistoryLength; negative
 	// means no limit.
 	MaxHistoryLength int64
@@ -149,7 +150,7 @@ func NewExecutor(opts Options) (*Executor, error) {
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
 	}
-	e.log = base.With("instance_id", opts.InstanceID, "execution_id", opts.ExecutionID)
+	e.log = base.With(logkey.Instance, opts.InstanceID, logkey.Execution, opts.ExecutionID)
 	e.logger = slog.New(&replayFilter{inner: e.log.Handler(), replaying: &e.replaying})
 	return e, nil
 }
@@ -405,7 +406,7 @@ func (e *Executor) apply(ev history.Event) error {
 		if e.replaying {
 			return e.fail(e.nondeterminism(&ev, nil, "this event answers nothing the workflow code is waiting for"))
 		}
-		e.log.Debug("ignored an inbound event", "kind", ev.Kind, "inbox_id", ev.InboxID, "schedule_id", ev.ScheduleID)
+		e.log.Debug("ignored an inbound event", logkey.Kind, ev.Kind, "inbox_id", ev.InboxID, "schedule_id", ev.ScheduleID)
 		return nil
 	}
 	id := e.lastID + 1
@@ -508,7 +509,7 @@ func (e *Executor) accepts(ev *history.Event) bool {
 func (e *Executor) start(ev *history.Event) error {
 	e.started = true
 	e.workflowName, e.queue, e.parent, e.continuedID = ev.Name, ev.Queue, ev.Parent, ev.ContinuedExecutionID
-	e.logger = e.logger.With("workflow", ev.Name)
+	e.logger = e.logger.With(logkey.Workflow, ev.Name)
 	fn, ok := e.opts.Registry.Workflow(ev.Name)
 	if !ok {
 		return e.fail(fmt.Errorf("%w: %q", ErrUnknownWorkflow, ev.Name))
@@ -522,7 +523,7 @@ func (e *Executor) start(ev *history.Event) error {
 	args, err := call.DecodeArgs(e.conv, fn, 1, ev.Args)
 	if err != nil {
 		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
-			Type:         FailureArgument,
+			Type:         workflow.ErrTypeArgument,
 			Message:      fmt.Sprintf("workflow %s: %v", ev.Name, err),
 			NonRetryable: true,
 		}})
@@ -557,7 +558,7 @@ func (e *Executor) run() error {
 		var p *coro.Panic
 		if errors.As(err, &p) {
 			return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
-				Type:    FailurePanic,
+				Type:    workflow.ErrTypePanic,
 				Message: panicMessage(p.Value),
 				Stack:   p.Stack,
 			}})
@@ -614,7 +615,7 @@ func (e *Executor) enforceHistoryLimit() error {
 		return nil
 	}
 	return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
-		Type: FailureHistoryLimit,
+		Type: workflow.ErrTypeHistoryLimit,
 		Message: fmt.Sprintf("workflow %s: the run's history has %d events, more than the limit of %d; "+
 			"a long-lived workflow should end its run with workflow.ContinueAsNew to go on with a fresh history",
 			e.workflowName, e.lastID, limit),
@@ -628,7 +629,7 @@ func (e *Executor) enforceHistoryLimit() error {
 // Replay ends the run where it finds one, whatever the code would do next.
 func IsSystemFailure(ev *history.Event) bool {
 	return ev.Kind == history.WorkflowFailed && ev.Failure != nil &&
-		(ev.Failure.Type == FailureHistoryLimit || ev.Failure.Type == FailurePayloadTooLarge)
+		(ev.Failure.Type == workflow.ErrTypeHistoryLimit || ev.Failure.Type == workflow.ErrTypePayloadTooLarge)
 }
 
 // finish records the run's final event and stops the workflow code.

@@ -306,7 +306,7 @@ func TestWorkflowArgumentsAndResults(t *testing.T) {
 			final := r.Final()
 			require.Equal(t, tt.wantKind, final.Kind)
 			if tt.wantFailure != "" {
-				assert.Equal(t, &history.Failure{Type: engine.FailureArgument, Message: tt.wantFailure, NonRetryable: true}, final.Failure)
+				assert.Equal(t, &history.Failure{Type: workflow.ErrTypeArgument, Message: tt.wantFailure, NonRetryable: true}, final.Failure)
 				return
 			}
 			assert.Equal(t, tt.args[0], enginetest.Decode[Order](r, final.Result))

@@ -205,10 +205,10 @@ var fzNames = []string{"sig", "other", "", "FzAct", "change", "FzChild", "state"
 var fzFailures = []*history.Failure{
 	nil,
 	{Message: "boom"},
-	{Type: engine.FailureCanceled, Message: "canceled"},
-	{Type: engine.FailurePanic, Message: "p", Stack: "stack"},
+	{Type: workflow.ErrTypeCanceled, Message: "canceled"},
+	{Type: workflow.ErrTypePanic, Message: "p", Stack: "stack"},
 	{Type: "T", Message: "nr", NonRetryable: true},
-	{Type: engine.FailureInstanceNotFound, Message: "gone"},
+	{Type: workflow.ErrTypeInstanceNotFound, Message: "gone"},
 }
 
 var fzEpoch = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)

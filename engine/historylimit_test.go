@@ -53,7 +53,7 @@ func TestHistoryLimit(t *testing.T) {
 			}
 			require.Equal(t, history.WorkflowFailed, final.Kind)
 			require.NotNil(t, final.Failure)
-			assert.Equal(t, engine.FailureHistoryLimit, final.Failure.Type)
+			assert.Equal(t, workflow.ErrTypeHistoryLimit, final.Failure.Type)
 			assert.True(t, final.Failure.NonRetryable)
 			assert.Contains(t, final.Failure.Message, "limit of 8")
 			assert.True(t, strings.Contains(final.Failure.Message, "workflow.ContinueAsNew"), final.Failure.Message)
@@ -82,7 +82,7 @@ func TestReplayEndsAtAPayloadTooLargeFailure(t *testing.T) {
 	// The task with the timer produced a commit the server refused; the
 	// worker stored this instead.
 	stored = append(stored, history.Event{Kind: history.WorkflowFailed, ID: int64(len(first)) + 1,
-		Failure: &history.Failure{Type: engine.FailurePayloadTooLarge, Message: "too large", NonRetryable: true}})
+		Failure: &history.Failure{Type: workflow.ErrTypePayloadTooLarge, Message: "too large", NonRetryable: true}})
 
 	ex := r.NewExecutor()
 	defer ex.Close()
@@ -90,7 +90,7 @@ func TestReplayEndsAtAPayloadTooLargeFailure(t *testing.T) {
 	final, ok := ex.Final()
 	require.True(t, ok)
 	assert.Equal(t, history.WorkflowFailed, final.Kind)
-	assert.Equal(t, engine.FailurePayloadTooLarge, final.Failure.Type)
+	assert.Equal(t, workflow.ErrTypePayloadTooLarge, final.Failure.Type)
 	_, err := ex.Execute([]history.Event{r.Signal("s", 1)})
 	assert.ErrorIs(t, err, engine.ErrRunFinished)
 }

@@ -43,7 +43,7 @@ func TestPanicFailsTheWorkflowWithItsStack(t *testing.T) {
 			r := enginetest.Start(t, tt.wf)
 			final := r.Final()
 			require.Equal(t, history.WorkflowFailed, final.Kind)
-			assert.Equal(t, engine.FailurePanic, final.Failure.Type)
+			assert.Equal(t, workflow.ErrTypePanic, final.Failure.Type)
 			assert.Equal(t, tt.message, final.Failure.Message)
 			assert.Contains(t, final.Failure.Stack, tt.frame)
 			err := engine.ErrorFromFailure(final.Failure)

@@ -197,8 +197,9 @@ const (
 // Failure is an error as it is stored: enough to rebuild a typed error on
 // the other side.
 type Failure struct {
-	// Type classifies the error: the type given to workflow.NewError, or
-	// one of the engine's own ("PanicError", "Canceled", "Timeout", ...).
+	// Type classifies the error: the type given to workflow.NewError,
+	// one of jetflow's own (the workflow.ErrType constants), or the name
+	// of the error's own Go type.
 	Type    string `msgpack:"t,omitempty" json:"type,omitempty"`
 	Message string `msgpack:"m" json:"message"`
 	// Stack is set for panics.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/converter"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -257,7 +258,7 @@ func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 		js:   js,
 		opts: o,
 		n:    names{ns: o.namespace},
-		log:  o.logger.With("namespace", o.namespace),
+		log:  o.logger.With(logkey.Namespace, o.namespace),
 	}
 	b.replies.nc = nc
 	return b, nil

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/nats-io/nats.go"
 )
 
@@ -41,7 +42,7 @@ func (b *Backend) SubscribeActivityCancels(fn func(ActivityCancel)) (unsubscribe
 	sub, err := b.nc.Subscribe("wfc."+b.n.ns+".>", func(m *nats.Msg) {
 		c, err := b.n.parseActivityCancel(m.Subject)
 		if err != nil {
-			b.log.Warn("dropped a malformed activity cancel", "subject", m.Subject, "err", err)
+			b.log.Warn("dropped a malformed activity cancel", logkey.Subject, m.Subject, logkey.Err, err)
 			return
 		}
 		fn(c)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/nats-io/nats.go"
 )
 
@@ -62,7 +63,7 @@ func (b *Backend) DeadLetter(ctx context.Context, kind string, m *TaskMessage, r
 		// dead-lettering tried again, rather than lost.
 		return fmt.Errorf("streams: dead-letter message of %s: %w", m.Subject(), err)
 	}
-	b.log.Warn("dead-lettered a message", "kind", kind, "subject", m.Subject(), "reason", reason, "err", cause)
+	b.log.Warn("dead-lettered a message", logkey.Kind, kind, logkey.Subject, m.Subject(), "reason", reason, logkey.Err, cause)
 	if err := m.Term(reason); err != nil {
 		return fmt.Errorf("streams: terminate dead-lettered message of %s: %w", m.Subject(), err)
 	}

@@ -3,6 +3,7 @@ package streams
 import (
 	"errors"
 
+	"github.com/jetflow/jetflow/internal/sentinel"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -18,10 +19,14 @@ var (
 	ErrPayloadTooLarge = errors.New("streams: payload too large")
 
 	// ErrInstanceExists means a registry entry for the instance ID exists.
-	ErrInstanceExists = errors.New("streams: instance already exists")
+	// It is the very value of workflow.ErrInstanceAlreadyExists and
+	// client.ErrInstanceAlreadyExists: errors.Is matches any of the names.
+	ErrInstanceExists = sentinel.InstanceExists
 
-	// ErrInstanceNotFound means the registry has no entry for the ID.
-	ErrInstanceNotFound = errors.New("streams: instance not found")
+	// ErrInstanceNotFound means the registry has no entry for the ID. It
+	// is the very value of workflow.ErrInstanceNotFound and
+	// client.ErrInstanceNotFound.
+	ErrInstanceNotFound = sentinel.InstanceNotFound
 
 	// ErrNamespaceNotFound means Open found the namespace not provisioned.
 	ErrNamespaceNotFound = errors.New("streams: namespace not found")

@@ -9,6 +9,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // QueryRequest asks a worker of an instance's queue to run a query handler
@@ -85,7 +87,7 @@ func (b *Backend) ServeQueries(queue string, handle func(*QueryRequest) *QueryRe
 		var req QueryRequest
 		var resp *QueryResponse
 		if err := json.Unmarshal(msg.Data, &req); err != nil || req.InstanceID == "" || req.Name == "" {
-			resp = &QueryResponse{Failure: &history.Failure{Type: "BadQuery", Message: "malformed query request"}}
+			resp = &QueryResponse{Failure: &history.Failure{Type: workflow.ErrTypeBadQuery, Message: "malformed query request"}}
 		} else {
 			resp = handle(&req)
 		}
@@ -94,7 +96,7 @@ func (b *Backend) ServeQueries(queue string, handle func(*QueryRequest) *QueryRe
 			data, _ = json.Marshal(&QueryResponse{Failure: &history.Failure{Message: "encode query answer: " + err.Error()}})
 		}
 		if err := msg.Respond(data); err != nil {
-			b.log.Warn("answering a query failed", "err", err)
+			b.log.Warn("answering a query failed", logkey.Err, err)
 		}
 	})
 	if err != nil {

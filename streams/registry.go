@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 )
 
 // Status is where an instance's current run stands.
@@ -164,7 +165,7 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
-			return 0, fmt.Errorf("%w: %q", ErrInstanceExists, r.InstanceID)
+			return 0, fmt.Errorf("streams: %w: %q", ErrInstanceExists, r.InstanceID)
 		}
 		return 0, fmt.Errorf("streams: create instance %q: %w", r.InstanceID, err)
 	}
@@ -197,7 +198,7 @@ func (b *Backend) GetInstance(ctx context.Context, instanceID string) (*Instance
 	e, err := b.registry.Get(rctx, key)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil, fmt.Errorf("%w: %q", ErrInstanceNotFound, instanceID)
+			return nil, fmt.Errorf("streams: %w: %q", ErrInstanceNotFound, instanceID)
 		}
 		return nil, fmt.Errorf("streams: get instance %q: %w", instanceID, err)
 	}
@@ -321,7 +322,7 @@ func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*Instanc
 		}
 		r, err := decodeRecord(m.Data, m.Seq)
 		if err != nil {
-			b.log.Warn("skipping malformed registry entry", "subject", m.Subject, "err", err)
+			b.log.Warn("skipping malformed registry entry", logkey.Subject, m.Subject, logkey.Err, err)
 			return nil
 		}
 		if opts.WorkflowName != "" && r.WorkflowName != opts.WorkflowName {

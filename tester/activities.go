@@ -12,6 +12,7 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/actrun"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -120,23 +121,23 @@ func (activityContext) GoString() string { return "ctx" }
 
 // attemptEnv is what activity.GetInfo and friends see in an attempt.
 func (e *env) attemptEnv(t *activityTask) *actenv.Env {
-	log := e.log.With("instance", t.run.instanceID, "activity", t.ev.Name, "attempt", t.attempt)
 	conv := e.conv
-	return &actenv.Env{
+	env := &actenv.Env{
 		InstanceID:   t.run.instanceID,
 		ExecutionID:  t.run.executionID,
 		ActivityName: t.ev.Name,
 		ScheduleID:   t.ev.ID,
 		Attempt:      t.attempt,
 		ScheduledAt:  t.ev.Time,
-		Logger:       log,
-		Heartbeat: func(details ...any) {
-			if err := t.details.record(conv, details); err != nil {
-				log.Warn("heartbeat details do not encode; dropped", "err", err)
-			}
-		},
-		LastDetails: decodeDetails(conv, t.details.last()),
+		LastDetails:  decodeDetails(conv, t.details.last()),
 	}
+	env.Logger = env.TaggedLogger(e.log)
+	env.Heartbeat = func(details ...any) {
+		if err := t.details.record(conv, details); err != nil {
+			env.Logger.Warn("heartbeat details do not encode; dropped", logkey.Err, err)
+		}
+	}
+	return env
 }
 
 // launch runs an attempt of fn in its own goroutine, with the worker's
@@ -204,7 +205,7 @@ func (e *env) attemptDone(t *activityTask, result []byte, err error) {
 		return
 	}
 	if delay, ok := actrun.RetryDelay(t.opts, t.attempt, e.now.Sub(t.ev.Time), err); ok {
-		e.log.Info("activity attempt failed; retrying", "activity", t.ev.Name, "attempt", t.attempt, "err", err, "retry_in", delay)
+		e.log.Info("activity attempt failed; retrying", logkey.Activity, t.ev.Name, logkey.Attempt, t.attempt, logkey.Err, err, logkey.RetryIn, delay)
 		t.retry = e.schedule(e.now.Add(delay), fmt.Sprintf("attempt %d of activity %s", t.attempt+1, t.ev.Name), func() {
 			t.retry = nil
 			e.startAttempt(t)

@@ -15,6 +15,7 @@ import (
 	"github.com/jetflow/jetflow/internal/actrun"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -37,7 +38,9 @@ type ActivityEnv struct {
 	// activity.Attempt does). An empty ActivityName is filled in by
 	// ExecuteActivity with the function's name.
 	Info activity.Info
-	// Logger is what activity.Logger returns; nil discards.
+	// Logger is the base of what activity.Logger returns, which adds the
+	// attempt's instance_id, execution_id, activity and attempt as the
+	// worker's does; nil discards.
 	Logger *slog.Logger
 	// Converter encodes arguments and results in ExecuteActivity; nil
 	// means converter.Default.
@@ -78,24 +81,25 @@ func (e *ActivityEnv) actenv(name string) *actenv.Env {
 	}
 	conv := e.converter()
 	earlier := e.details.last()
-	return &actenv.Env{
+	env := &actenv.Env{
 		InstanceID:   e.Info.InstanceID,
 		ExecutionID:  e.Info.ExecutionID,
 		ActivityName: name,
 		ScheduleID:   e.Info.ScheduleID,
 		Attempt:      e.Info.Attempt,
 		ScheduledAt:  e.Info.ScheduledAt,
-		Logger:       logger,
-		Heartbeat: func(details ...any) {
-			e.mu.Lock()
-			e.heartbeats = append(e.heartbeats, slices.Clone(details))
-			e.mu.Unlock()
-			if err := e.details.record(conv, details); err != nil {
-				logger.Warn("heartbeat details do not encode; dropped", "err", err)
-			}
-		},
-		LastDetails: decodeDetails(conv, earlier),
+		LastDetails:  decodeDetails(conv, earlier),
 	}
+	env.Logger = env.TaggedLogger(logger)
+	env.Heartbeat = func(details ...any) {
+		e.mu.Lock()
+		e.heartbeats = append(e.heartbeats, slices.Clone(details))
+		e.mu.Unlock()
+		if err := e.details.record(conv, details); err != nil {
+			env.Logger.Warn("heartbeat details do not encode; dropped", logkey.Err, err)
+		}
+	}
+	return env
 }
 
 // SetHeartbeatDetails sets what activity.HeartbeatDetails returns in the
@@ -167,7 +171,7 @@ func (e *ActivityEnv) Heartbeats() [][]any {
 // ExecuteActivity runs one attempt of activity fn with args as a worker
 // does: the arguments and the result go through the converter, the
 // timeouts of Options cancel the activity's context and end the attempt
-// with a "Timeout" *workflow.Error, and a panic becomes a
+// with a *workflow.Error of type workflow.ErrTypeTimeout, and a panic becomes a
 // *workflow.PanicError. Otherwise the error is the activity's own. Decode
 // the result with EncodedValue.Get.
 func (e *ActivityEnv) ExecuteActivity(fn any, args ...any) (EncodedValue, error) {

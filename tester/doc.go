@@ -21,7 +21,7 @@
 // The tester plays the worker's part the way the worker does: activities
 // are retried with the backoff of their retry policy (in mock time), their
 // StartToClose, ScheduleToClose and heartbeat timeouts end an attempt with
-// the same "Timeout" error, a panic becomes a *workflow.PanicError, and
+// the same workflow.ErrTypeTimeout error, a panic becomes a *workflow.PanicError, and
 // errors reach the workflow as they would through a history. So a test
 // tells the truth about production.
 //

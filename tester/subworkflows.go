@@ -23,7 +23,7 @@ func (e *env) startChild(r *run, ev history.Event) {
 		if err != nil {
 			// As a child run whose arguments do not fit ends.
 			e.answerChild(r, ev.ID, nil, &history.Failure{
-				Type: engine.FailureArgument, Message: fmt.Sprintf("workflow %s: %v", name, err), NonRetryable: true,
+				Type: workflow.ErrTypeArgument, Message: fmt.Sprintf("workflow %s: %v", name, err), NonRetryable: true,
 			})
 			return
 		}
@@ -72,7 +72,7 @@ func (e *env) answerChild(r *run, id int64, result []byte, f *history.Failure) {
 func (e *env) spawnChild(r *run, ev history.Event, reg engine.Registry) {
 	if cur := e.current[ev.InstanceID]; cur != nil && cur.final == nil {
 		e.answerChild(r, ev.ID, nil, &history.Failure{
-			Type:         engine.FailureInstanceAlreadyExists,
+			Type:         workflow.ErrTypeInstanceAlreadyExists,
 			Message:      fmt.Sprintf("sub-workflow instance %q already exists and is running", ev.InstanceID),
 			NonRetryable: true,
 		})
@@ -174,10 +174,10 @@ func (e *env) signalOther(r *run, ev history.Event) {
 	case target != nil && target.final == nil:
 		e.deliver(target, history.Event{Kind: history.SignalReceived, Name: ev.Name, Args: [][]byte{payload}})
 	case target != nil:
-		ack.Failure = &history.Failure{Type: engine.FailureInstanceNotFound,
+		ack.Failure = &history.Failure{Type: workflow.ErrTypeInstanceNotFound,
 			Message: fmt.Sprintf("instance %q has finished", ev.InstanceID), NonRetryable: true}
 	default:
-		ack.Failure = &history.Failure{Type: engine.FailureInstanceNotFound,
+		ack.Failure = &history.Failure{Type: workflow.ErrTypeInstanceNotFound,
 			Message: fmt.Sprintf("instance %q not found", ev.InstanceID), NonRetryable: true}
 	}
 	e.deliver(r, ack)

@@ -13,6 +13,7 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
 )
 
@@ -414,7 +415,7 @@ func (wt *WorkflowTester[T]) AssertExpectations(t mock.TestingT) bool {
 // signal delivers a signal to run r of instance inst.
 func (e *env) signal(r *run, inst, name string, value any) {
 	if r == nil || r.final != nil {
-		e.log.Warn("tester: dropped a signal for an instance that is not running", "instance", inst, "signal", name)
+		e.log.Warn("tester: dropped a signal for an instance that is not running", logkey.Instance, inst, logkey.Signal, name)
 		return
 	}
 	payload, err := e.conv.Encode(value)

@@ -12,11 +12,10 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/actrun"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
 )
-
-// FailureTimeout is the Failure type of an activity that ran out of time.
-const FailureTimeout = actrun.FailureTimeout
 
 // pollActivities fetches activity tasks of a queue while slots are free and
 // runs each in its own goroutine until ctx ends.
@@ -34,7 +33,7 @@ func (w *Worker) pollActivities(ctx context.Context, queue string, aq *streams.A
 		<-slots
 		if err != nil {
 			if ctx.Err() == nil {
-				w.log.Warn("fetching activity tasks failed", "queue", queue, "err", err)
+				w.log.Warn("fetching activity tasks failed", logkey.Queue, queue, logkey.Err, err)
 				sleep(ctx, w.opts.TaskRetryDelay)
 			}
 			continue
@@ -60,7 +59,7 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 		return
 	}
 	t := m.Task
-	log := w.log.With("instance", t.InstanceID, "run", t.ExecutionID, "activity", t.Name, "attempt", m.Attempt())
+	log := w.log.With(logkey.Instance, t.InstanceID, logkey.Execution, t.ExecutionID, logkey.Activity, t.Name, logkey.Attempt, m.Attempt())
 	fn, ok := w.reg.Activity(t.Name)
 	if !ok {
 		if wait := w.opts.UnknownNameTimeout - time.Since(t.ScheduledAt); wait > 0 {
@@ -68,7 +67,7 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 			return
 		}
 		w.finishActivity(m, nil, &history.Failure{
-			Type:         "UnknownActivity",
+			Type:         workflow.ErrTypeUnknownActivity,
 			Message:      fmt.Sprintf("no worker of queue %q has activity %q registered", t.Queue, t.Name),
 			NonRetryable: true,
 		}, log)
@@ -86,11 +85,11 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 	if delay, retry := w.retryDelay(m, err); retry {
 		// The next attempt reads the last details this one recorded.
 		details.flush(true)
-		log.Info("activity attempt failed; retrying", "err", err, "retry_in", delay)
+		log.Info("activity attempt failed; retrying", logkey.Err, err, logkey.RetryIn, delay)
 		_ = m.NakWithDelay(delay)
 		return
 	}
-	log.Warn("activity failed", "err", err)
+	log.Warn("activity failed", logkey.Err, err)
 	if w.finishActivity(m, nil, engine.FailureFromError(err), log) {
 		details.remove()
 	}
@@ -134,7 +133,6 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 		ScheduleID:   t.ScheduleID,
 		Attempt:      m.Attempt(),
 		ScheduledAt:  t.ScheduledAt,
-		Logger:       w.log.With("instance", t.InstanceID, "activity", t.Name, "attempt", m.Attempt()),
 		Heartbeat: func(d ...any) {
 			mu.Lock()
 			lastBeat = time.Now()
@@ -143,6 +141,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 		},
 		LastDetails: details.previous,
 	}
+	env.Logger = env.TaggedLogger(w.log)
 	// Keep the lease while the activity runs, and enforce the heartbeat
 	// timeout.
 	done := make(chan struct{})
@@ -221,7 +220,7 @@ func (w *Worker) finishActivity(m *streams.ActivityMessage, result []byte, failu
 		w.deadLetter(streams.DeadActivity, &m.TaskMessage, "activity task whose outcome cannot be addressed", err)
 		return true
 	case err != nil:
-		log.Warn("reporting the activity's outcome failed; it will run again", "err", err)
+		log.Warn("reporting the activity's outcome failed; it will run again", logkey.Err, err)
 		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
 		return false
 	}
@@ -248,7 +247,7 @@ func (w *Worker) reportOutcome(m *streams.ActivityMessage, e *history.Event, log
 			// activity again would not make it smaller.
 			if e.Kind == history.ActivityCompleted {
 				e.Kind, e.Result = history.ActivityFailed, nil
-				e.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
+				e.Failure = &history.Failure{Type: workflow.ErrTypePayloadTooLarge, Message: fmt.Sprintf("activity %s: result too large: %v", t.Name, err), NonRetryable: true}
 			} else {
 				e.Failure = e.Failure.Cut()
 			}
@@ -262,7 +261,7 @@ func (w *Worker) reportOutcome(m *streams.ActivityMessage, e *history.Event, log
 		// Keep the lease: the activity has run, and another worker must
 		// not run it again while the report waits.
 		_ = m.InProgress()
-		log.Warn("reporting the activity's outcome failed; retrying the report", "err", err, "try", try, "retry_in", delay)
+		log.Warn("reporting the activity's outcome failed; retrying the report", logkey.Err, err, "try", try, logkey.RetryIn, delay)
 		select {
 		case <-time.After(delay):
 		case <-w.stopping:

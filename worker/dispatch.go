@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -19,7 +20,7 @@ func (w *Worker) pollWorkflowTasks(ctx context.Context, inbox *streams.InboxQueu
 		msgs, err := inbox.Fetch(ctx, w.opts.FetchBatch, w.opts.PollWait)
 		if err != nil {
 			if ctx.Err() == nil {
-				w.log.Warn("fetching workflow tasks failed", "queue", d.queue, "err", err)
+				w.log.Warn("fetching workflow tasks failed", logkey.Queue, d.queue, logkey.Err, err)
 				sleep(ctx, w.opts.TaskRetryDelay)
 			}
 			continue
@@ -46,7 +47,7 @@ func (w *Worker) deadLetter(kind string, m *streams.TaskMessage, reason string, 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := w.b.DeadLetter(ctx, kind, m, reason, cause); err != nil {
-		w.log.Error("dead-lettering failed; the message will be redelivered", "subject", m.Subject(), "err", err)
+		w.log.Error("dead-lettering failed; the message will be redelivered", logkey.Subject, m.Subject(), logkey.Err, err)
 		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // publishEffects publishes what a committed commit asks for outside the
@@ -78,15 +79,11 @@ func (w *Worker) scheduleActivity(ctx context.Context, t *streams.ActivityTask) 
 			Time:        time.Now().UTC(),
 			InboxID:     streams.ActivityResultInboxID(t.InstanceID, t.ExecutionID, t.ScheduleID),
 			ExecutionID: t.ExecutionID,
-			Failure:     &history.Failure{Type: FailureInvalidQueue, Message: fmt.Sprintf("activity %s: %v", t.Name, err), NonRetryable: true},
+			Failure:     &history.Failure{Type: workflow.ErrTypeInvalidQueue, Message: fmt.Sprintf("activity %s: %v", t.Name, err), NonRetryable: true},
 		})
 	}
 	return w.b.PublishActivity(ctx, t)
 }
-
-// FailureInvalidQueue is the Failure type of an activity or sub-workflow
-// whose queue name is not valid.
-const FailureInvalidQueue = "InvalidQueue"
 
 // recoverEffects republishes the side effects of the commits that hold the
 // events of msgs: their messages were redelivered, so the worker that
@@ -211,7 +208,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			answer.Kind, answer.Result = history.SubWorkflowFailed, nil
 			answer.Failure = answer.Failure.Cut()
 			if answer.Failure == nil {
-				answer.Failure = &history.Failure{Type: engine.FailurePayloadTooLarge, NonRetryable: true,
+				answer.Failure = &history.Failure{Type: workflow.ErrTypePayloadTooLarge, NonRetryable: true,
 					Message: fmt.Sprintf("sub-workflow %s: its result is too large to send to the parent: %v", started.Name, err)}
 			}
 			err = w.b.PublishEvent(ctx, p.Queue, p.InstanceID, answer)
@@ -253,7 +250,7 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 	}
 	if _, err := streams.EncodeQueue(childQueue); err != nil {
 		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{
-			Type: FailureInvalidQueue, Message: fmt.Sprintf("sub-workflow %s: %v", e.Name, err), NonRetryable: true,
+			Type: workflow.ErrTypeInvalidQueue, Message: fmt.Sprintf("sub-workflow %s: %v", e.Name, err), NonRetryable: true,
 		})
 	}
 	start := &history.Event{
@@ -271,12 +268,12 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 	case err == nil:
 	case errors.Is(err, streams.ErrInstanceExists):
 		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{
-			Type:         engine.FailureInstanceAlreadyExists,
+			Type:         workflow.ErrTypeInstanceAlreadyExists,
 			Message:      fmt.Sprintf("sub-workflow instance %q already exists and is running", e.InstanceID),
 			NonRetryable: true,
 		})
 	case errors.Is(err, streams.ErrInvalidName):
-		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{Type: "InvalidInstanceID", Message: err.Error(), NonRetryable: true})
+		return w.failChildStart(ctx, queue, inst, run, e, &history.Failure{Type: workflow.ErrTypeInvalidInstanceID, Message: err.Error(), NonRetryable: true})
 	default:
 		return err // a NATS error or a registry that kept changing: retried with the task
 	}
@@ -390,11 +387,11 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 	target, err := w.b.GetInstance(ctx, e.InstanceID)
 	switch {
 	case errors.Is(err, streams.ErrInstanceNotFound) || errors.Is(err, streams.ErrInvalidName):
-		ack.Failure = &history.Failure{Type: engine.FailureInstanceNotFound, Message: fmt.Sprintf("instance %q not found", e.InstanceID), NonRetryable: true}
+		ack.Failure = &history.Failure{Type: workflow.ErrTypeInstanceNotFound, Message: fmt.Sprintf("instance %q not found", e.InstanceID), NonRetryable: true}
 	case err != nil:
 		return err
 	case target.Status.Finished():
-		ack.Failure = &history.Failure{Type: engine.FailureInstanceNotFound, Message: fmt.Sprintf("instance %q has finished (%s)", e.InstanceID, target.Status), NonRetryable: true}
+		ack.Failure = &history.Failure{Type: workflow.ErrTypeInstanceNotFound, Message: fmt.Sprintf("instance %q has finished (%s)", e.InstanceID, target.Status), NonRetryable: true}
 	default:
 		if err := w.b.PublishEvent(ctx, target.Queue, e.InstanceID, &history.Event{
 			Kind:        history.SignalReceived,

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -49,7 +50,7 @@ func (d *attemptDetails) record(details []any) {
 	for i, v := range details {
 		b, err := d.w.conv.Encode(v)
 		if err != nil {
-			d.log.Warn("heartbeat details do not encode; dropped", "err", err)
+			d.log.Warn("heartbeat details do not encode; dropped", logkey.Err, err)
 			return
 		}
 		enc[i] = b
@@ -78,7 +79,7 @@ func (d *attemptDetails) flush(force bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := d.w.b.PutHeartbeatDetails(ctx, d.ref, pending); err != nil {
-		d.log.Warn("storing heartbeat details failed", "err", err)
+		d.log.Warn("storing heartbeat details failed", logkey.Err, err)
 		d.mu.Lock()
 		if d.pending == nil {
 			d.pending = pending // try again with the next write
@@ -102,7 +103,7 @@ func (d *attemptDetails) previous(v any) bool {
 		defer cancel()
 		details, ok, err := d.w.b.HeartbeatDetails(ctx, d.ref)
 		if err != nil {
-			d.log.Warn("reading the last attempt's heartbeat details failed", "err", err)
+			d.log.Warn("reading the last attempt's heartbeat details failed", logkey.Err, err)
 			return
 		}
 		if ok && len(details) > 0 {
@@ -113,7 +114,7 @@ func (d *attemptDetails) previous(v any) bool {
 		return false
 	}
 	if err := d.w.conv.Decode(d.earlier[0], v); err != nil {
-		d.log.Warn("the last attempt's heartbeat details do not decode", "err", err)
+		d.log.Warn("the last attempt's heartbeat details do not decode", logkey.Err, err)
 		return false
 	}
 	return true
@@ -131,6 +132,6 @@ func (d *attemptDetails) remove() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := d.w.b.DeleteHeartbeatDetails(ctx, d.ref); err != nil {
-		d.log.Debug("removing heartbeat details failed; their TTL will", "err", err)
+		d.log.Debug("removing heartbeat details failed; their TTL will", logkey.Err, err)
 	}
 }

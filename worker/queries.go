@@ -10,6 +10,7 @@ import (
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // serveQueries answers the queries of a queue's instances; it returns the
@@ -59,11 +60,11 @@ func (w *Worker) answerQuery(req *streams.QueryRequest) *streams.QueryResponse {
 		return failed(err)
 	}
 	if len(h.Commits) == 0 {
-		return fail("NotStarted", "run %s of %q has not started yet", run, req.InstanceID)
+		return fail(workflow.ErrTypeNotStarted, "run %s of %q has not started yet", run, req.InstanceID)
 	}
 	events := h.Events()
 	if _, ok := w.reg.Workflow(events[0].Name); !ok {
-		return fail("UnknownWorkflow", "workflow %q is not registered with the worker that got the query", events[0].Name)
+		return fail(workflow.ErrTypeUnknownWorkflow, "workflow %q is not registered with the worker that got the query", events[0].Name)
 	}
 	ex, err := w.newExecutor(req.InstanceID, run)
 	if err != nil {

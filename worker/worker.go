@@ -21,6 +21,7 @@ import (
 
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/streams"
 )
@@ -156,7 +157,7 @@ func New(b *streams.Backend, opts *Options) *Worker {
 	w := &Worker{
 		b:        b,
 		opts:     o,
-		log:      slog.New(newLazyAttrs(log.Handler())).With("component", "worker"),
+		log:      slog.New(newLazyAttrs(log.Handler())).With(logkey.Component, "worker"),
 		reg:      registry.New(),
 		conv:     b.Converter(),
 		stopping: make(chan struct{}),

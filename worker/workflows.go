@@ -10,7 +10,9 @@ import (
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // maxConflictRetries bounds how often a task re-reads and re-runs after
@@ -51,12 +53,12 @@ func (w *Worker) processTask(queue, inst string, msgs []*streams.InboxMessage) {
 // acknowledged. decideTask does the work and says how it ended; settle
 // carries that out, in one place for every way a task can end.
 func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*streams.InboxMessage) {
-	log := w.log.With("instance", inst, "run", run)
+	log := w.log.With(logkey.Instance, inst, logkey.Execution, run)
 	for attempt := 0; ; attempt++ {
 		o := w.decideTask(ctx, queue, inst, run, msgs, attempt == 0, log)
 		if o.reread != "" && attempt < maxConflictRetries {
 			o.release(w.cache)
-			log.Debug(o.reread, "attempt", attempt+1)
+			log.Debug(o.reread, logkey.Attempt, attempt+1)
 			continue
 		}
 		w.settle(ctx, queue, inst, run, msgs, o, log)
@@ -154,7 +156,7 @@ func (w *Worker) settle(ctx context.Context, queue, inst, run string, msgs []*st
 		w.retryTaskLater(msgs, log, o.err)
 	case settleNak:
 		if o.warn != "" {
-			log.Warn(o.warn, "err", o.err)
+			log.Warn(o.warn, logkey.Err, o.err)
 		}
 		nakAll(msgs, o.delay)
 	case settleDeadLetter:
@@ -292,7 +294,7 @@ func (w *Worker) failTooLarge(ctx context.Context, queue, inst, run string, cr *
 		ID:   next,
 		Time: time.Now().UTC(),
 		Failure: &history.Failure{
-			Type: engine.FailurePayloadTooLarge,
+			Type: workflow.ErrTypePayloadTooLarge,
 			Message: fmt.Sprintf("workflow %s: a workflow task produced more than the server accepts in one message (%v); "+
 				"pass large data by reference (a key to a store) instead of as arguments, results or errors", cr.started.Name, cause),
 			NonRetryable: true,
@@ -301,7 +303,7 @@ func (w *Worker) failTooLarge(ctx context.Context, queue, inst, run string, cr *
 	if _, err := w.b.Commit(ctx, inst, run, cr.lastSeq, &history.Commit{Events: events}); err != nil {
 		return retryLater(nil, fmt.Errorf("failing a run whose task is too large: %w", err))
 	}
-	log.Error("failed a run whose task's commit is too large", "err", cause)
+	log.Error("failed a run whose task's commit is too large", logkey.Err, cause)
 	if err := w.publishEffects(ctx, queue, inst, run, cr.started, events, openWork{}); err != nil {
 		return retryLater(nil, err)
 	}
@@ -339,7 +341,7 @@ func (w *Worker) forwardToNextRun(ctx context.Context, run string, cr *cachedRun
 		if err := w.b.PublishEvent(ctx, cr.started.Queue, cr.key.instance, &ev); err != nil {
 			return err
 		}
-		w.log.Debug("forwarded an event to the next run", "instance", cr.key.instance, "from_run", run, "to_run", next, "kind", ev.Kind)
+		w.log.Debug("forwarded an event to the next run", logkey.Instance, cr.key.instance, logkey.Execution, run, "next_execution_id", next, logkey.Kind, ev.Kind)
 	}
 	return nil
 }
@@ -433,7 +435,7 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 			// A short wait: the start usually comes with the starter's
 			// retry, and each check is one registry read.
 			delay := min(backoff(w.opts.TaskRetryDelay, msgs[0].Deliveries()), 5*time.Second)
-			log.Warn("events wait for a run whose start has not arrived", "waiting_since", oldest, "retry_in", delay)
+			log.Warn("events wait for a run whose start has not arrived", "waiting_since", oldest, logkey.RetryIn, delay)
 			return nil, taskOutcome{kind: settleNak, delay: delay}
 		}
 		return nil, taskOutcome{kind: settleDeadLetter, reason: "event for a run that never started",
@@ -486,7 +488,7 @@ func (w *Worker) failUnknownWorkflow(ctx context.Context, queue, inst, run strin
 		return taskOutcome{kind: settleNak, delay: min(wait, time.Second)}
 	}
 	failure := &history.Failure{
-		Type:         "UnknownWorkflow",
+		Type:         workflow.ErrTypeUnknownWorkflow,
 		Message:      fmt.Sprintf("no worker of queue %q has workflow %q registered", queue, u.name),
 		NonRetryable: true,
 	}
@@ -512,7 +514,7 @@ func (w *Worker) failUnknownWorkflow(ctx context.Context, queue, inst, run strin
 		retry.err, retry.warn = err, "failing a run of an unknown workflow did not commit; retrying"
 		return retry
 	}
-	log.Error("failed a run of an unknown workflow", "workflow", u.name)
+	log.Error("failed a run of an unknown workflow", logkey.Workflow, u.name)
 	if err := w.publishEffects(ctx, queue, inst, run, u.started, out, openWork{}); err != nil {
 		return retry
 	}
@@ -525,7 +527,7 @@ func (w *Worker) failUnknownWorkflow(ctx context.Context, queue, inst, run strin
 func (w *Worker) retryTaskLater(msgs []*streams.InboxMessage, log *slog.Logger, err error) {
 	n := msgs[0].Deliveries()
 	delay := backoff(w.opts.TaskRetryDelay, n)
-	log.Error("workflow task failed; retrying later", "err", err, "deliveries", n, "retry_in", delay)
+	log.Error("workflow task failed; retrying later", logkey.Err, err, "deliveries", n, logkey.RetryIn, delay)
 	nakAll(msgs, delay)
 }
 
@@ -564,7 +566,7 @@ func (w *Worker) holdBack(msgs []*streams.InboxMessage, log *slog.Logger) {
 		}
 		delay := backoff(w.opts.TaskRetryDelay, m.Deliveries())
 		log.Warn("an event answers a command the history read does not have yet; retrying later",
-			"kind", m.Event.Kind, "schedule_id", m.Event.ScheduleID, "retry_in", delay)
+			logkey.Kind, m.Event.Kind, "schedule_id", m.Event.ScheduleID, logkey.RetryIn, delay)
 		_ = m.NakWithDelay(delay)
 	}
 }

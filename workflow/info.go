@@ -46,7 +46,9 @@ func GetInfo(ctx Context) Info {
 }
 
 // Logger returns the run's logger: it adds the instance and execution IDs
-// and says nothing while the run is replaying, so each line is written once.
+// and the workflow's name (the attributes instance_id, execution_id and
+// workflow) and says nothing while the run is replaying, so each line is
+// written once.
 func Logger(ctx Context) *slog.Logger { return envOf(ctx).Logger() }
 
 // Replaying reports whether the workflow is replaying events from its

@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"fmt"
+
+	"github.com/jetflow/jetflow/internal/logkey"
 )
 
 // NewSignalChannel returns the channel on which the run receives the signals
@@ -19,12 +21,12 @@ func NewSignalChannel[T any](ctx Context, name string) Channel[T] {
 			if len(payload) > 0 {
 				if err := env.Decode(payload, &v); err != nil {
 					env.Logger().Error("dropped a signal whose payload does not decode",
-						"signal", name, "type", typeName[T](), "error", err)
+						logkey.Signal, name, "type", typeName[T](), logkey.Err, err)
 					return
 				}
 			}
 			if c.closed {
-				env.Logger().Warn("dropped a signal: its channel is closed", "signal", name)
+				env.Logger().Warn("dropped a signal: its channel is closed", logkey.Signal, name)
 				return
 			}
 			c.trySend(v)

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -136,7 +137,7 @@ func (a *app) backend() (*streams.Backend, error) {
 		}
 		return nil, fmt.Errorf("connect to %s: %w", a.g.server, err)
 	}
-	a.log.Debug("connected", "server", nc.ConnectedUrlRedacted(), "namespace", a.g.namespace)
+	a.log.Debug("connected", "server", nc.ConnectedUrlRedacted(), logkey.Namespace, a.g.namespace)
 	// Open, not New: a tool must not create a namespace because of a typo.
 	b, err := streams.Open(nc,
 		streams.WithNamespace(a.g.namespace),

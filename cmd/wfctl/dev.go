@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/diag"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
 )
@@ -115,7 +116,7 @@ func (d *devServer) run(ctx context.Context) error {
 		Host:   d.host,
 		Port:   portOption(d.port),
 		Name:   "wfctl-dev",
-		Logger: log.With("component", "nats-server"),
+		Logger: log.With(logkey.Component, "nats-server"),
 	})
 	if err != nil {
 		return fmt.Errorf("dev: start server: %w", err)

@@ -43,7 +43,6 @@ func usageErrorf(format string, args ...any) error {
 func isNotFound(err error) bool {
 	return errors.Is(err, client.ErrInstanceNotFound) ||
 		errors.Is(err, client.ErrExecutionNotFound) ||
-		errors.Is(err, streams.ErrInstanceNotFound) ||
 		errors.Is(err, streams.ErrNamespaceNotFound)
 }
 

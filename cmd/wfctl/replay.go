@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -321,7 +322,7 @@ func printReplay(a *app, pkg string, regs []registration, report *replayReport, 
 		case r.Error != "" && explicit[r.Name]:
 			return fmt.Errorf("replay: --name %s=%s: %s", r.Name, r.Func, r.Error)
 		case r.Error != "":
-			a.log.Info("skipped a function that is not a workflow", "func", r.Func, "err", r.Error)
+			a.log.Info("skipped a function that is not a workflow", "func", r.Func, logkey.Err, r.Error)
 		}
 	}
 	failed := 0

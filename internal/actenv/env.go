@@ -7,6 +7,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/jetflow/jetflow/internal/logkey"
 )
 
 // Env is the running activity attempt.
@@ -38,4 +40,11 @@ func With(ctx context.Context, env *Env) context.Context {
 func From(ctx context.Context) *Env {
 	env, _ := ctx.Value(key{}).(*Env)
 	return env
+}
+
+// TaggedLogger returns base with the attempt's instance, run, activity
+// and attempt number as attributes: the logger activity.Logger returns.
+func (e *Env) TaggedLogger(base *slog.Logger) *slog.Logger {
+	return base.With(logkey.Instance, e.InstanceID, logkey.Execution, e.ExecutionID,
+		logkey.Activity, e.ActivityName, logkey.Attempt, e.Attempt)
 }

@@ -30,9 +30,6 @@ var (
 	ErrCanceledByWorkflow = errors.New("canceled by its workflow")
 )
 
-// FailureTimeout is the Failure type of an activity that ran out of time.
-const FailureTimeout = "Timeout"
-
 // Limits are the timeouts of one attempt, for the messages of Outcome.
 type Limits struct {
 	StartToClose, ScheduleToClose, Heartbeat time.Duration
@@ -61,7 +58,7 @@ func Outcome(ctx context.Context, name string, lim Limits, err error) error {
 // TimeoutError is the error of an attempt out of time; a schedule-to-close
 // timeout is final.
 func TimeoutError(name string, cause error, d time.Duration) error {
-	err := workflow.NewError(FailureTimeout, fmt.Sprintf("activity %s: %v of %s exceeded", name, cause, d))
+	err := workflow.NewError(workflow.ErrTypeTimeout, fmt.Sprintf("activity %s: %v of %s exceeded", name, cause, d))
 	if errors.Is(cause, ErrScheduleToClose) {
 		return workflow.NewPermanentError(err)
 	}

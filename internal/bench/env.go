@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams/embedded"
 )
 
@@ -57,7 +58,7 @@ func Open(t Target) (*Env, error) {
 	if t.URL == "" {
 		// The server's notices (its banner) are noise in a benchmark:
 		// only its warnings and errors are passed on.
-		serverLog := slog.New(minLevel{h: log.Handler(), min: slog.LevelWarn}).With("component", "nats-server")
+		serverLog := slog.New(minLevel{h: log.Handler(), min: slog.LevelWarn}).With(logkey.Component, "nats-server")
 		opts := embedded.Options{Dir: t.Dir, Name: "jetflow-bench", Logger: serverLog}
 		if t.TCP {
 			opts.Port = embedded.RandomPort

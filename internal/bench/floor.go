@@ -17,6 +17,7 @@ import (
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
@@ -87,7 +88,7 @@ func runFloor(ctx context.Context, env *Env, cfg *Config, tr *tracker, alone boo
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			if err := removeNamespace(ctx, js, ns); err != nil {
-				cfg.Logger.Warn("removing the floor's namespace failed", "err", err)
+				cfg.Logger.Warn("removing the floor's namespace failed", logkey.Err, err)
 			}
 		}
 	}()

@@ -92,17 +92,43 @@ func paramType(t reflect.Type, skip, i int) (reflect.Type, bool) {
 	return t.In(skip + i), true
 }
 
+// ArgCountError is the error of CheckArgs when the number of arguments
+// does not fit the function's parameters. Its text names the parameters
+// ("takes 2 arguments (int, int), got 1"), so callers that add the
+// function's name match it with errors.As rather than print the
+// parameters twice.
+type ArgCountError struct {
+	// Want is the number of parameters (the fixed ones for a variadic
+	// function).
+	Want int
+	// Variadic means Want is a minimum.
+	Variadic bool
+	// Params lists the parameter types, "(int, int)".
+	Params string
+	// Got is the number of arguments given.
+	Got int
+}
+
+// Error returns "takes N arguments (types), got M".
+func (e *ArgCountError) Error() string {
+	least := ""
+	if e.Variadic {
+		least = "at least "
+	}
+	return fmt.Sprintf("takes %s%d arguments %s, got %d", least, e.Want, e.Params, e.Got)
+}
+
 // checkCount checks that got arguments fit the parameters of t after skip.
 func checkCount(t reflect.Type, skip, got int) error {
 	n := t.NumIn() - skip
 	if t.IsVariadic() {
 		if got < n-1 {
-			return fmt.Errorf("takes at least %d arguments %s, got %d", n-1, params(t, skip), got)
+			return &ArgCountError{Want: n - 1, Variadic: true, Params: params(t, skip), Got: got}
 		}
 		return nil
 	}
 	if got != n {
-		return fmt.Errorf("takes %d arguments %s, got %d", n, params(t, skip), got)
+		return &ArgCountError{Want: n, Params: params(t, skip), Got: got}
 	}
 	return nil
 }
