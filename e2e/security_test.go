@@ -32,8 +32,7 @@ func AskNamespace(ctx workflow.Context) (string, error) {
 // startNamespaceWorker starts a worker of namespace ns on nc.
 func startNamespaceWorker(t *testing.T, nc *nats.Conn, ns string) *streams.Backend {
 	t.Helper()
-	b, err := streams.New(nc, streams.WithNamespace(ns))
-	require.NoError(t, err)
+	b := testenv.Backend(t, nc, streams.WithNamespace(ns))
 	wftest.Worker(t, b, &worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
 		must(t, w.RegisterWorkflow(AskNamespace))
 		must(t, w.RegisterActivity(&Whoami{namespace: ns}))

@@ -128,21 +128,21 @@ func UniqueName(prefix string) string {
 }
 
 // Namespace opens a connection to c (closed at the end of the test) and
-// provisions a fresh namespace on it, named UniqueName(prefix); see
-// NamespaceOn.
+// provisions a fresh namespace on it, named UniqueName(prefix), with opts.
+// The namespace's name goes first, so a streams.WithNamespace among opts
+// would name it instead; b.Namespace() is the name used.
 func Namespace(t testing.TB, c Connector, prefix string, opts ...streams.Option) *streams.Backend {
 	t.Helper()
-	return NamespaceOn(t, Conn(t, c), prefix, opts...)
+	all := append([]streams.Option{streams.WithNamespace(UniqueName(prefix))}, opts...)
+	return Backend(t, Conn(t, c), all...)
 }
 
-// NamespaceOn provisions a fresh namespace on nc, named UniqueName(prefix),
-// with opts. The namespace option goes first, so a streams.WithNamespace
-// among opts names the namespace instead (for a test that needs a fixed
-// name). b.Namespace() is the name used.
-func NamespaceOn(t testing.TB, nc *nats.Conn, prefix string, opts ...streams.Option) *streams.Backend {
+// Backend provisions a namespace on nc with opts as given: streams'
+// default namespace unless opts name one. It is for tests that need a
+// fixed name or a connection of their own; the others call Namespace.
+func Backend(t testing.TB, nc *nats.Conn, opts ...streams.Option) *streams.Backend {
 	t.Helper()
-	all := append([]streams.Option{streams.WithNamespace(UniqueName(prefix))}, opts...)
-	b, err := streams.New(nc, all...)
+	b, err := streams.New(nc, opts...)
 	require.NoError(t, err, "provision namespace")
 	return b
 }

@@ -52,14 +52,15 @@ func TestOnlyTestsImportIt(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestNamespacesAreFreshAndOverridable(t *testing.T) {
+func TestNamespaces(t *testing.T) {
 	srv := Server(t)
 	a := Namespace(t, srv, "ns")
 	b := Namespace(t, srv, "ns")
 	require.NotEqual(t, a.Namespace(), b.Namespace())
 	require.True(t, strings.HasPrefix(a.Namespace(), "ns"), a.Namespace())
-	fixed := NamespaceOn(t, Conn(t, srv), "ns", streams.WithNamespace("fixed"))
+	fixed := Namespace(t, srv, "ns", streams.WithNamespace("fixed"))
 	require.Equal(t, "fixed", fixed.Namespace())
+	require.Equal(t, streams.DefaultNamespace, Backend(t, Conn(t, srv)).Namespace())
 }
 
 func TestLoopbackServerTakesTCPClients(t *testing.T) {
