@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/workflow"
@@ -22,20 +22,11 @@ import (
 // namespace of its own, so tests do not see each other's instances.
 var (
 	testServer    *embedded.Server
-	namespaceSeq  atomic.Int64
 	testPollLimit = time.Hour // result waits in tests are woken by notices only
 )
 
 func TestMain(m *testing.M) {
-	srv, err := embedded.Start(embedded.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded NATS server:", err)
-		os.Exit(1)
-	}
-	testServer = srv
-	code := m.Run()
-	srv.Shutdown()
-	os.Exit(code)
+	os.Exit(testenv.RunShared(m, func(s *embedded.Server) { testServer = s }))
 }
 
 // testEnv is a fresh namespace with a backend and a client on it.
@@ -48,17 +39,9 @@ type testEnv struct {
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
-	nc, err := testServer.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	ns := fmt.Sprintf("client%d", namespaceSeq.Add(1))
-	b, err := streams.New(nc, streams.WithNamespace(ns))
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
+	b := testenv.Namespace(t, testServer, "client")
 	c := NewWithOptions(b, &Options{ResultPollInterval: testPollLimit, SettleTimeout: 5 * time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return &testEnv{t: t, ctx: ctx, b: b, c: c}
+	return &testEnv{t: t, ctx: testenv.Context(t, 30*time.Second), b: b, c: c}
 }
 
 // Workflow functions the tests start. No worker runs them.

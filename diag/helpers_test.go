@@ -8,15 +8,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/testenv"
+	"github.com/jetflow/jetflow/internal/testenv/wftest"
 	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -176,8 +176,6 @@ type env struct {
 	release chan struct{}
 }
 
-var nsSeq atomic.Int64
-
 // testConfig shortens the UI's timings.
 func testConfig() config {
 	cfg := defaultConfig()
@@ -191,41 +189,28 @@ func testConfig() config {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Options{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	b, err := streams.New(nc, streams.WithNamespace(fmt.Sprintf("diag%d", nsSeq.Add(1))))
-	require.NoError(t, err)
-
-	e := &env{t: t, b: b, c: client.New(b), release: make(chan struct{})}
-	w := worker.New(b, &worker.Options{PollWait: 200 * time.Millisecond, UnknownNameTimeout: time.Second, TaskRetryDelay: 50 * time.Millisecond})
-	for _, wf := range []any{Order, Ship, Decline, Explode, Collect, Busy, Counter, Stubborn} {
-		require.NoError(t, w.RegisterWorkflow(wf))
-	}
-	for _, a := range []any{Reserve, Charge, &Blocked{release: e.release}} {
-		require.NoError(t, w.RegisterActivity(a))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, w.Start(ctx))
-	t.Cleanup(func() {
-		close(e.release)
-		cancel()
-		_ = w.WaitForCompletion()
+	release := make(chan struct{})
+	we := wftest.New(t, wftest.Options{
+		Prefix: "diag",
+		Worker: &worker.Options{PollWait: 200 * time.Millisecond, UnknownNameTimeout: time.Second, TaskRetryDelay: 50 * time.Millisecond},
+		Register: func(w *worker.Worker) {
+			for _, wf := range []any{Order, Ship, Decline, Explode, Collect, Busy, Counter, Stubborn} {
+				require.NoError(t, w.RegisterWorkflow(wf))
+			}
+			for _, a := range []any{Reserve, Charge, &Blocked{release: release}} {
+				require.NoError(t, w.RegisterActivity(a))
+			}
+		},
 	})
-	e.s = newServer(b, testConfig())
+	t.Cleanup(func() { close(release) }) // before the worker stops
+	e := &env{t: t, b: we.Backend, c: we.Client, release: release}
+	e.s = newServer(e.b, testConfig())
 	e.h = e.s.handler()
 	return e
 }
 
 // ctx is a context for one test's NATS work.
-func (e *env) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	e.t.Cleanup(cancel)
-	return ctx
-}
+func (e *env) ctx() context.Context { return testenv.Context(e.t, 60*time.Second) }
 
 // start starts a workflow instance.
 func (e *env) start(id string, wf any, args ...any) *workflow.Instance {
@@ -266,13 +251,7 @@ func (e *env) waitEvents(id string, kind string, n int) {
 // waitFor polls cond until it holds or within passes.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitFor(t, within, what, cond)
 }
 
 // response is a served request.

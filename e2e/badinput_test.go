@@ -26,6 +26,7 @@ import (
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
@@ -187,17 +188,10 @@ func badInputOptions() worker.Options {
 // BI* workflows and activities plus whatever register adds.
 func newBadEnv(t *testing.T, maxPayload int32, opts worker.Options, register func(w *worker.Worker)) *badEnv {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Options{MaxPayload: maxPayload})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	srv := testenv.Server(t, func(o *embedded.Options) { o.MaxPayload = maxPayload })
 	logs := newLogRecorder()
-	ns := fmt.Sprintf("bad%d", namespaceSeq.Add(1))
-	b, err := streams.New(nc, streams.WithNamespace(ns), streams.WithAckWait(5*time.Second),
-		streams.WithLogger(slog.New(logs)))
-	require.NoError(t, err)
+	b := testenv.Namespace(t, srv, "bad", streams.WithAckWait(5*time.Second), streams.WithLogger(slog.New(logs)))
+	ns := b.Namespace()
 	opts.Logger = slog.New(logs)
 	e := &badEnv{
 		env:  &env{t: t, srv: srv, b: b, c: client.New(b), opts: opts},

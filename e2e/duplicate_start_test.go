@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -10,8 +9,8 @@ import (
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
 )
 
@@ -23,15 +22,9 @@ import (
 // task must re-read and recognise the start as applied.
 func TestStartRepublishedAfterTheDuplicateWindow(t *testing.T) {
 	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
-		srv, err := embedded.Start(embedded.Options{})
-		require.NoError(t, err)
-		t.Cleanup(srv.Shutdown)
-		nc, err := srv.Connect()
-		require.NoError(t, err)
-		t.Cleanup(nc.Close)
+		srv := testenv.Server(t)
 		const window = time.Second // the shortest JetStream allows
-		b, err := streams.New(nc, streams.WithNamespace(fmt.Sprintf("dup%d", namespaceSeq.Add(1))), streams.WithDuplicateWindow(window))
-		require.NoError(t, err)
+		b := testenv.Namespace(t, srv, "dup", streams.WithDuplicateWindow(window))
 		e := &env{t: t, srv: srv, b: b, c: client.New(b), opts: opts}
 		e.w = e.startWorker(func(w *worker.Worker) { must(t, w.RegisterWorkflow(Collect)) })
 		ctx := ctxFor(t)

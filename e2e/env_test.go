@@ -9,13 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/testenv"
+	"github.com/jetflow/jetflow/internal/testenv/wftest"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
@@ -31,8 +32,6 @@ type env struct {
 	opts   worker.Options
 	cancel context.CancelFunc
 }
-
-var namespaceSeq atomic.Int64
 
 // forEachCacheMode runs a scenario with the executor cache and without it.
 func forEachCacheMode(t *testing.T, scenario func(t *testing.T, opts worker.Options)) {
@@ -56,52 +55,28 @@ func forEachCacheMode(t *testing.T, scenario func(t *testing.T, opts worker.Opti
 // workflows and activities to the worker before it starts.
 func newEnv(t *testing.T, opts worker.Options, register func(w *worker.Worker)) *env {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	ns := fmt.Sprintf("e2e%d", namespaceSeq.Add(1))
-	b, err := streams.New(nc, streams.WithNamespace(ns), streams.WithAckWait(5*time.Second))
-	require.NoError(t, err)
 	if os.Getenv("E2E_LOG") != "" {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	srv := testenv.Server(t, testenv.Loopback())
+	b := testenv.Namespace(t, srv, "e2e", streams.WithAckWait(5*time.Second))
 	e := &env{t: t, srv: srv, b: b, c: client.New(b), opts: opts}
 	e.w = e.startWorker(register)
 	return e
 }
 
 // startWorker starts a worker on the env's backend; it is stopped at the
-// end of the test.
+// end of the test, or by e.cancel.
 func (e *env) startWorker(register func(w *worker.Worker)) *worker.Worker {
 	e.t.Helper()
 	opts := e.opts
-	w := worker.New(e.b, &opts)
-	register(w)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(e.t, w.Start(ctx))
-	stopped := false
-	e.t.Cleanup(func() {
-		if !stopped {
-			cancel()
-			_ = w.WaitForCompletion()
-		}
-	})
-	e.cancel = func() {
-		stopped = true
-		cancel()
-		require.NoError(e.t, w.WaitForCompletion())
-	}
+	w, stop := wftest.StartWorker(e.t, e.b, &opts, register)
+	e.cancel = func() { require.NoError(e.t, stop()) }
 	return w
 }
 
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+// ctxFor is a context for a test's calls.
+func ctxFor(t *testing.T) context.Context { return testenv.Context(t, 60*time.Second) }
 
 // must registers and fails the test on a registration error.
 func must(t *testing.T, err error) {
@@ -112,13 +87,7 @@ func must(t *testing.T, err error) {
 // waitFor polls cond until it holds, failing the test after within.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitFor(t, within, what, cond)
 }
 
 func uniqueID(prefix string) string {

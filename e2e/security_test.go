@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/testenv"
+	"github.com/jetflow/jetflow/internal/testenv/wftest"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
@@ -30,27 +32,16 @@ func AskNamespace(ctx workflow.Context) (string, error) {
 // startNamespaceWorker starts a worker of namespace ns on nc.
 func startNamespaceWorker(t *testing.T, nc *nats.Conn, ns string) *streams.Backend {
 	t.Helper()
-	b, err := streams.New(nc, streams.WithNamespace(ns))
-	require.NoError(t, err)
-	w := worker.New(b, &worker.Options{PollWait: 200 * time.Millisecond})
-	must(t, w.RegisterWorkflow(AskNamespace))
-	must(t, w.RegisterActivity(&Whoami{namespace: ns}))
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, w.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		_ = w.WaitForCompletion()
+	b := testenv.Backend(t, nc, streams.WithNamespace(ns))
+	wftest.Worker(t, b, &worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
+		must(t, w.RegisterWorkflow(AskNamespace))
+		must(t, w.RegisterActivity(&Whoami{namespace: ns}))
 	})
 	return b
 }
 
 func TestNamespacesAreIsolated(t *testing.T) {
-	srv, err := embedded.Start(embedded.Options{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	nc := testenv.Conn(t, testenv.Server(t))
 	ctx := ctxFor(t)
 
 	// Namespace "blue" has a worker; "green" has none yet.
@@ -90,11 +81,9 @@ func TestNamespacesAreIsolated(t *testing.T) {
 }
 
 func TestWorkflowOnAServerThatRequiresAuth(t *testing.T) {
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort, Username: "jetflow", Password: "s3cret"})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
+	srv := testenv.Server(t, testenv.Loopback(), func(o *embedded.Options) { o.Username, o.Password = "jetflow", "s3cret" })
 
-	_, err = nats.Connect(srv.ClientURL(), nats.MaxReconnects(0))
+	_, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(0))
 	require.Error(t, err, "a client without credentials is refused")
 
 	// Over TCP with credentials, as a separate service would connect.

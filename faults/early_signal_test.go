@@ -6,12 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
-	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 )
 
 // TestSignalBeforeDelayedStartWaits — REGRESSION TEST of a bug this suite
@@ -41,30 +38,19 @@ import (
 // completed.
 func TestSignalBeforeDelayedStartWaits(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	ns := newNamespace("early")
-	e := newEnv(t, nc, srv.ClientURL(), ns, 2*time.Second, 1)
+	srv, e := newLocalEnv(t, "early", 2*time.Second)
+	ns := e.ns
 	const unknownTimeout = 2 * time.Second
 	e.cfg.unknownTimeout = unknownTimeout
 	newProcSet(t, e.cfg).start("w")
 
 	// A starter whose start event is lost on the way.
 	proxy := newNATSProxy(t, srv.ClientURL())
-	pnc, err := nats.Connect(proxy.URL())
-	require.NoError(t, err)
-	t.Cleanup(pnc.Close)
-	pb, err := streams.New(pnc, streams.WithNamespace(ns), streams.WithAckWait(2*time.Second))
-	require.NoError(t, err)
-	starter := client.New(pb)
+	starter := e.clientVia(proxy)
 	proxy.blackhole("wft." + ns + ".q.")
 	f := &flowRun{ID: "late", In: Input{N: 7, Signals: 1, Timer: 200 * time.Millisecond}}
 	try, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_, err = starter.CreateWorkflowInstance(try, client.WorkflowInstanceOptions{InstanceID: f.ID}, Flow, f.In)
+	_, err := starter.CreateWorkflowInstance(try, client.WorkflowInstanceOptions{InstanceID: f.ID}, Flow, f.In)
 	cancel()
 	require.Error(t, err, "the start event was dropped")
 	proxy.disarm()

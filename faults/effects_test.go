@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 )
 
 // TestLostSideEffectPublish: a worker process commits, and dies before the
@@ -28,12 +28,8 @@ import (
 // the activity tasks of the first commit, the timer schedule, and the
 // registry update of the final commit.
 func TestLostSideEffectPublish(t *testing.T) {
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	srv := testenv.Server(t, testenv.Loopback())
+	nc := testenv.Conn(t, srv)
 
 	cases := []struct {
 		name   string

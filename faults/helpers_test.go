@@ -24,15 +24,14 @@ import (
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/workflow"
 )
 
-var namespaceSeq atomic.Int64
-
-func newNamespace(prefix string) string {
-	return fmt.Sprintf("%s%d", prefix, namespaceSeq.Add(1))
-}
+// newNamespace is a fresh namespace name: prefix and a number.
+func newNamespace(prefix string) string { return testenv.UniqueName(prefix) }
 
 // env is one scenario's namespace: the test's own connection, backend and
 // client, and what worker processes need to join.
@@ -69,6 +68,25 @@ func newEnv(t *testing.T, nc *nats.Conn, workerURL, ns string, ackWait time.Dura
 			replicas: replicas,
 		},
 	}
+}
+
+// newLocalEnv starts a server on loopback for the test and provisions a
+// fresh namespace, prefix and a number, on it; worker processes connect
+// to the server directly.
+func newLocalEnv(t *testing.T, prefix string, ackWait time.Duration) (*embedded.Server, *env) {
+	t.Helper()
+	srv := testenv.Server(t, testenv.Loopback())
+	return srv, newEnv(t, testenv.Conn(t, srv), srv.ClientURL(), newNamespace(prefix), ackWait, 1)
+}
+
+// clientVia is a client of the env's namespace whose connection goes
+// through p, for a test that loses its messages on the way.
+func (e *env) clientVia(p *natsProxy) *client.Client {
+	e.t.Helper()
+	nc, err := nats.Connect(p.URL())
+	require.NoError(e.t, err)
+	e.t.Cleanup(nc.Close)
+	return client.New(testenv.Backend(e.t, nc, streams.WithNamespace(e.ns), streams.WithAckWait(e.cfg.ackWait)))
 }
 
 // flowRun is one instance of Flow the test starts.
@@ -783,8 +801,4 @@ func pauseAround(ts []time.Time, at time.Time) (around, longest time.Duration) {
 
 // testContext is a context that ends after d (the scenario's budget) or
 // with the test.
-func testContext(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testContext(t *testing.T, d time.Duration) context.Context { return testenv.Context(t, d) }

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/worker"
 )
@@ -62,13 +63,7 @@ func consumerInfo(ctx context.Context, js jetstream.JetStream, ns, stream, consu
 // test naming what it waited for.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(t, within, what, cond)
 }
 
 // inboxSettled reports whether the queue's inbox has nothing waiting,

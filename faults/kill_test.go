@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/jetflow/jetflow/streams/embedded"
 )
 
 // TestWorkerProcessesKilled: worker processes are SIGKILLed at random
@@ -25,13 +23,7 @@ func TestWorkerProcessesKilled(t *testing.T) {
 		ackWait  = 2 * time.Second
 	)
 	ctx := testContext(t, scale(3*time.Minute, 20*time.Minute))
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	e := newEnv(t, nc, srv.ClientURL(), newNamespace("kill"), ackWait, 1)
+	_, e := newLocalEnv(t, "kill", ackWait)
 
 	ps := newProcSet(t, e.cfg)
 	workers := make([]*proc, nWorkers)

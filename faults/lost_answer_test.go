@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/jetflow/jetflow/streams/embedded"
+	"github.com/jetflow/jetflow/internal/testenv"
 )
 
 // TestLostCommitAnswerDoesNotStallRun — REGRESSION TEST for request
@@ -33,12 +33,8 @@ import (
 func TestLostCommitAnswerDoesNotStallRun(t *testing.T) {
 	rng := testRand(t)
 	ctx := testContext(t, 3*time.Minute)
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	srv := testenv.Server(t, testenv.Loopback())
+	nc := testenv.Conn(t, srv)
 	const (
 		ackWait        = 2 * time.Second
 		requestTimeout = 5 * time.Second // the test worker's backend uses the default

@@ -16,7 +16,6 @@ import (
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/history"
-	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -99,15 +98,9 @@ func racer(name string, h *holdHook) func(workflow.Context, int) (int, error) {
 //     event once, every commit sequence-checked) and the result is right.
 func TestConcurrentWorkersOneCommitWins(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
 	const ackWait = 300 * time.Millisecond
-	ns := newNamespace("race")
-	e := newEnv(t, nc, srv.ClientURL(), ns, ackWait, 1)
+	srv, e := newLocalEnv(t, "race", ackWait)
+	nc, ns := e.nc, e.ns
 
 	// Every commit attempt, as sent.
 	var (

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/jetflow/jetflow/streams/embedded"
+	"github.com/jetflow/jetflow/internal/testenv"
 )
 
 // TestFailedRepublishIsHandedBack — REGRESSION TEST of a bug this suite
@@ -40,12 +40,8 @@ func TestFailedRepublishIsHandedBack(t *testing.T) {
 	})
 	rng := testRand(t)
 	ctx := testContext(t, 2*time.Minute)
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	srv := testenv.Server(t, testenv.Loopback())
+	nc := testenv.Conn(t, srv)
 	ns := newNamespace("republish")
 	proxy := newNATSProxy(t, srv.ClientURL())
 	e := newEnv(t, nc, proxy.URL(), ns, 2*time.Second, 1)

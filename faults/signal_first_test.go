@@ -6,13 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/history"
-	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 )
 
 // TestSignalQueuedBeforeStartComesAfterIt — REGRESSION TEST of a bug this
@@ -40,27 +37,16 @@ import (
 // with WorkflowStarted and the run completes with the signal.
 func TestSignalQueuedBeforeStartComesAfterIt(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	ns := newNamespace("sigfirst")
-	e := newEnv(t, nc, srv.ClientURL(), ns, 2*time.Second, 1)
+	srv, e := newLocalEnv(t, "sigfirst", 2*time.Second)
+	ns := e.ns
 
 	proxy := newNATSProxy(t, srv.ClientURL())
-	pnc, err := nats.Connect(proxy.URL())
-	require.NoError(t, err)
-	t.Cleanup(pnc.Close)
-	pb, err := streams.New(pnc, streams.WithNamespace(ns), streams.WithAckWait(2*time.Second))
-	require.NoError(t, err)
-	starter := client.New(pb)
+	starter := e.clientVia(proxy)
 
 	f := &flowRun{ID: "sigfirst", In: Input{N: 3, Signals: 1, Timer: 200 * time.Millisecond}}
 	proxy.blackhole("wft." + ns + ".q.")
 	try, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_, err = starter.CreateWorkflowInstance(try, client.WorkflowInstanceOptions{InstanceID: f.ID}, Flow, f.In)
+	_, err := starter.CreateWorkflowInstance(try, client.WorkflowInstanceOptions{InstanceID: f.ID}, Flow, f.In)
 	cancel()
 	require.Error(t, err, "the start event was dropped")
 	proxy.disarm()

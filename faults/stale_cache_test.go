@@ -9,7 +9,6 @@ import (
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/history"
-	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -57,15 +56,9 @@ func TwoGatedSteps(ctx workflow.Context) (int, error) {
 // result without committing it, and the run never completed.
 func TestStaleCachedExecutorKeepsAnswer(t *testing.T) {
 	ctx := testContext(t, 2*time.Minute)
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
 	const ackWait = time.Second
-	ns := newNamespace("stale")
-	e := newEnv(t, nc, srv.ClientURL(), ns, ackWait, 1)
+	srv, e := newLocalEnv(t, "stale", ackWait)
+	ns := e.ns
 	js := e.b.JetStream()
 
 	gates := map[int]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}

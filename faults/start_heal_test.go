@@ -6,13 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
-	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 )
 
 // TestStartHealFailureIsNotAlreadyExists — REGRESSION TEST of a bug this
@@ -41,27 +38,16 @@ import (
 // ErrInstanceAlreadyExists must mean the start event is stored.
 func TestStartHealFailureIsNotAlreadyExists(t *testing.T) {
 	ctx := testContext(t, time.Minute)
-	srv, err := embedded.Start(embedded.Options{Port: embedded.RandomPort})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	ns := newNamespace("heal")
-	e := newEnv(t, nc, srv.ClientURL(), ns, 2*time.Second, 1)
+	srv, e := newLocalEnv(t, "heal", 2*time.Second)
+	ns := e.ns
 
 	proxy := newNATSProxy(t, srv.ClientURL())
-	pnc, err := nats.Connect(proxy.URL())
-	require.NoError(t, err)
-	t.Cleanup(pnc.Close)
-	pb, err := streams.New(pnc, streams.WithNamespace(ns), streams.WithAckWait(2*time.Second))
-	require.NoError(t, err)
-	pc := client.New(pb)
+	pc := e.clientVia(proxy)
 	lost := proxy.blackhole("wft." + ns + ".q.")
 
 	in := Input{N: 1, Signals: 0, Timer: time.Millisecond}
 	try, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_, err = pc.CreateWorkflowInstance(try, client.WorkflowInstanceOptions{InstanceID: "orphan"}, Flow, in)
+	_, err := pc.CreateWorkflowInstance(try, client.WorkflowInstanceOptions{InstanceID: "orphan"}, Flow, in)
 	cancel()
 	require.Error(t, err, "the start event was dropped on its way")
 	require.False(t, errors.Is(err, client.ErrInstanceAlreadyExists), "first start: %v", err)

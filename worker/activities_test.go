@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -30,14 +30,7 @@ type testEnv struct {
 // defaults), registering what register does before the worker starts.
 func newTestEnv(t testing.TB, opts *Options, register func(w *Worker)) *testEnv {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Options{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	b, err := streams.New(nc)
-	require.NoError(t, err)
+	b := testenv.Backend(t, testenv.Conn(t, testenv.Server(t)))
 	return startTestWorker(t, b, opts, register)
 }
 

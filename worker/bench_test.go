@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/jetflow/jetflow/client"
-	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
+	"github.com/jetflow/jetflow/internal/testenv"
+	"github.com/jetflow/jetflow/internal/testenv/wftest"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -32,33 +34,13 @@ func countTo(ctx workflow.Context, n int) (int, error) {
 // delivery, and the workflow task that takes it. One workflow runs b.N
 // activities in sequence on a warm executor, so nothing overlaps.
 func BenchmarkActivityRoundTrip(b *testing.B) {
-	srv, err := embedded.Start(embedded.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	be, err := streams.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := worker.New(be, nil)
-	if err := w.RegisterWorkflow(countTo); err != nil {
-		b.Fatal(err)
-	}
-	if err := w.RegisterActivity(increment); err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := w.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
+	be := testenv.Backend(b, testenv.Conn(b, testenv.Server(b)))
+	wftest.Worker(b, be, nil, func(w *worker.Worker) {
+		require.NoError(b, w.RegisterWorkflow(countTo))
+		require.NoError(b, w.RegisterActivity(increment))
+	})
 	c := client.New(be)
+	ctx := context.Background()
 
 	b.ResetTimer()
 	inst, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, countTo, b.N)
@@ -70,8 +52,6 @@ func BenchmarkActivityRoundTrip(b *testing.B) {
 	if err != nil || got != b.N {
 		b.Fatalf("result %d, %v; want %d", got, err, b.N)
 	}
-	cancel()
-	_ = w.WaitForCompletion()
 }
 
 // relay continues as new until it has run n times.
@@ -88,30 +68,10 @@ func relay(ctx workflow.Context, i, n int) (int, error) {
 // newest streams.MaxListedRuns runs). go test ./worker -run XXX -bench
 // ContinueAsNew -benchtime 10000x runs 10,000.
 func BenchmarkContinueAsNew(b *testing.B) {
-	srv, err := embedded.Start(embedded.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown()
-	nc, err := srv.Connect()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	be, err := streams.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := worker.New(be, nil)
-	if err := w.RegisterWorkflow(relay); err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := w.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
+	be := testenv.Backend(b, testenv.Conn(b, testenv.Server(b)))
+	wftest.Worker(b, be, nil, func(w *worker.Worker) { require.NoError(b, w.RegisterWorkflow(relay)) })
 	c := client.New(be)
+	ctx := context.Background()
 
 	b.ResetTimer()
 	inst, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: "relay"}, relay, 1, b.N)
@@ -131,6 +91,4 @@ func BenchmarkContinueAsNew(b *testing.B) {
 		b.Fatalf("the record counts %d runs; want %d", rec.RunCount(), b.N)
 	}
 	b.ReportMetric(float64(len(rec.Runs)), "listed-runs")
-	cancel()
-	_ = w.WaitForCompletion()
 }

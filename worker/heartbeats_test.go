@@ -11,8 +11,8 @@ import (
 
 	"github.com/jetflow/jetflow/activity"
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -106,20 +106,13 @@ func crashWorkflow(ctx workflow.Context) (string, error) {
 // running an attempt that recorded details; a second worker takes the task
 // over once the lease runs out and reads them.
 func TestHeartbeatDetailsSurviveAWorkerCrash(t *testing.T) {
-	srv, err := embedded.Start(embedded.Options{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
+	srv := testenv.Server(t)
 	register := func(w *Worker) {
 		require.NoError(t, w.RegisterWorkflow(crashWorkflow))
 		require.NoError(t, w.RegisterActivity(resumeAfterCrash))
 	}
 	connect := func() *streams.Backend {
-		nc, err := srv.Connect()
-		require.NoError(t, err)
-		t.Cleanup(nc.Close)
-		b, err := streams.New(nc, streams.WithAckWait(time.Second))
-		require.NoError(t, err)
-		return b
+		return testenv.Backend(t, testenv.Conn(t, srv), streams.WithAckWait(time.Second))
 	}
 	first := startTestWorker(t, connect(), nil, register)
 	release := make(chan struct{})

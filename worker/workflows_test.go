@@ -9,8 +9,8 @@ import (
 
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -28,13 +28,7 @@ func sumWorkflow(ctx workflow.Context, x int) (int, error) {
 }
 
 func TestWorkerRunsAWorkflow(t *testing.T) {
-	srv, err := embedded.Start(embedded.Options{})
-	require.NoError(t, err)
-	defer srv.Shutdown()
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	b, err := streams.New(nc)
-	require.NoError(t, err)
+	b := testenv.Backend(t, testenv.Conn(t, testenv.Server(t)))
 	w := New(b, nil)
 	require.NoError(t, w.RegisterWorkflow(sumWorkflow))
 	require.NoError(t, w.RegisterActivity(add))
@@ -43,7 +37,7 @@ func TestWorkerRunsAWorkflow(t *testing.T) {
 
 	arg, _ := converter.Default.Encode(35)
 	now := time.Now().UTC()
-	_, err = b.CreateInstance(ctx, &streams.InstanceRecord{InstanceID: "s1", WorkflowName: "sumWorkflow", Queue: "default", ExecutionID: "r1", Status: streams.StatusRunning, CreatedAt: now})
+	_, err := b.CreateInstance(ctx, &streams.InstanceRecord{InstanceID: "s1", WorkflowName: "sumWorkflow", Queue: "default", ExecutionID: "r1", Status: streams.StatusRunning, CreatedAt: now})
 	require.NoError(t, err)
 	require.NoError(t, b.PublishEvent(ctx, "default", "s1", &history.Event{Kind: history.WorkflowStarted, InboxID: "start:r1", ExecutionID: "r1", Name: "sumWorkflow", Queue: "default", Args: [][]byte{arg}, Time: now}))
 

@@ -12,13 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/testenv"
+	"github.com/jetflow/jetflow/internal/testenv/wftest"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
@@ -63,14 +64,10 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build wfctl: %v\n%s", err, out)
 		return 1
 	}
-	testSrv, err = embedded.Start(embedded.Options{Host: "127.0.0.1", Port: embedded.RandomPort})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer testSrv.Shutdown()
-	natsURL = testSrv.ClientURL()
-	return m.Run()
+	return testenv.RunShared(m, func(s *embedded.Server) {
+		testSrv = s
+		natsURL = s.ClientURL()
+	}, testenv.Loopback())
 }
 
 // findGo finds the go command: on PATH, or in $GOROOT.
@@ -95,42 +92,31 @@ type env struct {
 	c  *client.Client
 }
 
-var namespaceSeq atomic.Int64
-
 // newEnv provisions a fresh namespace on the shared server and starts a
 // worker with the test workflows (and whatever register adds).
 func newEnv(t *testing.T, register ...func(w *worker.Worker)) *env {
 	t.Helper()
-	nc, err := testSrv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	ns := fmt.Sprintf("cli%d", namespaceSeq.Add(1))
-	b, err := streams.New(nc, streams.WithNamespace(ns), streams.WithAckWait(5*time.Second))
-	require.NoError(t, err)
-	w := worker.New(b, &worker.Options{
-		PollWait:           200 * time.Millisecond,
-		TaskRetryDelay:     50 * time.Millisecond,
-		UnknownNameTimeout: 2 * time.Second,
+	we := wftest.New(t, wftest.Options{
+		Server:  testSrv,
+		Prefix:  "cli",
+		Streams: []streams.Option{streams.WithAckWait(5 * time.Second)},
+		Worker: &worker.Options{
+			PollWait:           200 * time.Millisecond,
+			TaskRetryDelay:     50 * time.Millisecond,
+			UnknownNameTimeout: 2 * time.Second,
+		},
+		Register: func(w *worker.Worker) {
+			registerTestWorkflows(t, w)
+			for _, r := range register {
+				r(w)
+			}
+		},
 	})
-	registerTestWorkflows(t, w)
-	for _, r := range register {
-		r(w)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, w.Start(ctx))
-	t.Cleanup(func() {
-		cancel()
-		_ = w.WaitForCompletion()
-	})
-	return &env{t: t, ns: ns, b: b, c: client.New(b)}
+	return &env{t: t, ns: we.Backend.Namespace(), b: we.Backend, c: we.Client}
 }
 
 // ctx is a context for the test's own calls.
-func (e *env) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	e.t.Cleanup(cancel)
-	return ctx
-}
+func (e *env) ctx() context.Context { return testenv.Context(e.t, waitTimeout) }
 
 // result is how a wfctl run ended.
 type result struct {
@@ -337,11 +323,5 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 // waitFor polls cond until it holds, failing the test after waitTimeout.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.WaitFor(t, waitTimeout, what, cond)
 }

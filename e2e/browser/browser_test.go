@@ -33,8 +33,9 @@ import (
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/diag"
+	"github.com/jetflow/jetflow/internal/testenv"
+	"github.com/jetflow/jetflow/internal/testenv/wftest"
 	"github.com/jetflow/jetflow/streams"
-	"github.com/jetflow/jetflow/streams/embedded"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -215,30 +216,21 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	srv, err := embedded.Start(embedded.Options{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	b, err := streams.New(nc, streams.WithNamespace("shop"))
-	require.NoError(t, err)
-
 	release := make(chan struct{})
-	w := worker.New(b, &worker.Options{PollWait: 200 * time.Millisecond, TaskRetryDelay: 50 * time.Millisecond})
-	for _, wf := range []any{ProcessOrder, ShipParcel, RefundPayment, ReviewOrder, FulfillOrder, AwaitPickup} {
-		require.NoError(t, w.RegisterWorkflow(wf))
-	}
-	for _, a := range []any{ReserveInventory, ChargeCard, BookCourier, SendConfirmation, IssueRefund, RecordNote, &Parcels{release: release}} {
-		require.NoError(t, w.RegisterActivity(a))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, w.Start(ctx))
-	t.Cleanup(func() {
-		close(release)
-		cancel()
-		_ = w.WaitForCompletion()
+	e := wftest.New(t, wftest.Options{
+		Streams: []streams.Option{streams.WithNamespace("shop")},
+		Worker:  &worker.Options{PollWait: 200 * time.Millisecond, TaskRetryDelay: 50 * time.Millisecond},
+		Register: func(w *worker.Worker) {
+			for _, wf := range []any{ProcessOrder, ShipParcel, RefundPayment, ReviewOrder, FulfillOrder, AwaitPickup} {
+				require.NoError(t, w.RegisterWorkflow(wf))
+			}
+			for _, a := range []any{ReserveInventory, ChargeCard, BookCourier, SendConfirmation, IssueRefund, RecordNote, &Parcels{release: release}} {
+				require.NoError(t, w.RegisterActivity(a))
+			}
+		},
 	})
+	t.Cleanup(func() { close(release) }) // before the worker stops
+	b := e.Backend
 
 	mux := http.NewServeMux()
 	mux.Handle(prefix+"/", http.StripPrefix(prefix, diag.NewServeMux(b)))
@@ -247,14 +239,10 @@ func newWorld(t *testing.T) *world {
 	// Event streams stay open until the browser goes; close them when the
 	// test ends, so ui.Close does not wait for them.
 	t.Cleanup(ui.CloseClientConnections)
-	return &world{t: t, b: b, c: client.New(b), base: ui.URL + prefix}
+	return &world{t: t, b: b, c: e.Client, base: ui.URL + prefix}
 }
 
-func (w *world) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	w.t.Cleanup(cancel)
-	return ctx
-}
+func (w *world) ctx() context.Context { return testenv.Context(w.t, 30*time.Second) }
 
 func (w *world) start(id string, wf any, args ...any) {
 	w.t.Helper()
