@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
@@ -278,17 +277,4 @@ func (w *Worker) isStopping() bool {
 	default:
 		return false
 	}
-}
-
-// cut shortens s to at most n bytes (on a rune boundary), saying so.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const mark = " …[cut]"
-	i := n - len(mark)
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + mark
 }
