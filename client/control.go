@@ -141,7 +141,7 @@ func (c *Client) publishInbox(ctx context.Context, queue, instanceID string, e *
 				"a retry with the same ID delivers it once)", err, attempt)
 		}
 		c.log.Warn("inbox publish had an unknown outcome; publishing it again with the same message ID",
-			"instance_id", instanceID, "kind", e.Kind.String(), "inbox_id", e.InboxID, "attempt", attempt, "err", err)
+			logkey.Instance, instanceID, logkey.Kind, e.Kind.String(), "inbox_id", e.InboxID, logkey.Attempt, attempt, logkey.Err, err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -301,7 +301,7 @@ func (b *Backend) DeleteHeartbeatDetails(ctx context.Context, a ActivityRef) err
 	if err != nil {
 		return err
 	}
-	if err := st.Purge(bctx, jetstream.WithPurgeSubject("$KV."+b.n.detailsBucket()+"."+key)); err != nil {
+	if err := st.Purge(bctx, jetstream.WithPurgeSubject(b.n.detailsSubject(key))); err != nil {
 		return fmt.Errorf("streams: remove heartbeat details of %s: %w", key, err)
 	}
 	return nil

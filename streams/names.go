@@ -140,6 +140,9 @@ func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
 func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
 func (n names) detailsBucket() string    { return "wf_" + n.ns + "_heartbeats" }
 
+// detailsSubject is the subject that stores the details of key.
+func (n names) detailsSubject(key string) string { return "$KV." + n.detailsBucket() + "." + key }
+
 // detailsKey is the key of an activity's heartbeat details.
 func (n names) detailsKey(inst, run string, scheduleID int64) string {
 	return inst + "." + run + "." + strconv.FormatInt(scheduleID, 10)
