@@ -2,12 +2,16 @@ package history
 
 import "unicode/utf8"
 
-// Failure types of a run's end other than a workflow error. The list of
-// every failure type users match on is in package workflow; these two are
-// here because a final event is turned into its failure here.
+// Failure types given below package workflow. The list of every failure
+// type users match on is in package workflow (workflow.ErrType*); these
+// are here because history and streams, which workflow's list points to,
+// cannot import workflow.
 const (
 	FailureTypeCanceled   = "Canceled"
 	FailureTypeTerminated = "Terminated"
+	// FailureTypeBadQuery answers a query request that does not decode;
+	// package streams, below workflow, gives it.
+	FailureTypeBadQuery = "BadQuery"
 )
 
 // RunFailure is the error a final event ends its run with, as the run's

@@ -10,7 +10,6 @@ import (
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/logkey"
-	"github.com/jetflow/jetflow/workflow"
 )
 
 // QueryRequest asks a worker of an instance's queue to run a query handler
@@ -87,7 +86,7 @@ func (b *Backend) ServeQueries(queue string, handle func(*QueryRequest) *QueryRe
 		var req QueryRequest
 		var resp *QueryResponse
 		if err := json.Unmarshal(msg.Data, &req); err != nil || req.InstanceID == "" || req.Name == "" {
-			resp = &QueryResponse{Failure: &history.Failure{Type: workflow.ErrTypeBadQuery, Message: "malformed query request"}}
+			resp = &QueryResponse{Failure: &history.Failure{Type: history.FailureTypeBadQuery, Message: "malformed query request"}}
 		} else {
 			resp = handle(&req)
 		}

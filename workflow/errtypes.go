@@ -77,5 +77,5 @@ const (
 	ErrTypeNotStarted = "NotStarted"
 
 	// ErrTypeBadQuery: a query request that does not decode (streams).
-	ErrTypeBadQuery = "BadQuery"
+	ErrTypeBadQuery = history.FailureTypeBadQuery
 )
