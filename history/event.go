@@ -180,6 +180,20 @@ type Event struct {
 	// ends before it (SubWorkflowScheduled): ParentCloseTerminate (0),
 	// ParentCloseCancel or ParentCloseAbandon.
 	ParentClose ParentClosePolicy `msgpack:"pc,omitempty" json:"parent_close,omitempty"`
+	// Trace is the W3C trace context of the work that caused the event,
+	// when tracing is on: a WorkflowStarted carries its starter's (so
+	// every task of the run joins that trace, on any worker), a
+	// SignalReceived its sender's, and the commands a task issues
+	// (ActivityScheduled, SubWorkflowScheduled) the task's span.
+	Trace *TraceContext `msgpack:"tc,omitempty" json:"trace,omitempty"`
+}
+
+// TraceContext is a W3C trace context (https://www.w3.org/TR/trace-context/)
+// as stored in events and tasks: the traceparent and tracestate header
+// values.
+type TraceContext struct {
+	Parent string `msgpack:"p" json:"traceparent"`
+	State  string `msgpack:"s,omitempty" json:"tracestate,omitempty"`
 }
 
 // ParentClosePolicy is what happens to a sub-workflow still running when

@@ -74,6 +74,9 @@ func randomEvent(r *rand.Rand) Event {
 	if maybe() {
 		e.ParentClose = ParentClosePolicy(r.IntN(3))
 	}
+	if maybe() {
+		e.Trace = &TraceContext{Parent: str(), State: str()}
+	}
 	return e
 }
 

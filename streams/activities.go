@@ -13,6 +13,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/internal/wire"
 )
 
@@ -33,6 +34,10 @@ type ActivityTask struct {
 	Args        [][]byte                `msgpack:"a,omitempty"`
 	Options     history.ActivityOptions `msgpack:"o"`
 	ScheduledAt time.Time               `msgpack:"t"`
+	// Trace is the W3C trace context of the workflow task that scheduled
+	// the activity (tracing on): each attempt's span is its child. It
+	// also travels in the message's traceparent header.
+	Trace *history.TraceContext `msgpack:"tc,omitempty"`
 }
 
 // activityTaskFormat is the first byte of an encoded activity task, as in
@@ -102,6 +107,7 @@ func (b *Backend) PublishActivity(ctx context.Context, t *ActivityTask) error {
 	}
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, activityMsgID(t))
+	telemetry.Headers(t.Trace, msg.Header.Set)
 	if _, err := b.publish(ctx, msg); err != nil {
 		return fmt.Errorf("streams: publish activity task %s: %w", t.Name, err)
 	}

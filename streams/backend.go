@@ -38,6 +38,7 @@ type options struct {
 	maxAckPending  int
 	requestTimeout time.Duration
 	converter      converter.Converter
+	telemetry      telemetryOptions
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,
@@ -158,6 +159,8 @@ type Backend struct {
 	registry   jetstream.KeyValue
 
 	details detailsBucket // heartbeat details, bound on first use
+
+	tel telemetryState // tracer and instruments, built on first use
 }
 
 // New provisions the namespace's streams, consumers of the default queue and

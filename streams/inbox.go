@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/telemetry"
 )
 
 // PublishEvent puts one inbound event into an instance's inbox on the given
@@ -54,6 +55,7 @@ func (b *Backend) inboxMsg(queue, instanceID string, e *history.Event) (*nats.Ms
 	}
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, e.InboxID)
+	telemetry.Headers(e.Trace, msg.Header.Set)
 	return msg, nil
 }
 

@@ -20,6 +20,8 @@ type QueryRequest struct {
 	ExecutionID string   `json:"execution_id,omitempty"`
 	Name        string   `json:"name"`
 	Args        [][]byte `json:"args,omitempty"`
+	// Trace is the W3C trace context of the caller's query span.
+	Trace *history.TraceContext `json:"trace,omitempty"`
 }
 
 // QueryResponse is a worker's answer: the encoded result, or a failure.
