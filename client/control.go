@@ -13,8 +13,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/logkey"
+	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -92,6 +96,14 @@ func (c *Client) SignalWorkflowWithOptions(ctx context.Context, opts SignalOptio
 	if err := c.checkRunning("signal "+strconv.Quote(name), rec); err != nil {
 		return err
 	}
+	ctx, span := c.span(ctx, "SignalWorkflow "+name, trace.SpanKindProducer, func() []attribute.KeyValue {
+		return []attribute.KeyValue{
+			telemetry.KeyMessagingOperationType.String("send"), telemetry.KeyMessagingOperationName.String("signal"),
+			telemetry.KeyMessagingDestination.String(rec.Queue), telemetry.KeyQueue.String(rec.Queue),
+			telemetry.KeyWorkflow.String(rec.WorkflowName), telemetry.KeySignal.String(name),
+			telemetry.KeyInstanceID.String(instanceID), telemetry.KeyExecutionID.String(rec.ExecutionID),
+		}
+	})
 	e := &history.Event{
 		Kind:        history.SignalReceived,
 		Time:        c.now(),
@@ -99,10 +111,14 @@ func (c *Client) SignalWorkflowWithOptions(ctx context.Context, opts SignalOptio
 		ExecutionID: rec.ExecutionID,
 		Name:        name,
 		Args:        [][]byte{payload},
+		Trace:       c.b.Telemetry().Inject(ctx),
 	}
 	if err := c.publishInbox(ctx, rec.Queue, instanceID, e); err != nil {
-		return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
+		err = fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
+		telemetry.EndSpan(span, err)
+		return err
 	}
+	span.End()
 	return nil
 }
 

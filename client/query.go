@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"reflect"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/internal/call"
+	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -40,7 +44,7 @@ func QueryWorkflow[T any](ctx context.Context, c *Client, inst *workflow.Instanc
 }
 
 // query sends a query and returns the encoded answer.
-func (c *Client) query(ctx context.Context, inst *workflow.Instance, name string, args []any) ([]byte, error) {
+func (c *Client) query(ctx context.Context, inst *workflow.Instance, name string, args []any) (_ []byte, err error) {
 	if err := checkInstance(inst); err != nil {
 		return nil, fmt.Errorf("client: query %q: %w", name, err)
 	}
@@ -55,11 +59,20 @@ func (c *Client) query(ctx context.Context, inst *workflow.Instance, name string
 	if err != nil {
 		return nil, fmt.Errorf("client: query %q: %w", name, err)
 	}
+	ctx, span := c.span(ctx, "QueryWorkflow "+name, trace.SpanKindClient, func() []attribute.KeyValue {
+		return []attribute.KeyValue{
+			telemetry.KeyRPCSystem.String("jetflow"), telemetry.KeyRPCService.String(rec.WorkflowName), telemetry.KeyRPCMethod.String(name),
+			telemetry.KeyQueue.String(rec.Queue), telemetry.KeyWorkflow.String(rec.WorkflowName), telemetry.KeyQuery.String(name),
+			telemetry.KeyInstanceID.String(inst.InstanceID),
+		}
+	})
+	defer func() { telemetry.EndSpan(span, err) }()
 	resp, err := c.b.Query(ctx, rec.Queue, &streams.QueryRequest{
 		InstanceID:  inst.InstanceID,
 		ExecutionID: inst.ExecutionID,
 		Name:        name,
 		Args:        payloads,
+		Trace:       c.b.Telemetry().Inject(ctx),
 	})
 	if err != nil {
 		if errors.Is(err, streams.ErrNoQueryResponder) {

@@ -8,11 +8,15 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -71,6 +75,16 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	}
 
 	run := streams.NewID()
+	// The run's trace: a child of the caller's span, carried in the start
+	// event (and so in the history) to every task of the run.
+	ctx, span := c.span(ctx, "StartWorkflow "+name, trace.SpanKindProducer, func() []attribute.KeyValue {
+		return []attribute.KeyValue{
+			telemetry.KeyMessagingOperationType.String("send"), telemetry.KeyMessagingOperationName.String("start"),
+			telemetry.KeyMessagingDestination.String(queue), telemetry.KeyQueue.String(queue),
+			telemetry.KeyWorkflow.String(name), telemetry.KeyInstanceID.String(id), telemetry.KeyExecutionID.String(run),
+		}
+	})
+	defer func() { telemetry.EndSpan(span, err) }()
 	now := c.now()
 	start := &history.Event{
 		Kind:        history.WorkflowStarted,
@@ -80,19 +94,20 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		Name:        name,
 		Queue:       queue,
 		Args:        payloads,
+		Trace:       c.b.Telemetry().Inject(ctx),
 	}
-	if err := c.checkEventSize(start, id, queue); err != nil {
+	if err = c.checkEventSize(start, id, queue); err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
 
-	if err := c.registerRun(ctx, id, start); err != nil {
+	if err = c.registerRun(ctx, id, start); err != nil {
 		return nil, err
 	}
 	// The entry is written: publish the start even if ctx ends now, so a
 	// canceled caller does not leave an instance waiting for a retry.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startPublishTimeout)
 	defer cancel()
-	if err := c.b.PublishEvent(pctx, queue, id, start); err != nil {
+	if err = c.b.PublishEvent(pctx, queue, id, start); err != nil {
 		return nil, fmt.Errorf("client: instance %q of workflow %s is registered, but its start could not be published "+
 			"(start it again with the same ID to finish the start): %w", id, name, err)
 	}

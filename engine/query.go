@@ -76,3 +76,14 @@ func (e *Executor) Pending() []PendingCommand {
 	slices.SortFunc(out, func(a, b PendingCommand) int { return int(a.Event.ID - b.Event.ID) })
 	return out
 }
+
+// Command returns the event that scheduled the pending command with the
+// given ID (an ActivityScheduled, TimerScheduled, …), if it still waits for
+// its answer: what a worker's telemetry needs to time a timer span.
+func (e *Executor) Command(id int64) (history.Event, bool) {
+	c, ok := e.pending[id]
+	if !ok {
+		return history.Event{}, false
+	}
+	return c.event, true
+}

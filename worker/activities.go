@@ -7,11 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/actrun"
 	"github.com/jetflow/jetflow/internal/logkey"
+	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -74,20 +77,28 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 	}
 
 	details := newAttemptDetails(w, streams.ActivityRef{InstanceID: t.InstanceID, ExecutionID: t.ExecutionID, ScheduleID: t.ScheduleID}, m.Attempt(), log)
-	result, err := w.callActivity(m, fn, details)
+	// One span per attempt, a child of the task that scheduled it.
+	sctx, span := w.startActivitySpan(m)
+	began := time.Now()
+	result, err := w.callActivity(sctx, m, fn, details)
+	took := time.Since(began)
+	telemetry.EndSpan(span, err)
 	if err == nil {
+		w.recordActivity(m, began, took, outcomeCompleted)
 		if w.finishActivity(m, result, nil, log) {
 			details.remove()
 		}
 		return
 	}
 	if delay, retry := w.retryDelay(m, err); retry {
+		w.recordActivity(m, began, took, outcomeRetry)
 		// The next attempt reads the last details this one recorded.
 		details.flush(true)
 		log.Info("activity attempt failed; retrying", logkey.Err, err, logkey.RetryIn, delay)
 		_ = m.NakWithDelay(delay)
 		return
 	}
+	w.recordActivity(m, began, took, outcomeFailed)
 	log.Warn("activity failed", logkey.Err, err)
 	if w.finishActivity(m, nil, engine.FailureFromError(err), log) {
 		details.remove()
@@ -95,8 +106,9 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 }
 
 // callActivity runs the activity function with its deadline, lease keeping,
-// heartbeat timeout, heartbeat details and panic recovery.
-func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attemptDetails) ([]byte, error) {
+// heartbeat timeout, heartbeat details and panic recovery. The activity's
+// context derives from sctx, which holds the attempt's span.
+func (w *Worker) callActivity(sctx context.Context, m *streams.ActivityMessage, fn any, details *attemptDetails) ([]byte, error) {
 	t := m.Task
 	opts := t.Options
 	timeout, cause := opts.StartToClose, actrun.ErrStartToClose
@@ -112,7 +124,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 			timeout, cause = left, actrun.ErrScheduleToClose
 		}
 	}
-	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, cause)
+	ctx, cancel := context.WithTimeoutCause(sctx, timeout, cause)
 	ctx, cancelCause := context.WithCancelCause(ctx)
 	defer cancel()
 	defer cancelCause(nil)
@@ -141,6 +153,9 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 		LastDetails: details.previous,
 	}
 	env.Logger = env.TaggedLogger(w.log)
+	if ids := activityLogAttrs(trace.SpanFromContext(sctx)); ids != nil {
+		env.Logger = env.Logger.With(ids...)
+	}
 	// Keep the lease while the activity runs, and enforce the heartbeat
 	// timeout.
 	done := make(chan struct{})

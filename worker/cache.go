@@ -21,6 +21,11 @@ type cachedRun struct {
 	// run left the cache meanwhile, so whoever gives it back closes it.
 	lent    chan struct{}
 	dropped bool
+
+	// Telemetry of the run (worker/telemetry.go): the trace its tasks
+	// join, their span name, and the current task's span for the
+	// workflow's logger.
+	trace runTrace
 }
 
 type runKey struct{ instance, run string }
@@ -35,6 +40,8 @@ type executorCache struct {
 	size  int
 	order *list.List // front = most recently used
 	items map[runKey]*list.Element
+	// onEvict, when set, is told how many runs put evicted.
+	onEvict func(n int)
 }
 
 func newExecutorCache(size int) *executorCache {
@@ -138,6 +145,9 @@ func (c *executorCache) put(r *cachedRun) {
 		}
 	}
 	c.mu.Unlock()
+	if len(evicted) > 0 && c.onEvict != nil {
+		c.onEvict(len(evicted))
+	}
 	for _, ev := range evicted {
 		ev.ex.Close()
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/internal/logkey"
+	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -46,6 +47,7 @@ func (w *Worker) pollWorkflowTasks(ctx context.Context, inbox *streams.InboxQueu
 func (w *Worker) deadLetter(kind string, m *streams.TaskMessage, reason string, cause error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	w.tel.DeadLetters.Add(ctx, 1, w.tel.Attrs("", telemetry.KeyKind, kind, "", ""))
 	if err := w.b.DeadLetter(ctx, kind, m, reason, cause); err != nil {
 		w.log.Error("dead-lettering failed; the message will be redelivered", logkey.Subject, m.Subject(), logkey.Err, err)
 		_ = m.NakWithDelay(w.opts.TaskRetryDelay)

@@ -59,6 +59,7 @@ func activityTask(queue, inst, run string, e *history.Event) *streams.ActivityTa
 		Name:          e.Name,
 		Args:          e.Args,
 		ScheduledAt:   e.Time,
+		Trace:         e.Trace,
 	}
 	if t.Queue == "" {
 		t.Queue = queue
@@ -161,6 +162,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			Args:                 e.Args,
 			Parent:               started.Parent,
 			ContinuedExecutionID: run,
+			Trace:                started.Trace, // the next run stays in the instance's trace
 		}); err != nil {
 			return err
 		}
@@ -262,6 +264,7 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 		Queue:       childQueue,
 		Args:        e.Args,
 		Parent:      &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID},
+		Trace:       e.Trace, // the child's tasks join the parent's trace
 	}
 	_, _, err := w.b.RegisterRun(ctx, e.InstanceID, start)
 	switch {
@@ -400,6 +403,7 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 			ExecutionID: target.ExecutionID,
 			Name:        e.Name,
 			Args:        e.Args,
+			Trace:       e.Trace,
 		}); err != nil {
 			return err
 		}

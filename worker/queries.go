@@ -16,7 +16,7 @@ import (
 // serveQueries answers the queries of a queue's instances; it returns the
 // function that stops answering.
 func (w *Worker) serveQueries(queue string) (func() error, error) {
-	sub, err := w.b.ServeQueries(queue, w.answerQuery)
+	sub, err := w.b.ServeQueries(queue, w.tracedQuery)
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
@@ -66,7 +66,7 @@ func (w *Worker) answerQuery(req *streams.QueryRequest) *streams.QueryResponse {
 	if _, ok := w.reg.Workflow(events[0].Name); !ok {
 		return fail(workflow.ErrTypeUnknownWorkflow, "workflow %q is not registered with the worker that got the query", events[0].Name)
 	}
-	ex, err := w.newExecutor(req.InstanceID, run)
+	ex, err := w.newExecutor(req.InstanceID, run, nil)
 	if err != nil {
 		return failed(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -128,6 +129,7 @@ type Worker struct {
 
 	cache   *executorCache
 	cancels *activityCancels
+	tel     *telemetry.Telemetry // the backend's
 
 	// queryReplays counts queries answered by replaying the run's history
 	// (not from the cached executor).
@@ -167,6 +169,10 @@ func New(b *streams.Backend, opts *Options) *Worker {
 		size = 0
 	}
 	w.cache = newExecutorCache(size)
+	w.tel = b.Telemetry()
+	w.cache.onEvict = func(n int) {
+		w.tel.CacheEvictions.Add(context.Background(), int64(n), w.tel.Attrs("", "", "", "", ""))
+	}
 	w.cancels = newActivityCancels()
 	return w
 }

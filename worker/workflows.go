@@ -8,9 +8,12 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/logkey"
+	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -26,6 +29,7 @@ func (w *Worker) processTask(queue, inst string, msgs []*streams.InboxMessage) {
 	// commit and acknowledge.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	w.recordQueueLag(queue, msgs, time.Now())
 	byRun := map[string][]*streams.InboxMessage{}
 	var runs []string
 	for _, m := range msgs {
@@ -53,6 +57,7 @@ func (w *Worker) processTask(queue, inst string, msgs []*streams.InboxMessage) {
 // acknowledged. decideTask does the work and says how it ended; settle
 // carries that out, in one place for every way a task can end.
 func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*streams.InboxMessage) {
+	start := time.Now()
 	log := w.log.With(logkey.Instance, inst, logkey.Execution, run)
 	for attempt := 0; ; attempt++ {
 		o := w.decideTask(ctx, queue, inst, run, msgs, attempt == 0, log)
@@ -62,6 +67,7 @@ func (w *Worker) runTask(ctx context.Context, queue, inst, run string, msgs []*s
 			continue
 		}
 		w.settle(ctx, queue, inst, run, msgs, o, log)
+		w.recordTaskMetrics(queue, &o, start)
 		return
 	}
 }
@@ -181,7 +187,7 @@ func (w *Worker) settle(ctx context.Context, queue, inst, run string, msgs []*st
 
 // decideTask runs one attempt of a task, up to its commit and side effects,
 // and says how it ended. first says it is the task's first attempt.
-func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs []*streams.InboxMessage, first bool, log *slog.Logger) taskOutcome {
+func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs []*streams.InboxMessage, first bool, log *slog.Logger) (o taskOutcome) {
 	events := make([]history.Event, len(msgs))
 	for i, m := range msgs {
 		events[i] = *m.Event
@@ -198,6 +204,26 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 		var o taskOutcome
 		if cr, o = w.newRun(inst, run, events, msgs, log); cr == nil {
 			return o
+		}
+	}
+
+	// A span for new work only: a task whose events are all applied
+	// already (a redelivery) adds none.
+	var span trace.Span
+	var spanCtx context.Context
+	var timers map[int64]history.Event
+	if hasNewEvents(cr, msgs) {
+		spanCtx, span = w.startTaskSpan(cr, queue, inst, run, msgs)
+		defer func() {
+			cr.trace.current.set(trace.SpanContext{})
+			err := o.err
+			if err == nil && o.reread != "" {
+				err = errors.New(o.reread)
+			}
+			telemetry.EndSpan(span, err)
+		}()
+		if span.IsRecording() {
+			timers = timerStarts(cr, msgs)
 		}
 	}
 
@@ -235,11 +261,15 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 	if len(out) == 0 {
 		return ack(cr, true)
 	}
+	if span != nil {
+		w.traceCommit(spanCtx, cr, out)
+	}
 
 	seq, err := w.b.Commit(ctx, inst, run, cr.lastSeq, &history.Commit{Events: out})
 	if err != nil {
 		switch {
 		case errors.Is(err, streams.ErrConflict):
+			w.tel.Conflicts.Add(context.Background(), 1, w.tel.Attrs(queue, telemetry.KeyWorkflow, cr.started.Name, "", ""))
 			o := retryLater(cr, err)
 			o.reread = "commit conflict, re-reading the history"
 			return o
@@ -251,6 +281,13 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 		return retryLater(cr, err)
 	}
 	cr.lastSeq = seq
+	w.tel.Commits.Add(context.Background(), 1, w.tel.Attrs(queue, telemetry.KeyWorkflow, cr.started.Name, "", ""))
+	if span != nil && span.IsRecording() {
+		w.committedSpans(spanCtx, timers, out)
+	}
+	if final, done := cr.ex.Final(); done {
+		w.recordRunEnd(queue, cr, final)
+	}
 	if err := w.publishEffects(ctx, queue, inst, run, cr.started, out, openWork{ex: cr.ex}); err != nil {
 		// Committed: a redelivered message finds its event in the history
 		// and republishes these effects.
@@ -367,11 +404,13 @@ func (e *unknownWorkflowError) Error() string {
 func (w *Worker) loadRun(ctx context.Context, inst, run string, fresh bool) (*cachedRun, error) {
 	key := runKey{inst, run}
 	if cr := w.cache.take(key); cr != nil {
+		w.tel.CacheHits.Add(context.Background(), 1, w.tel.Attrs("", "", "", "", ""))
 		return cr, nil
 	}
 	if fresh {
 		return nil, nil
 	}
+	w.tel.CacheMisses.Add(context.Background(), 1, w.tel.Attrs("", "", "", "", ""))
 	h, err := w.b.ReadHistory(ctx, inst, run)
 	if err != nil {
 		return nil, err
@@ -387,7 +426,8 @@ func (w *Worker) loadRun(ctx context.Context, inst, run string, fresh bool) (*ca
 	if _, ok := w.reg.Workflow(started.Name); !ok {
 		return nil, &unknownWorkflowError{name: started.Name, started: started, length: int64(len(events))}
 	}
-	ex, err := w.newExecutor(inst, run)
+	spans := &spanHolder{}
+	ex, err := w.newExecutor(inst, run, spans)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +435,7 @@ func (w *Worker) loadRun(ctx context.Context, inst, run string, fresh bool) (*ca
 		ex.Close()
 		return nil, err
 	}
-	return &cachedRun{key: key, ex: ex, lastSeq: h.LastSeq, started: started}, nil
+	return &cachedRun{key: key, ex: ex, lastSeq: h.LastSeq, started: started, trace: runTrace{current: spans}}, nil
 }
 
 // startsFresh reports whether a task holds its run's start delivered for
@@ -444,11 +484,12 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 	if _, ok := w.reg.Workflow(started.Name); !ok {
 		return nil, taskOutcome{kind: settleUnknown, unknown: &unknownWorkflowError{name: started.Name, started: *started}}
 	}
-	ex, err := w.newExecutor(inst, run)
+	spans := &spanHolder{}
+	ex, err := w.newExecutor(inst, run, spans)
 	if err != nil {
 		return nil, taskOutcome{kind: settleNak, delay: w.opts.TaskRetryDelay, err: err, warn: "workflow task failed"}
 	}
-	return &cachedRun{key: runKey{inst, run}, ex: ex, started: *started}, taskOutcome{}
+	return &cachedRun{key: runKey{inst, run}, ex: ex, started: *started, trace: runTrace{current: spans}}, taskOutcome{}
 }
 
 // runRegistered reports whether the registry names run as the instance's
@@ -467,13 +508,19 @@ func (w *Worker) runRegistered(inst, run string) bool {
 	return rec.ExecutionID == run && rec.Status == streams.StatusRunning
 }
 
-func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
+// newExecutor makes a run's executor. spans, when given, tags the records
+// of its workflow.Logger with the running task's trace and span IDs.
+func (w *Worker) newExecutor(inst, run string, spans *spanHolder) (*engine.Executor, error) {
+	log := w.log
+	if spans != nil {
+		log = slog.New(&traceLogHandler{inner: log.Handler(), h: spans})
+	}
 	return engine.NewExecutor(engine.Options{
 		InstanceID:       inst,
 		ExecutionID:      run,
 		Registry:         w.reg,
 		Converter:        w.conv,
-		Logger:           w.log,
+		Logger:           log,
 		BlockedTimeout:   w.opts.BlockedTimeout,
 		MaxHistoryLength: w.opts.MaxHistoryLength,
 	})

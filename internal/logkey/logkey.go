@@ -33,4 +33,8 @@ const (
 	RetryIn = "retry_in"
 	// Err is the error.
 	Err = "err"
+	// TraceID and SpanID are the OpenTelemetry trace and span of the work
+	// a workflow.Logger or activity.Logger record comes from (hex).
+	TraceID = "trace_id"
+	SpanID  = "span_id"
 )
