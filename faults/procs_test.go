@@ -102,6 +102,9 @@ type workerConfig struct {
 	reqTimeout time.Duration
 	// unknownTimeout is the worker's UnknownNameTimeout (0: default).
 	unknownTimeout time.Duration
+	// spans, when set, is the file the worker appends its spans to
+	// (testworker -spans).
+	spans string
 }
 
 // noCache makes a worker process replay every task (no executor cache).
@@ -150,6 +153,9 @@ func (ps *procSet) start(name string, opts ...func(*workerConfig)) *proc {
 	}
 	if cfg.unknownTimeout > 0 {
 		args = append(args, "-unknowntimeout", cfg.unknownTimeout.String())
+	}
+	if cfg.spans != "" {
+		args = append(args, "-spans", cfg.spans)
 	}
 	if lvl := os.Getenv("FAULTS_WORKER_LOG"); lvl != "" {
 		args = append(args, "-log", lvl)

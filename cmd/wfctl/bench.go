@@ -52,7 +52,7 @@ func benchCommand() *command {
 		instances, workers, warmup                  optInt
 		cache, taskSlots, activitySlots             optInt
 		sleep                                       time.Duration
-		floor, tcp, keep, asJSON                    bool
+		floor, tcp, keep, asJSON, withOTel          bool
 		observe, dir, cpuProfile                    string
 	)
 	return &command{
@@ -156,6 +156,7 @@ for timers, whose waits all overlap).`,
 			fs.BoolVar(&keep, "keep", false, "leave the benchmark's namespaces in place")
 			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phase to `FILE`")
 			fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
+			fs.BoolVar(&withOTel, "otel", false, "turn OpenTelemetry on (every trace sampled and exported to nowhere, metrics aggregated) to measure its cost")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			w := bench.Workload(args[0])
@@ -208,6 +209,9 @@ for timers, whose waits all overlap).`,
 				}
 				defer f.Close()
 				cfg.CPUProfile = f
+			}
+			if withOTel {
+				defer benchTelemetry()()
 			}
 			p := newProgressLine(a.stderr, w)
 			cfg.Progress, cfg.ProgressInterval = p.show, p.interval

@@ -35,15 +35,16 @@ func main() {
 		logLevel = flag.String("log", "warn", "log level: debug, info, warn, error")
 		reqTO    = flag.Duration("reqtimeout", 0, "JetStream request timeout (0: the library's default)")
 		unknown  = flag.Duration("unknowntimeout", 0, "worker UnknownNameTimeout (0: the library's default)")
+		spans    = flag.String("spans", "", "trace every span and append it to this file, a JSON line each")
 	)
 	flag.Parse()
-	if err := run(*url, *ns, *name, *logDir, *ackWait, *replicas, *noCache, *logLevel, *reqTO, *unknown); err != nil {
+	if err := run(*url, *ns, *name, *logDir, *ackWait, *replicas, *noCache, *logLevel, *reqTO, *unknown, *spans); err != nil {
 		fmt.Fprintln(os.Stderr, "testworker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, ns, name, logDir string, ackWait time.Duration, replicas int, noCache bool, level string, reqTimeout, unknownTimeout time.Duration) error {
+func run(url, ns, name, logDir string, ackWait time.Duration, replicas int, noCache bool, level string, reqTimeout, unknownTimeout time.Duration, spans string) error {
 	if url == "" || ns == "" || logDir == "" {
 		return fmt.Errorf("-url, -ns and -logdir are required")
 	}
@@ -73,6 +74,14 @@ func run(url, ns, name, logDir string, ackWait time.Duration, replicas int, noCa
 		streams.WithReplicas(replicas), streams.WithLogger(logger)}
 	if reqTimeout > 0 {
 		opts = append(opts, streams.WithRequestTimeout(reqTimeout))
+	}
+	if spans != "" {
+		tp, err := newSpanFile(spans)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tp.Shutdown(context.Background()) }()
+		opts = append(opts, streams.WithTracerProvider(tp))
 	}
 	var b *streams.Backend
 	deadline := time.Now().Add(2 * time.Minute)
