@@ -36,10 +36,11 @@ func defaultDevDir() string {
 
 func devCommand() *command {
 	var (
-		dir  string
-		host string
-		port int
-		ui   string
+		dir     string
+		host    string
+		port    int
+		ui      string
+		metrics string
 	)
 	return &command{
 		name:    "dev",
@@ -53,6 +54,14 @@ is provisioned, and the URL to connect to is printed.
 
 The web UI is served on --ui (default ` + defaultUIAddr + `); --ui off
 turns it off.
+
+Prometheus metrics (OpenTelemetry's Prometheus exporter) are served on
+--metrics-addr (default ` + defaultMetricsAddr + `, path /metrics): the
+jetflow instruments of everything in this process, and gauges of the
+namespace's streams and queue backlogs read from the server at each
+scrape. When the default port is taken, dev says so and runs without
+them; --metrics-addr off turns them off. Workers in other processes serve
+their own (see docs/observability.md).
 
 Ctrl-C (or SIGTERM) stops the server cleanly: everything stored is kept
 for the next start on the same --dir. A second Ctrl-C exits at once.
@@ -69,12 +78,13 @@ for the next start on the same --dir. A second Ctrl-C exits at once.
 			fs.StringVar(&host, "host", defaultDevHost, "`ADDR` to listen on (0.0.0.0: every interface)")
 			fs.IntVar(&port, "port", defaultDevPort, "TCP `PORT` for clients (0: any free port)")
 			fs.StringVar(&ui, "ui", defaultUIAddr, "`ADDR` (host:port) of the web UI, or off")
+			fs.StringVar(&metrics, "metrics-addr", defaultMetricsAddr, "`ADDR` (host:port) of the Prometheus endpoint /metrics, or off")
 		},
 		run: func(ctx context.Context, a *app, _ []string) error {
 			if port < 0 || port > 65535 {
 				return usageErrorf("dev: --port %d out of range", port)
 			}
-			d := &devServer{a: a, dir: dir, host: host, port: port, ui: ui}
+			d := &devServer{a: a, dir: dir, host: host, port: port, ui: ui, metrics: metrics, metricsGiven: a.given["metrics-addr"]}
 			return d.run(ctx)
 		},
 	}
@@ -87,6 +97,10 @@ type devServer struct {
 	host string
 	port int
 	ui   string // the UI's address, or "off"
+	// metrics is the Prometheus endpoint's address, or "off";
+	// metricsGiven says it was given (a taken port is then an error).
+	metrics      string
+	metricsGiven bool
 }
 
 // run starts the server, provisions the namespace, and runs the services
@@ -108,6 +122,21 @@ func (d *devServer) run(ctx context.Context) error {
 		}
 		defer l.Close()
 		uiListener = l
+	}
+	var metrics *devMetrics
+	metricsNote := "off (--metrics-addr ADDR serves them)"
+	if d.metrics != "off" {
+		m, err := startDevMetrics(d.metrics)
+		switch {
+		case err == nil:
+			defer m.listener.Close()
+			defer func() { _ = m.provider.Shutdown(context.Background()) }()
+			metrics, metricsNote = m, m.url()
+		case d.metricsGiven:
+			return err
+		default:
+			metricsNote = "off: " + err.Error()
+		}
 	}
 	// The server logs its warnings and errors (with --verbose, its
 	// notices too) through wfctl's logger, tagged as the server's.
@@ -132,7 +161,11 @@ func (d *devServer) run(ctx context.Context) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer nc.Close()
-	b, err := streams.New(nc, streams.WithNamespace(d.a.g.namespace), streams.WithLogger(log))
+	opts := []streams.Option{streams.WithNamespace(d.a.g.namespace), streams.WithLogger(log)}
+	if metrics != nil {
+		opts = append(opts, streams.WithMeterProvider(metrics.provider))
+	}
+	b, err := streams.New(nc, opts...)
 	if err != nil {
 		return fmt.Errorf("dev: provision namespace %q: %w", d.a.g.namespace, err)
 	}
@@ -152,17 +185,24 @@ func (d *devServer) run(ctx context.Context) error {
   namespace:  %s
   state:      %s
   web UI:     %s
+  metrics:    %s
 
 Connect workers and clients to it:
   export NATS_URL=%s
 Press Ctrl-C to stop.
-`, url, d.a.g.namespace, abs, webUI, url)
+`, url, d.a.g.namespace, abs, webUI, metricsNote, url)
 	log.Debug("serving", "url", url, "dir", abs)
 
 	// Services run beside the server and stop before it does.
 	var services []service
 	if uiListener != nil {
 		services = append(services, httpService(uiListener, diag.NewServeMux(b)))
+	}
+	if metrics != nil {
+		if err := metrics.observeStreams(b); err != nil {
+			return fmt.Errorf("dev: metrics: %w", err)
+		}
+		services = append(services, httpService(metrics.listener, metrics.handler))
 	}
 	return runServices(ctx, services)
 }
