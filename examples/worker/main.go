@@ -2,7 +2,8 @@
 // service would run in production: it connects to the NATS servers in
 // NATS_URL (comma-separated), provisions the namespace with the replicas
 // in JETFLOW_REPLICAS, serves the Greeting workflow until SIGINT or
-// SIGTERM, and finishes the tasks in flight before it exits.
+// SIGTERM, and finishes the tasks in flight before it exits. With
+// METRICS_ADDR (host:port) set it serves Prometheus metrics on /metrics.
 // docker-compose.yml runs it against a 3-node cluster; start a workflow
 // with `wfctl start Greeting --input '"ann"'`.
 package main
@@ -69,10 +70,19 @@ func run(log *slog.Logger) error {
 		return fmt.Errorf("connect to %s: %w", url, err)
 	}
 	defer nc.Close()
+	opts := []streams.Option{streams.WithNamespace(namespace), streams.WithReplicas(replicas), streams.WithLogger(log)}
+	if addr := os.Getenv("METRICS_ADDR"); addr != "" {
+		mp, err := serveMetrics(addr, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = mp.Shutdown(context.Background()) }()
+		opts = append(opts, streams.WithMeterProvider(mp))
+	}
 	// The cluster may still be electing its meta leader: retry for a while.
 	var b *streams.Backend
 	for attempt := 1; ; attempt++ {
-		b, err = streams.New(nc, streams.WithNamespace(namespace), streams.WithReplicas(replicas), streams.WithLogger(log))
+		b, err = streams.New(nc, opts...)
 		if err == nil || attempt == 30 {
 			break
 		}
