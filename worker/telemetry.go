@@ -87,9 +87,13 @@ func (w *Worker) parentContext(cr *cachedRun) context.Context {
 	return cr.trace.parent
 }
 
-// hasNewEvents reports whether the executor has not applied some of msgs'
-// events: only then does the task do new work worth a span.
+// hasNewEvents reports whether the executor of a running run has not
+// applied some of msgs' events: only then does the task do new work worth
+// a span.
 func hasNewEvents(cr *cachedRun, msgs []*streams.InboxMessage) bool {
+	if _, done := cr.ex.Final(); done {
+		return false // late events for a finished run change nothing
+	}
 	for _, m := range msgs {
 		if !cr.ex.Applied(m.Event.InboxID) {
 			return true

@@ -173,10 +173,10 @@ func (t *Telemetry) Attrs(queue string, nameKey attribute.Key, name string, extr
 	if queue != "" {
 		kvs = append(kvs, KeyQueue.String(queue))
 	}
-	if nameKey != "" {
+	if nameKey != "" && name != "" {
 		kvs = append(kvs, nameKey.String(name))
 	}
-	if extraKey != "" {
+	if extraKey != "" && extra != "" {
 		kvs = append(kvs, extraKey.String(extra))
 	}
 	o := metric.WithAttributeSet(attribute.NewSet(kvs...))
