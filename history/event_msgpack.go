@@ -33,6 +33,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(e.Parent != nil)
 	count(e.ContinuedExecutionID != "")
 	count(e.ParentClose != 0)
+	count(e.UpdateID != "")
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -107,6 +108,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 			w.err = w.enc.EncodeUint8(uint8(e.ParentClose))
 		}
 	}
+	w.str("upd", e.UpdateID)
 	return w.err
 }
 

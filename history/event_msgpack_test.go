@@ -74,6 +74,7 @@ func randomEvent(r *rand.Rand) Event {
 	if maybe() {
 		e.ParentClose = ParentClosePolicy(r.IntN(3))
 	}
+	e.UpdateID = str()
 	return e
 }
 
