@@ -328,3 +328,75 @@ func TestUpdateRacingTheEnd(t *testing.T) {
 		assert.True(t, !errors.Is(err, client.ErrUpdateRejected))
 	})
 }
+
+// SigCart collects want "add" signals and returns their sum and count.
+func SigCart(ctx workflow.Context, want int) ([]int, error) {
+	ch := workflow.NewSignalChannel[int](ctx, "add")
+	var got []int
+	for len(got) < want {
+		v, _ := ch.Receive(ctx)
+		got = append(got, v)
+	}
+	return got, nil
+}
+
+func TestSignalWithStartRaced(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		e := newEnv(t, opts, func(w *worker.Worker) {
+			must(t, w.RegisterWorkflow(SigCart))
+			must(t, w.RegisterWorkflow(UpdCart))
+		})
+		ctx := ctxFor(t)
+		const n = 20
+		runs := make([]string, n+1)
+		var wg sync.WaitGroup
+		for i := 1; i <= n; i++ {
+			wg.Go(func() {
+				inst, err := e.c.SignalWithStartWorkflow(ctx, client.WorkflowInstanceOptions{InstanceID: "sws-cart"},
+					SigCart, []any{n}, "add", i)
+				if assert.NoError(t, err, "caller %d", i) {
+					runs[i] = inst.ExecutionID
+				}
+			})
+		}
+		wg.Wait()
+		for i := 2; i <= n; i++ {
+			assert.Equal(t, runs[1], runs[i], "caller %d got another run", i)
+		}
+		got, err := client.GetWorkflowResult[[]int](ctx, e.c, &workflow.Instance{InstanceID: "sws-cart"}, 0)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}, got)
+		rec, err := e.b.GetInstance(ctx, "sws-cart")
+		require.NoError(t, err)
+		assert.Empty(t, rec.Runs, "one run")
+
+		// The instance has finished: the next signal-with-start starts a
+		// new run.
+		inst, err := e.c.SignalWithStartWorkflow(ctx, client.WorkflowInstanceOptions{InstanceID: "sws-cart"}, SigCart, []any{1}, "add", 7)
+		require.NoError(t, err)
+		assert.NotEqual(t, runs[1], inst.ExecutionID)
+		got, err = client.GetWorkflowResult[[]int](ctx, e.c, inst, 0)
+		require.NoError(t, err)
+		assert.Equal(t, []int{7}, got)
+
+		// Update-with-start: 10 callers, one run, every update applied.
+		results := make([]int, 11)
+		for i := 1; i <= 10; i++ {
+			wg.Go(func() {
+				r, _, err := client.UpdateWithStartWorkflow[int](ctx, e.c, client.WorkflowInstanceOptions{InstanceID: "uws-cart"},
+					UpdCart, []any{true}, client.UpdateOptions{Name: "add"}, i)
+				assert.NoError(t, err, "caller %d", i)
+				results[i] = r
+			})
+		}
+		wg.Wait()
+		require.NoError(t, e.c.SignalWorkflow(ctx, "uws-cart", "checkout", struct{}{}))
+		total, err := client.GetWorkflowResult[int](ctx, e.c, &workflow.Instance{InstanceID: "uws-cart"}, 0)
+		require.NoError(t, err)
+		assert.Equal(t, 55, total)
+		assert.Contains(t, results, 55)
+		rec, err = e.b.GetInstance(ctx, "uws-cart")
+		require.NoError(t, err)
+		assert.Empty(t, rec.Runs, "one run")
+	})
+}
