@@ -404,3 +404,35 @@ func TestSignalWithStartRaced(t *testing.T) {
 		assert.Empty(t, rec.Runs, "one run")
 	})
 }
+
+// UpdCartV2 is UpdCart after a change that dropped the "add" handler.
+func UpdCartV2(ctx workflow.Context, waitHandlers bool) (int, error) {
+	workflow.NewSignalChannel[struct{}](ctx, "checkout").Receive(ctx)
+	return 0, nil
+}
+
+// A stored run with updates replays against its code, and against code
+// without the handler fails with a non-determinism error naming the
+// update.
+func TestUpdateReplay(t *testing.T) {
+	e := newEnv(t, worker.Options{TaskRetryDelay: 50 * time.Millisecond}, registerCart(t))
+	ctx := ctxFor(t)
+	inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: "replay-cart"}, UpdCart, true)
+	require.NoError(t, err)
+	_, err = client.UpdateWorkflow[int](ctx, e.c, client.UpdateOptions{Instance: inst, Name: "add", UpdateID: "r1"}, 3)
+	require.NoError(t, err)
+	require.NoError(t, e.c.SignalWorkflow(ctx, inst.InstanceID, "checkout", struct{}{}))
+	_, err = client.GetWorkflowResult[int](ctx, e.c, inst, 0)
+	require.NoError(t, err)
+
+	same := worker.NewReplayer(nil)
+	must(t, same.RegisterWorkflow(UpdCart))
+	require.NoError(t, same.ReplayInstance(ctx, e.b, inst.InstanceID))
+
+	changed := worker.NewReplayer(nil)
+	must(t, changed.RegisterWorkflow(UpdCartV2, worker.WithName("UpdCart")))
+	err = changed.ReplayInstance(ctx, e.b, inst.InstanceID)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `update "add"`)
+	assert.Contains(t, err.Error(), `"r1"`)
+}
