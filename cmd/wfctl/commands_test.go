@@ -344,6 +344,10 @@ func TestSignalQueryCancelTerminateRemove(t *testing.T) {
 	var u updateOutput
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &u), r)
 	assert.Equal(t, updateOutput{InstanceID: "a1", Update: "set-state", UpdateID: "u1", Result: "state is checking"}, u)
+	r = e.mustWfctl("history", "a1")
+	assert.Contains(t, r.stdout, "UpdateAccepted")
+	assert.Contains(t, r.stdout, `set-state, update ID "u1"`)
+	assert.Contains(t, r.stdout, "UpdateCompleted")
 
 	r = e.wfctl("result", "a1")
 	assert.Equal(t, exitNotFinished, r.code, r)
