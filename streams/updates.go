@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode"
 
 	"github.com/nats-io/nats.go"
 
@@ -13,9 +15,18 @@ import (
 // MaxUpdateIDLength is the longest update ID, in bytes.
 const MaxUpdateIDLength = 255
 
-// CheckUpdateID validates an update ID: it names the update's notice
-// subject, so the rules of instance IDs apply.
-func CheckUpdateID(id string) error { return checkName("update ID", id, MaxUpdateIDLength) }
+// CheckUpdateID validates an update ID: the rules of instance IDs (it
+// names the update's notice subject), and no control characters (it is
+// part of a message ID header).
+func CheckUpdateID(id string) error {
+	if err := checkName("update ID", id, MaxUpdateIDLength); err != nil {
+		return err
+	}
+	if i := strings.IndexFunc(id, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("%w: update ID %q has a control character at byte %d", ErrInvalidName, id, i)
+	}
+	return nil
+}
 
 // UpdateInboxID is the InboxID of an UpdateRequested event: the update's
 // ID and a nonce of the call that sends it. A call's own retries of an
