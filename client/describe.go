@@ -90,11 +90,22 @@ type PendingWork struct {
 	Signals []PendingSignal `json:"signals,omitempty"`
 	// CancelRequested reports that the run has been asked to cancel.
 	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Updates are the accepted updates whose handlers are running.
+	Updates []PendingUpdate `json:"updates,omitempty"`
+}
+
+// PendingUpdate is an accepted update whose handler has not returned.
+type PendingUpdate struct {
+	// AcceptedID is the ID of the UpdateAccepted event.
+	AcceptedID int64     `json:"accepted_id"`
+	Name       string    `json:"name"`
+	UpdateID   string    `json:"update_id"`
+	AcceptedAt time.Time `json:"accepted_at"`
 }
 
 // Empty reports whether the run waits for nothing.
 func (p PendingWork) Empty() bool {
-	return len(p.Activities) == 0 && len(p.Timers) == 0 && len(p.SubWorkflows) == 0 && len(p.Signals) == 0
+	return len(p.Activities) == 0 && len(p.Timers) == 0 && len(p.SubWorkflows) == 0 && len(p.Signals) == 0 && len(p.Updates) == 0
 }
 
 // PendingActivity is an activity scheduled and not answered. The current
@@ -214,6 +225,7 @@ func pendingWork(events []history.Event) PendingWork {
 		timers = map[int64]*PendingTimer{}
 		subs   = map[int64]*PendingSubWorkflow{}
 		sigs   = map[int64]*PendingSignal{}
+		upds   = map[int64]*PendingUpdate{}
 		ended  bool
 	)
 	for i := range events {
@@ -249,6 +261,10 @@ func pendingWork(events []history.Event) PendingWork {
 			delete(sigs, e.ScheduleID)
 		case history.CancelRequested:
 			p.CancelRequested = true
+		case history.UpdateAccepted:
+			upds[e.ID] = &PendingUpdate{AcceptedID: e.ID, Name: e.Name, UpdateID: e.UpdateID, AcceptedAt: e.Time}
+		case history.UpdateCompleted:
+			delete(upds, e.ScheduleID)
 		}
 		if e.Kind.Final() {
 			ended = true
@@ -261,6 +277,7 @@ func pendingWork(events []history.Event) PendingWork {
 	p.Timers = inIDOrder(timers)
 	p.SubWorkflows = inIDOrder(subs)
 	p.Signals = inIDOrder(sigs)
+	p.Updates = inIDOrder(upds)
 	return p
 }
 

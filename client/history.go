@@ -90,6 +90,7 @@ type DecodedEvent struct {
 	Activity             *history.ActivityOptions `json:"activity,omitempty"`
 	Parent               *history.Parent          `json:"parent,omitempty"`
 	ContinuedExecutionID string                   `json:"continued_execution_id,omitempty"`
+	UpdateID             string                   `json:"update_id,omitempty"`
 }
 
 // DecodeEvent returns e with its payloads decoded for display.
@@ -112,6 +113,7 @@ func (c *Client) DecodeEvent(e *history.Event) *DecodedEvent {
 		Activity:             e.Activity,
 		Parent:               e.Parent,
 		ContinuedExecutionID: e.ContinuedExecutionID,
+		UpdateID:             e.UpdateID,
 	}
 	if len(e.Result) > 0 {
 		d.Result = c.DisplayPayload(e.Result)

@@ -98,6 +98,7 @@ type pendingView struct {
 	Timers          []pendingTimerView
 	SubWorkflows    []pendingChildView
 	Signals         []pendingSignalView
+	Updates         []client.PendingUpdate
 	CancelRequested bool
 	Empty           bool
 }
@@ -429,6 +430,7 @@ func pendingOf(b string, p client.PendingWork) *pendingView {
 	for _, sg := range p.Signals {
 		pv.Signals = append(pv.Signals, pendingSignalView{ScheduleID: sg.ScheduleID, Name: sg.Name, ID: sg.InstanceID, URL: instanceURL(b, sg.InstanceID, ""), ScheduledAt: sg.ScheduledAt})
 	}
+	pv.Updates = p.Updates
 	return pv
 }
 

@@ -162,6 +162,19 @@ func (s *server) timeline(b, id, run string, events []history.Event, runs []stri
 			if len(d.Args) > 0 {
 				ev.Fields = append(ev.Fields, jsonField("value", argsValue(d.Args), key("value")))
 			}
+		case history.UpdateAccepted:
+			ev.Title = e.Name
+			ev.Detail = "update ID " + e.UpdateID
+			if len(d.Args) > 0 {
+				ev.Fields = append(ev.Fields, jsonField("args", argsValue(d.Args), key("args")))
+			}
+		case history.UpdateCompleted:
+			ev.Title = e.Name
+			ev.Detail = "update ID " + e.UpdateID
+			if d.Result != nil {
+				ev.Fields = append(ev.Fields, jsonField("result", d.Result, key("result")))
+			}
+			ev.Failure = e.Failure
 		case history.SignalWorkflowScheduled:
 			ev.Title = e.Name
 			ev.Link, ev.LinkLabel = link(e.InstanceID), "to"
@@ -206,7 +219,8 @@ func (s *server) timeline(b, id, run string, events []history.Event, runs []stri
 		}
 
 		switch e.Kind {
-		case history.ActivityScheduled, history.TimerScheduled, history.SubWorkflowScheduled, history.SignalWorkflowScheduled:
+		case history.ActivityScheduled, history.TimerScheduled, history.SubWorkflowScheduled, history.SignalWorkflowScheduled,
+			history.UpdateAccepted:
 			scheduled[e.ID] = e
 		}
 		switch e.Kind {
@@ -252,7 +266,8 @@ func groupOf(k history.Kind) string {
 		return "failed"
 	case history.TimerScheduled, history.TimerFired, history.TimerCanceled:
 		return "timer"
-	case history.SignalReceived, history.SignalWorkflowScheduled, history.SignalDelivered:
+	case history.SignalReceived, history.SignalWorkflowScheduled, history.SignalDelivered,
+		history.UpdateAccepted, history.UpdateCompleted:
 		return "signal"
 	case history.SubWorkflowScheduled, history.SubWorkflowCompleted, history.SubWorkflowCancelRequested:
 		return "child"

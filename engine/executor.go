@@ -82,17 +82,24 @@ type Executor struct {
 	versions     map[string]int
 	signals      map[string]*signalState
 	queries      map[string]reflect.Value
-	pending      map[int64]*command
-	seenInbox    map[string]struct{}
-	now          time.Time
-	lastID       int64
-	replaying    bool
-	replay       []history.Event // the history Replay is walking
-	pos          int             // the next event of replay to apply or match
-	out          []history.Event // the events of the current Execute
-	inQuery      bool
-	err          error // set once the executor cannot go on
-	closed       bool
+	rootCtx      any // the run's root workflow.Context
+	// updateHandlers are the registered update handlers, updates the
+	// updates the run accepted (by update ID), answers what the current
+	// Execute has to tell update callers (see update.go).
+	updateHandlers map[string]updateHandler
+	updates        map[string]*updateState
+	answers        []UpdateAnswer
+	pending        map[int64]*command
+	seenInbox      map[string]struct{}
+	now            time.Time
+	lastID         int64
+	replaying      bool
+	replay         []history.Event // the history Replay is walking
+	pos            int             // the next event of replay to apply or match
+	out            []history.Event // the events of the current Execute
+	inQuery        bool
+	err            error // set once the executor cannot go on
+	closed         bool
 
 	// unsent are the IDs of the commands issued in the current Execute:
 	// canceled before their task commits, they are dropped (never
@@ -132,13 +139,15 @@ func NewExecutor(opts Options) (*Executor, error) {
 		return nil, errors.New("engine: package workflow is not initialised")
 	}
 	e := &Executor{
-		opts:      opts,
-		conv:      opts.Converter,
-		versions:  map[string]int{},
-		signals:   map[string]*signalState{},
-		queries:   map[string]reflect.Value{},
-		pending:   map[int64]*command{},
-		seenInbox: map[string]struct{}{},
+		opts:           opts,
+		conv:           opts.Converter,
+		versions:       map[string]int{},
+		signals:        map[string]*signalState{},
+		queries:        map[string]reflect.Value{},
+		updateHandlers: map[string]updateHandler{},
+		updates:        map[string]*updateState{},
+		pending:        map[int64]*command{},
+		seenInbox:      map[string]struct{}{},
 	}
 	e.conv = converter.OrDefault(e.conv)
 	timeout := opts.BlockedTimeout
@@ -263,9 +272,19 @@ func (e *Executor) Execute(events []history.Event) ([]history.Event, error) {
 		}
 	}
 	e.out = make([]history.Event, 0, 2*len(events)+2)
+	e.answers = nil
 	for _, ev := range events {
 		if e.final != nil {
-			break
+			// Too late for the run; an update's caller is told so.
+			e.answerLate(&ev)
+			continue
+		}
+		if ev.Kind == history.UpdateRequested {
+			if err := e.requestUpdate(ev); err != nil {
+				e.out = nil
+				return nil, err
+			}
+			continue
 		}
 		if err := e.apply(ev); err != nil {
 			e.out = nil
@@ -382,8 +401,11 @@ func (e *Executor) match(c *history.Event) error {
 // eventName is what identifies an event besides its kind and the command
 // it refers to, for matching commands and for messages.
 func eventName(ev *history.Event) string {
-	if ev.Kind == history.SignalWorkflowScheduled {
+	switch ev.Kind {
+	case history.SignalWorkflowScheduled:
 		return ev.Name + " to " + ev.InstanceID
+	case history.UpdateAccepted, history.UpdateCompleted:
+		return fmt.Sprintf("%s (update ID %q)", ev.Name, ev.UpdateID)
 	}
 	return ev.Name
 }
@@ -402,6 +424,9 @@ func sameCommand(h, c *history.Event) (same bool, detail string) {
 // apply accepts one inbound event (or ignores it), updates the run, and runs
 // the workflow code until it waits again.
 func (e *Executor) apply(ev history.Event) error {
+	if ev.Kind == history.UpdateRequested {
+		return e.requestUpdate(ev)
+	}
 	if !e.accepts(&ev) {
 		if e.replaying {
 			return e.fail(e.nondeterminism(&ev, nil, "this event answers nothing the workflow code is waiting for"))
@@ -467,6 +492,10 @@ func (e *Executor) apply(ev history.Event) error {
 		}
 	case history.TerminateRequested:
 		return e.finish(history.Event{Kind: history.WorkflowTerminated, Reason: ev.Reason})
+	case history.UpdateAccepted:
+		if err := e.startUpdate(&ev); err != nil {
+			return err
+		}
 	}
 	if e.err != nil {
 		return e.err
@@ -519,7 +548,7 @@ func (e *Executor) start(ev *history.Event) error {
 	}
 	e.fn = reflect.ValueOf(fn)
 	ctx, cancel := wfenv.NewRootContext((*runEnv)(e))
-	e.cancelRoot = cancel
+	e.cancelRoot, e.rootCtx = cancel, ctx
 	args, err := call.DecodeArgs(e.conv, fn, 1, ev.Args)
 	if err != nil {
 		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
@@ -639,6 +668,7 @@ func (e *Executor) finish(ev history.Event) error {
 		return e.err
 	}
 	e.final = &out
+	e.answerUnfinished()
 	e.sched.Halt()
 	return nil
 }

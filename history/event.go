@@ -39,6 +39,14 @@ const (
 	SignalDelivered      Kind = 8  // ScheduleID; Failure when the target does not exist
 	CancelRequested      Kind = 9  // (no fields)
 	TerminateRequested   Kind = 10 // Reason
+	// UpdateRequested is an update as a client sent it to the inbox
+	// (Name, Args, UpdateID). It is never stored: the workflow task runs
+	// the update's validator, and an accepted update is stored as
+	// UpdateAccepted, a rejected one not at all.
+	UpdateRequested Kind = 11 // Name, Args, UpdateID
+	// UpdateAccepted is an update the run accepted; its handler starts
+	// when the event is applied (also on replay).
+	UpdateAccepted Kind = 12 // Name, Args, UpdateID
 
 	// Produced by a workflow task.
 	ActivityScheduled          Kind = 20 // Name, Queue, Args, Activity
@@ -55,6 +63,9 @@ const (
 	WorkflowCanceled           Kind = 31 // (no fields)
 	WorkflowContinuedAsNew     Kind = 32 // Args
 	WorkflowTerminated         Kind = 33 // Reason
+	// UpdateCompleted is an update handler's return: Result, or Failure
+	// for the error it returned.
+	UpdateCompleted Kind = 34 // Name, UpdateID, ScheduleID (the UpdateAccepted), Result or Failure
 )
 
 var kindNames = map[Kind]string{
@@ -68,6 +79,8 @@ var kindNames = map[Kind]string{
 	SignalDelivered:            "SignalDelivered",
 	CancelRequested:            "CancelRequested",
 	TerminateRequested:         "TerminateRequested",
+	UpdateRequested:            "UpdateRequested",
+	UpdateAccepted:             "UpdateAccepted",
 	ActivityScheduled:          "ActivityScheduled",
 	ActivityCancelRequested:    "ActivityCancelRequested",
 	TimerScheduled:             "TimerScheduled",
@@ -82,6 +95,7 @@ var kindNames = map[Kind]string{
 	WorkflowCanceled:           "WorkflowCanceled",
 	WorkflowContinuedAsNew:     "WorkflowContinuedAsNew",
 	WorkflowTerminated:         "WorkflowTerminated",
+	UpdateCompleted:            "UpdateCompleted",
 }
 
 var kindsByName = func() map[string]Kind {
@@ -109,7 +123,7 @@ func (k Kind) Valid() bool {
 
 // Inbound reports whether events of this kind arrive through the inbox (as
 // opposed to being produced by a workflow task).
-func (k Kind) Inbound() bool { return k >= WorkflowStarted && k <= TerminateRequested }
+func (k Kind) Inbound() bool { return k >= WorkflowStarted && k <= 19 }
 
 // Final reports whether an event of this kind ends a run.
 func (k Kind) Final() bool { return k >= WorkflowCompleted && k <= WorkflowTerminated }
@@ -180,6 +194,9 @@ type Event struct {
 	// ends before it (SubWorkflowScheduled): ParentCloseTerminate (0),
 	// ParentCloseCancel or ParentCloseAbandon.
 	ParentClose ParentClosePolicy `msgpack:"pc,omitempty" json:"parent_close,omitempty"`
+	// UpdateID names an update (UpdateRequested, UpdateAccepted,
+	// UpdateCompleted): a run applies each update ID once.
+	UpdateID string `msgpack:"upd,omitempty" json:"update_id,omitempty"`
 	// Trace is the W3C trace context of the work that caused the event,
 	// when tracing is on: a WorkflowStarted carries its starter's (so
 	// every task of the run joins that trace, on any worker), a

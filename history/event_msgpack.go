@@ -34,6 +34,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(e.ContinuedExecutionID != "")
 	count(e.ParentClose != 0)
 	count(e.Trace != nil)
+	count(e.UpdateID != "")
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -108,6 +109,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 			w.err = w.enc.EncodeUint8(uint8(e.ParentClose))
 		}
 	}
+	w.str("upd", e.UpdateID)
 	if e.Trace != nil {
 		w.key("tc")
 		w.value(e.Trace)

@@ -77,6 +77,7 @@ func randomEvent(r *rand.Rand) Event {
 	if maybe() {
 		e.Trace = &TraceContext{Parent: str(), State: str()}
 	}
+	e.UpdateID = str()
 	return e
 }
 

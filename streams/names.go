@@ -169,6 +169,7 @@ func (n names) timersOfRun(inst, run string) string {
 func (n names) activities(queue string) string { return "wfa." + n.ns + "." + queue }
 func (n names) dead(kind string) string        { return "wfd." + n.ns + "." + kind }
 func (n names) result(inst string) string      { return "wfr." + n.ns + "." + inst }
+func (n names) update(inst, upd string) string { return "wfu." + n.ns + "." + inst + "." + upd }
 func (n names) query(queue string) string      { return "wfq." + n.ns + "." + queue }
 func (n names) activityCancel(inst, run string, event int64) string {
 	return fmt.Sprintf("wfc.%s.%s.%s.%d", n.ns, inst, run, event)

@@ -64,15 +64,18 @@ type env struct {
 	root     *run            // the latest run of the workflow under test
 	runSeq   int             // numbers the runs: their execution IDs are unique in the test
 	inboxSeq int64
-	results  chan attemptResult
-	stop     chan struct{} // closed when Execute returns
-	running  map[*activityTask]time.Time
-	rtWall   time.Time // while activities run, mock time follows the wall
-	rtMock   time.Time // clock from this pair on
-	deadline time.Time
-	setupErr error  // the first failure of the test's setup
-	err      error  // the first failure of the test itself
-	waiting  string // what an unfinished workflow waits for
+	// updates are the updates sent with UpdateWorkflow, by update ID.
+	updates   map[string]*Update
+	updateSeq int64
+	results   chan attemptResult
+	stop      chan struct{} // closed when Execute returns
+	running   map[*activityTask]time.Time
+	rtWall    time.Time // while activities run, mock time follows the wall
+	rtMock    time.Time // clock from this pair on
+	deadline  time.Time
+	setupErr  error  // the first failure of the test's setup
+	err       error  // the first failure of the test itself
+	waiting   string // what an unfinished workflow waits for
 }
 
 // run is one run of a workflow instance, driven by its own executor.
@@ -293,12 +296,14 @@ func (e *env) task(r *run) {
 	out, err := r.ex.Execute(events)
 	if err != nil {
 		if errors.Is(err, engine.ErrRunFinished) {
+			e.answerUpdates(r, nil, r.ex.LateUpdateAnswers(events))
 			return
 		}
 		e.fail(fmt.Errorf("tester: %v failed: %w", r, err))
 		return
 	}
 	r.history = append(r.history, out...)
+	e.answerUpdates(r, out, r.ex.TakeUpdateAnswers())
 	for _, ev := range out {
 		if e.err != nil {
 			return

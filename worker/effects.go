@@ -38,6 +38,9 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 			err = w.endChild(ctx, inst, run, e.InstanceID, e.ScheduleID, history.CancelRequested, "")
 		case history.SignalWorkflowScheduled:
 			err = w.signalOther(ctx, queue, inst, run, e)
+		case history.UpdateCompleted:
+			err = w.b.PublishUpdateNotice(streams.UpdateNotice{InstanceID: inst, ExecutionID: run, UpdateID: e.UpdateID,
+				Completed: true, Result: e.Result, Failure: e.Failure})
 		case history.WorkflowCompleted, history.WorkflowFailed, history.WorkflowCanceled,
 			history.WorkflowTerminated, history.WorkflowContinuedAsNew:
 			err = w.finishRun(ctx, inst, run, started, e, open)

@@ -242,6 +242,7 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 		if err != nil {
 			return retryLater(cr, err)
 		}
+		w.answerUpdates(inst, run, cr.ex.LateUpdateAnswers(events), log)
 		return ack(cr, false)
 	}
 	dropped := droppedMessages(msgs, out)
@@ -258,7 +259,9 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 		// with it.
 		return retryLater(cr, err)
 	}
+	answers := cr.ex.TakeUpdateAnswers()
 	if len(out) == 0 {
+		w.answerUpdates(inst, run, answers, log)
 		return ack(cr, true)
 	}
 	if span != nil {
@@ -294,6 +297,7 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 		return taskOutcome{kind: settleNak, cr: cr, delay: w.opts.TaskRetryDelay, err: err,
 			warn: "publishing the effects of a commit failed; they will be republished"}
 	}
+	w.answerUpdates(inst, run, answers, log)
 	if _, done := cr.ex.Final(); !done {
 		return ack(cr, true)
 	}

@@ -71,6 +71,10 @@ Workloads:
   simple   --workflows N one-activity workflows, --concurrency C at a time
            (defaults 10000 and 100). Measures the floor first (--floor) and
            prints the engine's efficiency: its workflows/s ÷ the floor's.
+  updates  update round trips one at a time into one run (p50/p99), then
+           --workflows N updates (default 3000), --concurrency C at a time
+           (default 50), into one run and spread over --instances R runs
+           (default 50): updates/s and latency under that load.
   fanout   --workflows N (default 1) workflows, each running --activities M
            (default 1000) activities in parallel.
   tree     --runs R roots (default 100, all at once unless --concurrency).
@@ -159,6 +163,9 @@ for timers, whose waits all overlap).`,
 			fs.BoolVar(&withOTel, "otel", false, "turn OpenTelemetry on (every trace sampled and exported to nowhere, metrics aggregated) to measure its cost")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
+			if args[0] == updatesWorkload {
+				return benchUpdates(ctx, a, updatesFlags{workflows, concurrency, instances, dir, tcp, asJSON})
+			}
 			w := bench.Workload(args[0])
 			if err := oneOf("workload", w, bench.Workloads); err != nil {
 				return err

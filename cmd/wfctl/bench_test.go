@@ -158,3 +158,24 @@ func TestBenchServerBeforeTheCommand(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r)
 	assert.Equal(t, "external "+natsURL, rep.Server)
 }
+
+func TestBenchUpdates(t *testing.T) {
+	r := runWfctl(t, commandTimeout, "bench", "updates", "-n", "40", "-c", "4", "--instances", "4", "--json")
+	require.Equal(t, 0, r.code, r)
+	var rep bench.UpdatesReport
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r)
+	require.NotNil(t, rep.RoundTrip)
+	assert.Equal(t, bench.DefaultUpdatesConfig.Sequential, rep.RoundTrip.Count)
+	assert.LessOrEqual(t, rep.RoundTrip.P50, rep.RoundTrip.P99)
+	require.NotNil(t, rep.OneRunLatency)
+	assert.Equal(t, 40, rep.OneRunLatency.Count)
+	require.NotNil(t, rep.ManyRunsLatency)
+	assert.Equal(t, 40, rep.ManyRunsLatency.Count)
+	assert.Positive(t, rep.OneRun)
+	assert.Positive(t, rep.ManyRuns)
+
+	r = runWfctl(t, commandTimeout, "bench", "updates", "-n", "10", "-c", "2", "--instances", "2")
+	require.Equal(t, 0, r.code, r)
+	assert.Contains(t, r.stdout, "round trip")
+	assert.Contains(t, r.stdout, "updates/s")
+}

@@ -51,6 +51,7 @@ func commands() []*command {
 		resultCommand(),
 		signalCommand(),
 		queryCommand(),
+		updateCommand(),
 		cancelCommand(),
 		terminateCommand(),
 		removeCommand(),

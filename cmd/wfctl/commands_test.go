@@ -34,7 +34,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	// Every command of API.md's table is there.
-	for _, name := range []string{"dev", "start", "list", "describe", "history", "signal", "cancel", "terminate", "result", "query", "remove", "ui", "bench"} {
+	for _, name := range []string{"dev", "start", "list", "describe", "history", "signal", "cancel", "terminate", "result", "query", "update", "remove", "ui", "bench"} {
 		assert.Contains(t, r.stdout, "\n  "+name+" ", "API.md's command %s", name)
 	}
 
@@ -331,6 +331,23 @@ func TestSignalQueryCancelTerminateRemove(t *testing.T) {
 	r = e.wfctl("query", "a1", "no-such-query")
 	assert.Equal(t, exitError, r.code, r)
 	assert.Contains(t, r.stderr, "no-such-query")
+
+	// update: a result, a rejection (nothing recorded), the same ID again
+	r = e.mustWfctl("update", "a1", "set-state", "--input", `"checking"`, "--update-id", "u1")
+	assert.Equal(t, "\"state is checking\"\n", r.stdout)
+	r = e.mustWfctl("query", "a1", "state")
+	assert.Equal(t, "\"checking\"\n", r.stdout)
+	r = e.wfctl("update", "a1", "set-state", "--input", `""`)
+	assert.Equal(t, exitError, r.code, r)
+	assert.Contains(t, r.stderr, "update rejected: the state must not be empty")
+	r = e.mustWfctl("update", "a1", "set-state", "--input", `"other"`, "--update-id", "u1", "--json")
+	var u updateOutput
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &u), r)
+	assert.Equal(t, updateOutput{InstanceID: "a1", Update: "set-state", UpdateID: "u1", Result: "state is checking"}, u)
+	r = e.mustWfctl("history", "a1")
+	assert.Contains(t, r.stdout, "UpdateAccepted")
+	assert.Contains(t, r.stdout, `set-state, update ID "u1"`)
+	assert.Contains(t, r.stdout, "UpdateCompleted")
 
 	r = e.wfctl("result", "a1")
 	assert.Equal(t, exitNotFinished, r.code, r)

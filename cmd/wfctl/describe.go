@@ -146,6 +146,9 @@ func printPending(w io.Writer, p client.PendingWork, now time.Time) error {
 	for _, s := range p.Signals {
 		t.row("  signal", fmt.Sprint(s.ScheduleID), s.Name, since(s.ScheduledAt, now), "to instance "+s.InstanceID)
 	}
+	for _, u := range p.Updates {
+		t.row("  update", fmt.Sprint(u.AcceptedID), u.Name, since(u.AcceptedAt, now), "update ID "+u.UpdateID+", handler running")
+	}
 	return t.flush()
 }
 

@@ -160,6 +160,9 @@ func eventDetails(e *client.DecodedEvent) string {
 	if e.ScheduleID != 0 {
 		add("for #%d", e.ScheduleID)
 	}
+	if e.UpdateID != "" {
+		add("update ID %s", strconv.Quote(e.UpdateID))
+	}
 	if e.InstanceID != "" {
 		add("instance %s", e.InstanceID)
 	}

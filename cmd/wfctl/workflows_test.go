@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -61,6 +62,17 @@ func Approval(ctx workflow.Context) (string, error) {
 	if err := workflow.SetQueryHandler(ctx, "echo", func(s string, n int) (string, error) {
 		return fmt.Sprintf("%s x%d", s, n), nil
 	}); err != nil {
+		return "", err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, "set-state", func(ctx workflow.Context, s string) (string, error) {
+		state = s
+		return "state is " + s, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, s string) error {
+		if s == "" {
+			return errors.New("the state must not be empty")
+		}
+		return nil
+	}}); err != nil {
 		return "", err
 	}
 	ch := workflow.NewSignalChannel[string](ctx, "approve")

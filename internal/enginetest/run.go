@@ -170,6 +170,15 @@ func (r *Run) TerminateRequested(reason string) history.Event {
 	return r.inbound(history.Event{Kind: history.TerminateRequested, Reason: reason})
 }
 
+// Update is a request for the update name with ID id and args.
+func (r *Run) Update(id, name string, args ...any) history.Event {
+	payloads := make([][]byte, len(args))
+	for i, a := range args {
+		payloads[i] = r.Encode(a)
+	}
+	return r.inbound(history.Event{Kind: history.UpdateRequested, Name: name, UpdateID: id, Args: payloads})
+}
+
 // Execute runs one task with events and commits its output.
 func (r *Run) Execute(events ...history.Event) ([]history.Event, error) {
 	out, err := r.Ex.Execute(events)

@@ -64,6 +64,11 @@ type Env interface {
 	SetQueryHandler(name string, handler reflect.Value)
 	// WorkflowFunc is the type of the running workflow function.
 	WorkflowFunc() reflect.Type
+	// SetUpdateHandler registers handler (already validated) for the
+	// updates named name, with validator (the zero Value: none).
+	SetUpdateHandler(name string, handler, validator reflect.Value)
+	// UpdatesRunning is how many accepted updates' handlers are running.
+	UpdatesRunning() int
 }
 
 // Info describes a run for workflow.GetInfo.
