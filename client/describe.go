@@ -106,7 +106,9 @@ type PendingActivity struct {
 	Name        string    `json:"name"`
 	Queue       string    `json:"queue,omitempty"`
 	ScheduledAt time.Time `json:"scheduled_at"`
-	// MaxAttempts is the retry policy's limit (0: the worker's default).
+	// MaxAttempts is the retry policy's limit: history.UnlimitedAttempts
+	// (-1) for none (retried until its timeouts), 0 for one attempt (a
+	// history written before retries became the default).
 	MaxAttempts int                      `json:"max_attempts,omitempty"`
 	Options     *history.ActivityOptions `json:"options,omitempty"`
 	// CancelRequested reports that the workflow asked to cancel it.

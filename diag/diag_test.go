@@ -215,7 +215,7 @@ func TestFinishedInstance(t *testing.T) {
 	assert.Contains(t, txt, "+0.000s")
 	assert.Contains(t, body, `href="#event-2" title="answers event #2"`, "a completion links its scheduling")
 	assert.Contains(t, body, `<span class="took">after `)
-	assert.Contains(t, txt, "up to 3 attempts · retry after 100ms ×2 · start-to-close 10s")
+	assert.Contains(t, txt, "up to 3 attempts · retry after 100ms ×2, at most 10s · start-to-close 10s", "the default cap, 100 times the first interval, is stored")
 
 	// The child is linked, and links back to its parent.
 	child := id + "/ship"

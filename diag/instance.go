@@ -442,6 +442,9 @@ func activityOptions(o *history.ActivityOptions, attempts bool) string {
 	if attempts && o.MaxAttempts > 0 {
 		parts = append(parts, fmt.Sprintf("up to %d %s", o.MaxAttempts, pluralWord(o.MaxAttempts, "attempt", "attempts")))
 	}
+	if attempts && o.MaxAttempts < 0 {
+		parts = append(parts, "attempts until its timeouts")
+	}
 	if o.FirstRetryInterval > 0 {
 		retry := "retry after " + fmtDuration(o.FirstRetryInterval)
 		if o.BackoffCoefficient > 1 {

@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,4 +62,59 @@ func TestAwaitCondition(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "expired", res)
 	})
+}
+
+// toolsFlakyCalls counts ToolsFlaky's attempts per key.
+var toolsFlakyCalls = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+// ToolsFlaky fails until it has been called `fails` times for key.
+func ToolsFlaky(ctx context.Context, key string, fails int) (int, error) {
+	toolsFlakyCalls.Lock()
+	defer toolsFlakyCalls.Unlock()
+	toolsFlakyCalls.n[key]++
+	if n := toolsFlakyCalls.n[key]; fails < 0 || n <= fails {
+		return 0, fmt.Errorf("flaky attempt %d", n)
+	}
+	return toolsFlakyCalls.n[key], nil
+}
+
+// ToolsRetryDefault calls ToolsFlaky with no MaxAttempts: only the
+// schedule-to-close timeout (if given) ends the retries.
+func ToolsRetryDefault(ctx workflow.Context, key string, fails int, scheduleToClose time.Duration) (int, error) {
+	opts := workflow.ActivityOptions{
+		ScheduleToCloseTimeout: scheduleToClose,
+		RetryOptions:           workflow.RetryOptions{FirstRetryInterval: 10 * time.Millisecond, BackoffCoefficient: 1},
+	}
+	return workflow.ExecuteActivity[int](ctx, opts, ToolsFlaky, key, fails).Get(ctx)
+}
+
+// With no MaxAttempts an activity is retried (here 6 times, more than
+// any old default) until it succeeds, or until ScheduleToClose ends it.
+func TestRetriesByDefault(t *testing.T) {
+	e := newEnv(t, worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
+		must(t, w.RegisterWorkflow(ToolsRetryDefault))
+		must(t, w.RegisterActivity(ToolsFlaky))
+	})
+	ctx := ctxFor(t)
+	key := uniqueID("retry")
+	inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsRetryDefault, key, 6, time.Duration(0))
+	require.NoError(t, err)
+	n, err := client.GetWorkflowResult[int](ctx, e.c, inst, 20*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 7, n, "six failures, then success")
+
+	key = uniqueID("retry-s2c")
+	inst, err = e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsRetryDefault, key, -1, 500*time.Millisecond)
+	require.NoError(t, err)
+	_, err = client.GetWorkflowResult[int](ctx, e.c, inst, 20*time.Second)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "flaky attempt")
+	toolsFlakyCalls.Lock()
+	calls := toolsFlakyCalls.n[key]
+	toolsFlakyCalls.Unlock()
+	assert.Greater(t, calls, 2, "retried until the timeout")
+	assert.False(t, errors.Is(err, context.DeadlineExceeded))
 }

@@ -217,7 +217,8 @@ func (f *Failure) Error() string {
 }
 
 // ActivityOptions are the options an activity was scheduled with, in their
-// stored form.
+// stored form. MaxAttempts 0 is one attempt (what histories written before
+// retries became the default hold); UnlimitedAttempts is no limit.
 type ActivityOptions struct {
 	MaxAttempts         int           `msgpack:"ma,omitempty" json:"max_attempts,omitempty"`
 	FirstRetryInterval  time.Duration `msgpack:"fi,omitempty" json:"first_retry_interval,omitempty"`
@@ -229,6 +230,10 @@ type ActivityOptions struct {
 	Heartbeat           time.Duration `msgpack:"hb,omitempty" json:"heartbeat,omitempty"`
 	WaitForCancellation bool          `msgpack:"wc,omitempty" json:"wait_for_cancellation,omitempty"`
 }
+
+// UnlimitedAttempts as a stored MaxAttempts means no limit on attempts:
+// the activity's timeouts end its retries.
+const UnlimitedAttempts = -1
 
 // Parent identifies the parent run of a sub-workflow and the event in it
 // that scheduled the child.

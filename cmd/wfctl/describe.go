@@ -127,6 +127,9 @@ func printPending(w io.Writer, p client.PendingWork, now time.Time) error {
 		if act.MaxAttempts > 0 {
 			details += fmt.Sprintf(", at most %d attempts", act.MaxAttempts)
 		}
+		if act.MaxAttempts < 0 {
+			details += ", retried until its timeouts"
+		}
 		if act.CancelRequested {
 			details += ", cancel requested"
 		}

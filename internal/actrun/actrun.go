@@ -96,12 +96,15 @@ func Invoke(ctx context.Context, fn any, args [][]byte, conv converter.Converter
 
 // RetryDelay says whether an activity whose attempt (1 for the first)
 // failed with err is tried again, and after how long, under its retry
-// policy p; since is the time since it was scheduled.
+// policy p; since is the time since it was scheduled. A stored MaxAttempts
+// of 0 is one attempt, history.UnlimitedAttempts no limit (the policy's
+// defaults are filled in when the activity is scheduled, see
+// workflow.RetryOptions; the fallbacks here serve older histories).
 func RetryDelay(p history.ActivityOptions, attempt int, since time.Duration, err error) (time.Duration, bool) {
 	if engine.IsPermanent(err) {
 		return 0, false
 	}
-	if attempt >= max(p.MaxAttempts, 1) {
+	if p.MaxAttempts >= 0 && attempt >= max(p.MaxAttempts, 1) {
 		return 0, false
 	}
 	delay := p.FirstRetryInterval
@@ -112,9 +115,16 @@ func RetryDelay(p history.ActivityOptions, attempt int, since time.Duration, err
 	if coef < 1 {
 		coef = 1
 	}
-	delay = time.Duration(float64(delay) * math.Pow(coef, float64(attempt-1)))
-	if p.MaxRetryInterval > 0 && delay > p.MaxRetryInterval {
-		delay = p.MaxRetryInterval
+	// In float64 first: after many attempts (no limit on them) the
+	// product passes what a Duration holds, and converting it would wrap.
+	limit := time.Duration(math.MaxInt64)
+	if p.MaxRetryInterval > 0 {
+		limit = p.MaxRetryInterval
+	}
+	if d := float64(delay) * math.Pow(coef, float64(attempt-1)); d < float64(limit) {
+		delay = time.Duration(d)
+	} else {
+		delay = limit
 	}
 	if p.RetryTimeout > 0 && since+delay > p.RetryTimeout {
 		return 0, false
