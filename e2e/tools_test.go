@@ -118,3 +118,42 @@ func TestRetriesByDefault(t *testing.T) {
 	assert.Greater(t, calls, 2, "retried until the timeout")
 	assert.False(t, errors.Is(err, context.DeadlineExceeded))
 }
+
+// ToolsCtxChild returns its own instance ID.
+func ToolsCtxChild(ctx workflow.Context) (string, error) {
+	return workflow.GetInfo(ctx).InstanceID, nil
+}
+
+// ToolsCtxOptions calls ToolsFlaky and a child with zero options under a
+// context that carries them.
+func ToolsCtxOptions(ctx workflow.Context, key string) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		RetryOptions: workflow.RetryOptions{MaxAttempts: 2, FirstRetryInterval: 10 * time.Millisecond},
+	})
+	ctx = workflow.WithSubWorkflowOptions(ctx, workflow.SubWorkflowOptions{InstanceID: key + "-child"})
+	_, err := workflow.ExecuteActivity[int](ctx, workflow.ActivityOptions{}, ToolsFlaky, key, -1).Get(ctx)
+	if err == nil {
+		return "", errors.New("ToolsFlaky succeeded")
+	}
+	return workflow.CreateSubWorkflowInstance[string](ctx, workflow.SubWorkflowOptions{}, ToolsCtxChild).Get(ctx)
+}
+
+// Options carried by the context reach the worker: two attempts, the
+// child's instance ID.
+func TestOptionsFromTheContext(t *testing.T) {
+	e := newEnv(t, worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
+		must(t, w.RegisterWorkflow(ToolsCtxOptions))
+		must(t, w.RegisterWorkflow(ToolsCtxChild))
+		must(t, w.RegisterActivity(ToolsFlaky))
+	})
+	ctx := ctxFor(t)
+	key := uniqueID("ctxopts")
+	inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsCtxOptions, key)
+	require.NoError(t, err)
+	child, err := client.GetWorkflowResult[string](ctx, e.c, inst, 20*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, key+"-child", child)
+	toolsFlakyCalls.Lock()
+	defer toolsFlakyCalls.Unlock()
+	assert.Equal(t, 2, toolsFlakyCalls.n[key], "MaxAttempts 2 from the context")
+}

@@ -133,8 +133,11 @@ func (o ActivityOptions) stored() history.ActivityOptions {
 // function, args and T are checked against its signature and a mismatch
 // fails the future at once. If ctx is already canceled the future fails at
 // once with Canceled; if ctx is canceled later the activity is canceled.
+// Zero opts (ActivityOptions{}) mean the options ctx carries
+// (WithActivityOptions), if any.
 func ExecuteActivity[T any](ctx Context, opts ActivityOptions, activity any, args ...any) Future[T] {
 	env := envOf(ctx)
+	opts = activityOptionsFor(ctx, opts)
 	f := newFuture[T](env.Scheduler())
 	var zero T
 	name, err := callableName(activity, args, reflect.TypeFor[T](), checkActivity)

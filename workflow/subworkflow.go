@@ -29,6 +29,11 @@ type SubWorkflowOptions struct {
 	ParentClosePolicy ParentClosePolicy
 }
 
+// isZero reports whether o is the zero SubWorkflowOptions.
+func (o SubWorkflowOptions) isZero() bool {
+	return o == SubWorkflowOptions{}
+}
+
 // ParentClosePolicy is what happens to a sub-workflow still running when
 // its parent's run ends.
 type ParentClosePolicy = history.ParentClosePolicy
@@ -50,9 +55,12 @@ var contextType = reflect.TypeFor[Context]()
 // of its result. wf is a workflow function or its registered name; for a
 // function, args and T are checked against its signature. If the instance
 // ID is taken the future fails with an error matching
-// ErrInstanceAlreadyExists. Canceling ctx cancels the child.
+// ErrInstanceAlreadyExists. Canceling ctx cancels the child. Zero opts
+// (SubWorkflowOptions{}) mean the options ctx carries
+// (WithSubWorkflowOptions), if any.
 func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf any, args ...any) Future[T] {
 	env := envOf(ctx)
+	opts = subWorkflowOptionsFor(ctx, opts)
 	f := newFuture[T](env.Scheduler())
 	var zero T
 	name, err := callableName(wf, args, reflect.TypeFor[T](), checkWorkflow)
