@@ -239,6 +239,14 @@ func (c *Client) followRun(ctx context.Context, rec *streams.InstanceRecord, run
 			return nil, fmt.Errorf("run %q of instance %q is not its current run (%q), and its history does not say how it ended",
 				run, rec.InstanceID, rec.ExecutionID)
 		}
+		if final.Kind == history.WorkflowFailed {
+			// A failed run its retry policy retried is followed by the
+			// retry, whose ID is derived from it.
+			if next := streams.RetriedRunID(run); next == rec.ExecutionID || rec.Listed(next) {
+				run = next
+				continue
+			}
+		}
 		if final.Kind != history.WorkflowContinuedAsNew {
 			return &runRef{Run: run, Final: final, WorkflowName: name}, nil
 		}

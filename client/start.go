@@ -151,6 +151,9 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	// A run that follows a continue-as-new is started by the worker with
 	// the arguments the workflow passed on; its recovery republishes it.
 	if n := len(existing.Runs); n > 0 {
+		if existing.ExecutionID == streams.RetriedRunID(existing.Runs[n-1]) {
+			return err // a retry: its start is a schedule the worker published
+		}
 		final, _, ferr := c.finalEvent(ctx, existing.InstanceID, existing.Runs[n-1])
 		if ferr != nil {
 			return unsure("checking whether its start is stored failed", ferr)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -156,4 +157,61 @@ func TestOptionsFromTheContext(t *testing.T) {
 	toolsFlakyCalls.Lock()
 	defer toolsFlakyCalls.Unlock()
 	assert.Equal(t, 2, toolsFlakyCalls.n[key], "MaxAttempts 2 from the context")
+}
+
+// ToolsFlakyChild fails its first `fails` attempts, then reports its
+// attempt.
+func ToolsFlakyChild(ctx workflow.Context, fails int) (int, error) {
+	if a := workflow.GetInfo(ctx).Attempt; a <= fails {
+		return 0, fmt.Errorf("attempt %d failed", a)
+	}
+	return workflow.GetInfo(ctx).Attempt, nil
+}
+
+// ToolsSleepyChild sleeps for an hour.
+func ToolsSleepyChild(ctx workflow.Context) error { return workflow.Sleep(ctx, time.Hour) }
+
+// ToolsRunOptionsParent starts a flaky child with a retry policy and a
+// sleepy one with a run timeout, and reports both outcomes.
+func ToolsRunOptionsParent(ctx workflow.Context, id string) ([]string, error) {
+	n, err := workflow.CreateSubWorkflowInstance[int](ctx, workflow.SubWorkflowOptions{
+		InstanceID:   id + "-flaky",
+		RetryOptions: &workflow.RetryOptions{FirstRetryInterval: 50 * time.Millisecond, MaxAttempts: 5},
+	}, ToolsFlakyChild, 2).Get(ctx)
+	out := []string{fmt.Sprintf("flaky: %d %v", n, err)}
+	_, err = workflow.CreateSubWorkflowInstance[struct{}](ctx, workflow.SubWorkflowOptions{
+		InstanceID: id + "-sleepy", RunTimeout: 300 * time.Millisecond,
+	}, ToolsSleepyChild).Get(ctx)
+	var we *workflow.Error
+	if errors.As(err, &we) {
+		out = append(out, "sleepy: "+we.Type)
+	}
+	return out, nil
+}
+
+// A child with a retry policy runs again after a failure (a new run of
+// the same instance); a child past its run timeout fails with Timeout.
+func TestSubWorkflowRetryAndRunTimeout(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		e := newEnv(t, opts, func(w *worker.Worker) {
+			must(t, w.RegisterWorkflow(ToolsRunOptionsParent))
+			must(t, w.RegisterWorkflow(ToolsFlakyChild))
+			must(t, w.RegisterWorkflow(ToolsSleepyChild))
+		})
+		ctx := ctxFor(t)
+		id := uniqueID("runopts")
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: id}, ToolsRunOptionsParent, id)
+		require.NoError(t, err)
+		out, err := client.GetWorkflowResult[[]string](ctx, e.c, inst, 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"flaky: 3 <nil>", "sleepy: Timeout"}, out)
+
+		d, err := e.c.DescribeWorkflowInstance(ctx, id+"-flaky")
+		require.NoError(t, err)
+		assert.Equal(t, streams.StatusCompleted, d.Status)
+		assert.Len(t, d.Runs, 2, "two failed runs before the one that completed")
+		d, err = e.c.DescribeWorkflowInstance(ctx, id+"-sleepy")
+		require.NoError(t, err)
+		assert.Equal(t, streams.StatusFailed, d.Status)
+	})
 }

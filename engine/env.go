@@ -45,6 +45,7 @@ func (r *runEnv) Info() wfenv.Info {
 		Queue:                r.queue,
 		HistoryLength:        r.lastID,
 		Parent:               r.parent,
+		Attempt:              max(r.attempt, 1),
 	}
 }
 
@@ -142,6 +143,7 @@ func (r *runEnv) ScheduleSubWorkflow(req wfenv.SubWorkflowRequest, done wfenv.Ca
 		InstanceID:  id,
 		Args:        req.Args,
 		ParentClose: req.ParentClose,
+		Run:         req.Run,
 	}, done, req.WaitForCancellation)
 }
 

@@ -72,6 +72,7 @@ type Executor struct {
 	queue        string
 	parent       *history.Parent
 	continuedID  string
+	attempt      int
 	fn           reflect.Value
 	cancelRoot   func()
 	cancelAsked  bool
@@ -467,6 +468,12 @@ func (e *Executor) apply(ev history.Event) error {
 		}
 	case history.TerminateRequested:
 		return e.finish(history.Event{Kind: history.WorkflowTerminated, Reason: ev.Reason})
+	case history.WorkflowTimeoutFired:
+		f := ev.Failure
+		if f == nil {
+			f = &history.Failure{Type: workflow.ErrTypeTimeout, Message: "workflow timeout"}
+		}
+		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: f})
 	}
 	if e.err != nil {
 		return e.err
@@ -509,6 +516,9 @@ func (e *Executor) accepts(ev *history.Event) bool {
 func (e *Executor) start(ev *history.Event) error {
 	e.started = true
 	e.workflowName, e.queue, e.parent, e.continuedID = ev.Name, ev.Queue, ev.Parent, ev.ContinuedExecutionID
+	if ev.Run != nil {
+		e.attempt = ev.Run.Attempt
+	}
 	e.logger = e.logger.With(logkey.Workflow, ev.Name)
 	fn, ok := e.opts.Registry.Workflow(ev.Name)
 	if !ok {

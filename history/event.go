@@ -39,6 +39,9 @@ const (
 	SignalDelivered      Kind = 8  // ScheduleID; Failure when the target does not exist
 	CancelRequested      Kind = 9  // (no fields)
 	TerminateRequested   Kind = 10 // Reason
+	// WorkflowTimeoutFired ends a run whose run or execution timeout
+	// passed (RunOptions); delivered by a message schedule.
+	WorkflowTimeoutFired Kind = 15 // Failure (Type Timeout)
 
 	// Produced by a workflow task.
 	ActivityScheduled          Kind = 20 // Name, Queue, Args, Activity
@@ -68,6 +71,7 @@ var kindNames = map[Kind]string{
 	SignalDelivered:            "SignalDelivered",
 	CancelRequested:            "CancelRequested",
 	TerminateRequested:         "TerminateRequested",
+	WorkflowTimeoutFired:       "WorkflowTimeoutFired",
 	ActivityScheduled:          "ActivityScheduled",
 	ActivityCancelRequested:    "ActivityCancelRequested",
 	TimerScheduled:             "TimerScheduled",
@@ -109,7 +113,8 @@ func (k Kind) Valid() bool {
 
 // Inbound reports whether events of this kind arrive through the inbox (as
 // opposed to being produced by a workflow task).
-func (k Kind) Inbound() bool { return k >= WorkflowStarted && k <= TerminateRequested }
+// The numbers 1..19 are kept for inbound kinds.
+func (k Kind) Inbound() bool { return k >= WorkflowStarted && k <= 19 }
 
 // Final reports whether an event of this kind ends a run.
 func (k Kind) Final() bool { return k >= WorkflowCompleted && k <= WorkflowTerminated }
@@ -180,7 +185,47 @@ type Event struct {
 	// ends before it (SubWorkflowScheduled): ParentCloseTerminate (0),
 	// ParentCloseCancel or ParentCloseAbandon.
 	ParentClose ParentClosePolicy `msgpack:"pc,omitempty" json:"parent_close,omitempty"`
+	// Run holds a run's timeouts and retry policy (WorkflowStarted, and
+	// SubWorkflowScheduled for the child's).
+	Run *RunOptions `msgpack:"tlrun,omitempty" json:"run_options,omitempty"`
 }
+
+// RunOptions are the timeouts and the retry policy of a workflow's runs.
+type RunOptions struct {
+	// ExecutionTimeout bounds the instance's runs together, across
+	// continue-as-new and retries; RunTimeout bounds one run.
+	ExecutionTimeout time.Duration `msgpack:"et,omitempty" json:"execution_timeout,omitempty"`
+	RunTimeout       time.Duration `msgpack:"rt,omitempty" json:"run_timeout,omitempty"`
+	// ExecutionDeadline is when ExecutionTimeout ends the instance, fixed
+	// when its first run starts (WorkflowStarted only).
+	ExecutionDeadline time.Time `msgpack:"ed,omitempty" json:"execution_deadline,omitzero"`
+	// Retry, when set, starts a failed run again; only its retry fields
+	// (MaxAttempts … RetryTimeout) are used.
+	Retry *ActivityOptions `msgpack:"rp,omitempty" json:"retry,omitempty"`
+	// Attempt is the run's attempt under Retry, from 1 (0 counts as 1),
+	// and FirstAttemptAt the start of attempt 1 (WorkflowStarted only).
+	Attempt        int       `msgpack:"at,omitempty" json:"attempt,omitempty"`
+	FirstAttemptAt time.Time `msgpack:"fa,omitempty" json:"first_attempt_at,omitzero"`
+}
+
+// Deadline is when a run started at start must end: the earlier of its
+// RunTimeout and the ExecutionDeadline; zero for none. execution reports
+// that the ExecutionDeadline is the one that ends it.
+func (o *RunOptions) Deadline(start time.Time) (at time.Time, execution bool) {
+	if o == nil {
+		return time.Time{}, false
+	}
+	if o.RunTimeout > 0 {
+		at = start.Add(o.RunTimeout)
+	}
+	if !o.ExecutionDeadline.IsZero() && (at.IsZero() || !o.ExecutionDeadline.After(at)) {
+		return o.ExecutionDeadline, true
+	}
+	return at, false
+}
+
+// Empty reports whether o sets nothing.
+func (o *RunOptions) Empty() bool { return o == nil || *o == (RunOptions{}) }
 
 // ParentClosePolicy is what happens to a sub-workflow still running when
 // its parent's run ends (for any reason but a continue-as-new). Package

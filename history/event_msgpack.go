@@ -33,6 +33,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(e.Parent != nil)
 	count(e.ContinuedExecutionID != "")
 	count(e.ParentClose != 0)
+	count(e.Run != nil)
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -106,6 +107,10 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 		if w.err == nil {
 			w.err = w.enc.EncodeUint8(uint8(e.ParentClose))
 		}
+	}
+	if e.Run != nil {
+		w.key("tlrun")
+		w.value(e.Run)
 	}
 	return w.err
 }

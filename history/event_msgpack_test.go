@@ -74,6 +74,13 @@ func randomEvent(r *rand.Rand) Event {
 	if maybe() {
 		e.ParentClose = ParentClosePolicy(r.IntN(3))
 	}
+	if maybe() {
+		e.Run = &RunOptions{RunTimeout: time.Duration(r.Int64N(1e12)), Attempt: r.IntN(4)}
+		if maybe() {
+			e.Run.Retry = &ActivityOptions{MaxAttempts: r.IntN(5) - 1}
+			e.Run.ExecutionDeadline = at.Add(time.Duration(r.Int64N(1e15)))
+		}
+	}
 	return e
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/runopts"
 )
 
 // The states of an env.
@@ -361,6 +362,13 @@ func (e *env) startRun(inst, name string, reg engine.Registry, start history.Eve
 	e.current[inst] = r
 	e.deliver(r, start)
 	r.started = r.inbox[len(r.inbox)-1]
+	if at, f := runopts.Deadline(&r.started); !at.IsZero() {
+		// Key 0 is no timer's: the run's deadline dies with its timers.
+		r.timers[0] = e.schedule(at, fmt.Sprintf("deadline of %v", r), func() {
+			delete(r.timers, 0)
+			e.deliver(r, history.Event{Kind: history.WorkflowTimeoutFired, Failure: f})
+		})
+	}
 	return r
 }
 
@@ -406,12 +414,28 @@ func (e *env) finishRun(r *run, final history.Event) {
 		r.ex.Close()
 		r.ex = nil
 	}
+	if at, retry := runopts.Retry(&r.started, &final); retry {
+		// As the worker does: a new run of the instance after the
+		// backoff, with the same arguments; the parent hears of the last.
+		// (Only sub-workflows have run options in the tester.)
+		e.schedule(at, fmt.Sprintf("retry of %v", r), func() {
+			e.startRun(r.instanceID, r.name, r.registry, history.Event{
+				Queue:                r.started.Queue,
+				Args:                 r.started.Args,
+				Parent:               r.started.Parent,
+				ContinuedExecutionID: r.executionID,
+				Run:                  runopts.Next(&r.started, true, at),
+			})
+		})
+		return
+	}
 	if final.Kind == history.WorkflowContinuedAsNew && (r != e.root || e.cfg.followCAN) {
 		next := e.startRun(r.instanceID, r.name, r.registry, history.Event{
 			Queue:                r.started.Queue,
 			Args:                 final.Args,
 			Parent:               r.started.Parent,
 			ContinuedExecutionID: r.executionID,
+			Run:                  runopts.Next(&r.started, false, e.now),
 		})
 		if r == e.root {
 			r.ex.Close()

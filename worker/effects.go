@@ -9,6 +9,7 @@ import (
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/runopts"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -24,6 +25,8 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 		e := &events[i]
 		var err error
 		switch e.Kind {
+		case history.WorkflowStarted:
+			err = w.scheduleDeadline(ctx, queue, inst, run, e)
 		case history.ActivityScheduled:
 			err = w.scheduleActivity(ctx, activityTask(queue, inst, run, e))
 		case history.TimerScheduled:
@@ -126,6 +129,20 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, open openWork) error {
 	status := streams.StatusOf(e.Kind)
 	now := time.Now().UTC()
+	deadline, _ := started.Run.Deadline(started.Time)
+	if retryAt, retry := runopts.Retry(&started, e); retry {
+		commands, err := open.commands(ctx, w.b, inst, run)
+		if err != nil {
+			return err
+		}
+		if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
+			return err
+		}
+		if err := w.stopOpenWork(ctx, inst, run, status, commands); err != nil {
+			return err
+		}
+		return w.retryRun(ctx, inst, run, &started, retryAt)
+	}
 	nextRun := ""
 	if e.Kind == history.WorkflowContinuedAsNew {
 		nextRun = streams.ContinuedRunID(run)
@@ -161,6 +178,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			Args:                 e.Args,
 			Parent:               started.Parent,
 			ContinuedExecutionID: run,
+			Run:                  runopts.Next(&started, false, now),
 		}); err != nil {
 			return err
 		}
@@ -169,7 +187,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(commands, func(c history.Event) bool { return c.Kind == history.TimerScheduled }) {
+	if !deadline.IsZero() || slices.ContainsFunc(commands, func(c history.Event) bool { return c.Kind == history.TimerScheduled }) {
 		if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
 			return err
 		}
@@ -263,6 +281,7 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 		Args:        e.Args,
 		Parent:      &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID},
 	}
+	start.Run = runopts.First(e.Run, start.Time)
 	_, _, err := w.b.RegisterRun(ctx, e.InstanceID, start)
 	switch {
 	case err == nil:

@@ -56,11 +56,10 @@ const (
 	DefaultMaxRetryIntervalFactor = 100
 )
 
-// resolved returns the policy with every zero field replaced by its
-// default, in the form the history stores: no limit on attempts is
-// history.UnlimitedAttempts, since a stored 0 meant one attempt before
-// retries became the default.
-func (r RetryOptions) resolved() RetryOptions {
+// WithDefaults returns the policy with every zero field replaced by its
+// default: the policy that applies. No limit on attempts becomes
+// UnlimitedAttempts.
+func (r RetryOptions) WithDefaults() RetryOptions {
 	if r.MaxAttempts <= 0 {
 		r.MaxAttempts = history.UnlimitedAttempts
 	}
@@ -74,6 +73,19 @@ func (r RetryOptions) resolved() RetryOptions {
 		r.MaxRetryInterval = DefaultMaxRetryIntervalFactor * r.FirstRetryInterval
 	}
 	return r
+}
+
+// Stored is the policy in the history's form (the retry fields of
+// history.ActivityOptions), as given: call WithDefaults first for the
+// policy that applies. A workflow's retry policy is stored this way.
+func (r RetryOptions) Stored() *history.ActivityOptions {
+	return &history.ActivityOptions{
+		MaxAttempts:        r.MaxAttempts,
+		FirstRetryInterval: r.FirstRetryInterval,
+		MaxRetryInterval:   r.MaxRetryInterval,
+		BackoffCoefficient: r.BackoffCoefficient,
+		RetryTimeout:       r.RetryTimeout,
+	}
 }
 
 // ActivityOptions are the options of one activity call.
@@ -112,7 +124,7 @@ var DefaultActivityOptions = ActivityOptions{RetryOptions: DefaultRetryOptions}
 // stored is the options in the history's form, with the retry policy's
 // defaults filled in so the history shows the policy that applies.
 func (o ActivityOptions) stored() history.ActivityOptions {
-	r := o.RetryOptions.resolved()
+	r := o.RetryOptions.WithDefaults()
 	return history.ActivityOptions{
 		MaxAttempts:         r.MaxAttempts,
 		FirstRetryInterval:  r.FirstRetryInterval,

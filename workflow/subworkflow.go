@@ -3,6 +3,7 @@ package workflow
 import (
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
@@ -27,6 +28,33 @@ type SubWorkflowOptions struct {
 	// the default, as in Temporal), ParentCloseCancel or
 	// ParentCloseAbandon (the child runs on).
 	ParentClosePolicy ParentClosePolicy
+	// RetryOptions, when set, starts the child again (a new run of the
+	// same instance, with the same arguments, after the policy's backoff)
+	// when a run fails; nil, the default as in Temporal, means one run.
+	// Zero fields take the defaults of RetryOptions (no limit on
+	// attempts: bound it with MaxAttempts, RetryTimeout or
+	// ExecutionTimeout). A run canceled, terminated, failed with a
+	// permanent error (NewPermanentError), or ended by ExecutionTimeout
+	// is not retried; one ended by RunTimeout is.
+	RetryOptions *RetryOptions
+	// ExecutionTimeout bounds the child's runs together, across
+	// continue-as-new and retries (0 = no limit); RunTimeout bounds each
+	// run (0 = no limit). A run past either fails with a Timeout error.
+	ExecutionTimeout time.Duration
+	RunTimeout       time.Duration
+}
+
+// runOptions is the history's form of the child's timeouts and retry
+// policy; nil when none is set.
+func (o SubWorkflowOptions) runOptions() *history.RunOptions {
+	ro := &history.RunOptions{ExecutionTimeout: o.ExecutionTimeout, RunTimeout: o.RunTimeout}
+	if o.RetryOptions != nil {
+		ro.Retry = o.RetryOptions.WithDefaults().Stored()
+	}
+	if ro.Empty() {
+		return nil
+	}
+	return ro
 }
 
 // isZero reports whether o is the zero SubWorkflowOptions.
@@ -86,6 +114,7 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		Args:                payloads,
 		WaitForCancellation: opts.WaitForCancellation,
 		ParentClose:         opts.ParentClosePolicy,
+		Run:                 opts.runOptions(),
 	}, func(result []byte, err error) {
 		if stop != nil {
 			stop()

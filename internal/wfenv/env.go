@@ -75,6 +75,7 @@ type Info struct {
 	Queue                string
 	HistoryLength        int64
 	Parent               *history.Parent
+	Attempt              int
 }
 
 // ActivityRequest is an activity command as workflow code issued it.
@@ -87,6 +88,7 @@ type ActivityRequest struct {
 
 // SubWorkflowRequest is a sub-workflow command as workflow code issued it.
 type SubWorkflowRequest struct {
+	Run                 *history.RunOptions
 	Name                string
 	InstanceID          string
 	Queue               string
