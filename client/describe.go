@@ -49,6 +49,11 @@ type InstanceInfo struct {
 	// as new well before that.
 	HistoryEvents int `json:"history_events,omitempty"`
 	HistoryBytes  int `json:"history_bytes,omitempty"`
+
+	// EncodedMemo is the memo given at start (WorkflowInstanceOptions.Memo)
+	// as the converter encoded it; Memo the same decoded for display.
+	EncodedMemo map[string][]byte `json:"-"`
+	Memo        map[string]any    `json:"memo,omitempty"`
 }
 
 // InstanceDescription is an instance's registry entry together with what
@@ -204,6 +209,13 @@ func (c *Client) instanceInfo(rec *streams.InstanceRecord) *InstanceInfo {
 	}
 	if len(rec.Result) > 0 {
 		info.Result = c.DisplayPayload(rec.Result)
+	}
+	if len(rec.Memo) > 0 {
+		info.EncodedMemo = rec.Memo
+		info.Memo = make(map[string]any, len(rec.Memo))
+		for k, v := range rec.Memo {
+			info.Memo[k] = c.DisplayPayload(v)
+		}
 	}
 	return info
 }

@@ -29,6 +29,11 @@ type WorkflowInstanceOptions struct {
 	// Queue is the queue whose workers run the workflow; empty means
 	// streams.DefaultQueue ("default").
 	Queue string
+	// Memo is a set of non-indexed values kept with the instance and
+	// shown by describe, wfctl describe and the web UI (a note, who
+	// started it, a ticket link). Each value is encoded by the backend's
+	// converter; it is not searchable (search attributes are).
+	Memo map[string]any
 }
 
 // CreateWorkflowInstance starts a run of the workflow wf with args and
@@ -70,6 +75,10 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
 
+	memo, err := encodeMemo(c.conv, opts.Memo)
+	if err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
 	run := streams.NewID()
 	now := c.now()
 	start := &history.Event{
@@ -80,6 +89,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		Name:        name,
 		Queue:       queue,
 		Args:        payloads,
+		Memo:        memo,
 	}
 	if err := c.checkEventSize(start, id, queue); err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)

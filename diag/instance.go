@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -43,6 +44,8 @@ type instanceView struct {
 
 	HistoryEvents int
 	HistoryBytes  int
+	// Memo is the instance's memo, by key, each value as JSON.
+	Memo []memoEntry
 
 	Input      string
 	Result     string
@@ -64,6 +67,11 @@ type instanceView struct {
 
 	// Token identifies the state shown, for the event stream.
 	Token string
+}
+
+// memoEntry is one memo value.
+type memoEntry struct {
+	Key, Value string
 }
 
 // instanceLink links another instance or run.
@@ -299,6 +307,9 @@ func (s *server) loadInstance(ctx context.Context, r *http.Request, id, run stri
 		iv.Workflow, iv.Queue = d.WorkflowName, d.Queue
 		iv.Created, iv.Started, iv.Finished = d.CreatedAt, d.StartedAt, d.FinishedAt
 		iv.HistoryEvents, iv.HistoryBytes = len(events), d.HistoryBytes
+		for _, k := range slices.Sorted(maps.Keys(d.Memo)) {
+			iv.Memo = append(iv.Memo, memoEntry{Key: k, Value: prettyJSON(d.Memo[k])})
+		}
 		if d.Parent != nil {
 			iv.Parent = &instanceLink{ID: d.Parent.InstanceID, Run: d.Parent.ExecutionID, URL: instanceURL(b, d.Parent.InstanceID, d.Parent.ExecutionID)}
 		}

@@ -215,3 +215,66 @@ func TestSubWorkflowRetryAndRunTimeout(t *testing.T) {
 		assert.Equal(t, streams.StatusFailed, d.Status)
 	})
 }
+
+// ToolsMemoChild returns its memo's "ticket".
+func ToolsMemoChild(ctx workflow.Context) (string, error) {
+	var ticket string
+	ok, err := workflow.GetMemoValue(ctx, "ticket", &ticket)
+	if !ok {
+		return "no memo", err
+	}
+	return ticket, err
+}
+
+// ToolsMemoParent continues as new once, then starts a child with a memo
+// of its own and waits for "done".
+func ToolsMemoParent(ctx workflow.Context, id string, continued bool) (string, error) {
+	if !continued {
+		return "", workflow.ContinueAsNew(ctx, id, true)
+	}
+	var by string
+	if _, err := workflow.GetMemoValue(ctx, "by", &by); err != nil {
+		return "", err
+	}
+	t, err := workflow.CreateSubWorkflowInstance[string](ctx, workflow.SubWorkflowOptions{
+		InstanceID: id + "-child", Memo: map[string]any{"ticket": "SUP-" + by},
+	}, ToolsMemoChild).Get(ctx)
+	if err != nil {
+		return "", err
+	}
+	workflow.NewSignalChannel[string](ctx, "done").Receive(ctx)
+	return t, nil
+}
+
+// A memo given at start is in the record (describe), reaches the workflow
+// across continue-as-new, and a child's own memo reaches the child.
+func TestMemo(t *testing.T) {
+	e := newEnv(t, worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
+		must(t, w.RegisterWorkflow(ToolsMemoParent))
+		must(t, w.RegisterWorkflow(ToolsMemoChild))
+	})
+	ctx := ctxFor(t)
+	id := uniqueID("memo")
+	type note struct{ Text string }
+	inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{
+		InstanceID: id, Memo: map[string]any{"by": "ann", "note": note{"rush"}},
+	}, ToolsMemoParent, id, false)
+	require.NoError(t, err)
+	waitFor(t, 10*time.Second, "the child to finish", func() bool {
+		d, err := e.c.DescribeWorkflowInstance(ctx, id+"-child")
+		return err == nil && d.Status == streams.StatusCompleted
+	})
+	d, err := e.c.DescribeWorkflowInstance(ctx, id)
+	require.NoError(t, err)
+	assert.Len(t, d.Runs, 1, "continued as new")
+	assert.Equal(t, "ann", d.Memo["by"])
+	assert.Equal(t, map[string]any{"Text": "rush"}, d.Memo["note"])
+	child, err := e.c.DescribeWorkflowInstance(ctx, id+"-child")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"ticket": "SUP-ann"}, child.Memo)
+
+	require.NoError(t, e.c.SignalWorkflow(ctx, id, "done", ""))
+	res, err := client.GetWorkflowResult[string](ctx, e.c, &workflow.Instance{InstanceID: inst.InstanceID}, 20*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "SUP-ann", res)
+}

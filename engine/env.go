@@ -46,6 +46,7 @@ func (r *runEnv) Info() wfenv.Info {
 		HistoryLength:        r.lastID,
 		Parent:               r.parent,
 		Attempt:              max(r.attempt, 1),
+		Memo:                 r.memo,
 	}
 }
 
@@ -144,6 +145,7 @@ func (r *runEnv) ScheduleSubWorkflow(req wfenv.SubWorkflowRequest, done wfenv.Ca
 		Args:        req.Args,
 		ParentClose: req.ParentClose,
 		Run:         req.Run,
+		Memo:        req.Memo,
 	}, done, req.WaitForCancellation)
 }
 

@@ -73,6 +73,7 @@ type Executor struct {
 	parent       *history.Parent
 	continuedID  string
 	attempt      int
+	memo         map[string][]byte
 	fn           reflect.Value
 	cancelRoot   func()
 	cancelAsked  bool
@@ -519,6 +520,7 @@ func (e *Executor) start(ev *history.Event) error {
 	if ev.Run != nil {
 		e.attempt = ev.Run.Attempt
 	}
+	e.memo = ev.Memo
 	e.logger = e.logger.With(logkey.Workflow, ev.Name)
 	fn, ok := e.opts.Registry.Workflow(ev.Name)
 	if !ok {

@@ -188,6 +188,10 @@ type Event struct {
 	// Run holds a run's timeouts and retry policy (WorkflowStarted, and
 	// SubWorkflowScheduled for the child's).
 	Run *RunOptions `msgpack:"tlrun,omitempty" json:"run_options,omitempty"`
+	// Memo holds an instance's memo (WorkflowStarted, and
+	// SubWorkflowScheduled for the child's): non-indexed values shown in
+	// describe, each encoded by the converter.
+	Memo map[string][]byte `msgpack:"tlmemo,omitempty" json:"memo,omitempty"`
 }
 
 // RunOptions are the timeouts and the retry policy of a workflow's runs.

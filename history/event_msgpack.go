@@ -34,6 +34,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(e.ContinuedExecutionID != "")
 	count(e.ParentClose != 0)
 	count(e.Run != nil)
+	count(len(e.Memo) > 0)
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -111,6 +112,10 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if e.Run != nil {
 		w.key("tlrun")
 		w.value(e.Run)
+	}
+	if len(e.Memo) > 0 {
+		w.key("tlmemo")
+		w.value(e.Memo)
 	}
 	return w.err
 }

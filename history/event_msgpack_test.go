@@ -81,6 +81,9 @@ func randomEvent(r *rand.Rand) Event {
 			e.Run.ExecutionDeadline = at.Add(time.Duration(r.Int64N(1e15)))
 		}
 	}
+	if maybe() {
+		e.Memo = map[string][]byte{str(): bytes()}
+	}
 	return e
 }
 

@@ -47,6 +47,7 @@ func (r *InstanceRecord) beginRun(start *history.Event) {
 	r.FinishedAt = time.Time{}
 	r.Result, r.Failure, r.ResultInHistory = nil, nil, false
 	r.HistoryEvents = 0
+	r.Memo = start.Memo
 }
 
 // ContinueTo moves the record of a run that continued as new on to the next

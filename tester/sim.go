@@ -425,6 +425,7 @@ func (e *env) finishRun(r *run, final history.Event) {
 				Parent:               r.started.Parent,
 				ContinuedExecutionID: r.executionID,
 				Run:                  runopts.Next(&r.started, true, at),
+				Memo:                 r.started.Memo,
 			})
 		})
 		return
@@ -436,6 +437,7 @@ func (e *env) finishRun(r *run, final history.Event) {
 			Parent:               r.started.Parent,
 			ContinuedExecutionID: r.executionID,
 			Run:                  runopts.Next(&r.started, false, e.now),
+			Memo:                 r.started.Memo,
 		})
 		if r == e.root {
 			r.ex.Close()

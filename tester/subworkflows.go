@@ -83,6 +83,7 @@ func (e *env) spawnChild(r *run, ev history.Event, reg engine.Registry) {
 		Queue: ev.Queue,
 		Args:  ev.Args,
 		Run:   runopts.First(ev.Run, e.now),
+		Memo:  ev.Memo,
 		Parent: &history.Parent{
 			InstanceID:  r.instanceID,
 			ExecutionID: r.executionID,

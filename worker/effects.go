@@ -179,6 +179,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			Parent:               started.Parent,
 			ContinuedExecutionID: run,
 			Run:                  runopts.Next(&started, false, now),
+			Memo:                 started.Memo,
 		}); err != nil {
 			return err
 		}
@@ -282,6 +283,7 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 		Parent:      &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID},
 	}
 	start.Run = runopts.First(e.Run, start.Time)
+	start.Memo = e.Memo
 	_, _, err := w.b.RegisterRun(ctx, e.InstanceID, start)
 	switch {
 	case err == nil:

@@ -48,5 +48,6 @@ func (w *Worker) retryRun(ctx context.Context, inst, run string, started *histor
 		Parent:               started.Parent,
 		ContinuedExecutionID: run,
 		Run:                  runopts.Next(started, true, at),
+		Memo:                 started.Memo,
 	}, at)
 }

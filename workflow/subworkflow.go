@@ -42,6 +42,10 @@ type SubWorkflowOptions struct {
 	// run (0 = no limit). A run past either fails with a Timeout error.
 	ExecutionTimeout time.Duration
 	RunTimeout       time.Duration
+	// Memo is the child's memo (see client.WorkflowInstanceOptions.Memo):
+	// non-indexed values shown by describe, readable in the child with
+	// GetMemoValue.
+	Memo map[string]any
 }
 
 // runOptions is the history's form of the child's timeouts and retry
@@ -59,7 +63,8 @@ func (o SubWorkflowOptions) runOptions() *history.RunOptions {
 
 // isZero reports whether o is the zero SubWorkflowOptions.
 func (o SubWorkflowOptions) isZero() bool {
-	return o == SubWorkflowOptions{}
+	return o.InstanceID == "" && o.Queue == "" && !o.WaitForCancellation && o.ParentClosePolicy == 0 &&
+		o.RetryOptions == nil && o.ExecutionTimeout == 0 && o.RunTimeout == 0 && len(o.Memo) == 0
 }
 
 // ParentClosePolicy is what happens to a sub-workflow still running when
@@ -105,6 +110,11 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): %w", name, err))
 		return f
 	}
+	memo, err := encodeMemo(env, opts.Memo)
+	if err != nil {
+		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): %w", name, err))
+		return f
+	}
 	what := "sub-workflow " + name
 	var stop func()
 	id := env.ScheduleSubWorkflow(wfenv.SubWorkflowRequest{
@@ -115,6 +125,7 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		WaitForCancellation: opts.WaitForCancellation,
 		ParentClose:         opts.ParentClosePolicy,
 		Run:                 opts.runOptions(),
+		Memo:                memo,
 	}, func(result []byte, err error) {
 		if stop != nil {
 			stop()

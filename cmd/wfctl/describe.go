@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,6 +92,13 @@ func printDescription(w io.Writer, d *client.InstanceDescription, now time.Time)
 	}
 	if len(d.Input) > 0 {
 		t.row("Input:", truncate(compactJSON(d.Input), 400))
+	}
+	for i, k := range slices.Sorted(maps.Keys(d.Memo)) {
+		label := ""
+		if i == 0 {
+			label = "Memo:"
+		}
+		t.row(label, k+" = "+truncate(compactJSON(d.Memo[k]), 200))
 	}
 	if d.Result != nil {
 		t.row("Result:", truncate(compactJSON(d.Result), 400))

@@ -76,6 +76,7 @@ type Info struct {
 	HistoryLength        int64
 	Parent               *history.Parent
 	Attempt              int
+	Memo                 map[string][]byte
 }
 
 // ActivityRequest is an activity command as workflow code issued it.
@@ -89,6 +90,7 @@ type ActivityRequest struct {
 // SubWorkflowRequest is a sub-workflow command as workflow code issued it.
 type SubWorkflowRequest struct {
 	Run                 *history.RunOptions
+	Memo                map[string][]byte
 	Name                string
 	InstanceID          string
 	Queue               string
