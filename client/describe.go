@@ -54,6 +54,9 @@ type InstanceInfo struct {
 	// as the converter encoded it; Memo the same decoded for display.
 	EncodedMemo map[string][]byte `json:"-"`
 	Memo        map[string]any    `json:"memo,omitempty"`
+	// StartAt is when a delayed start (WorkflowInstanceOptions.StartDelay)
+	// starts the current run; zero for a start at once.
+	StartAt time.Time `json:"start_at,omitzero"`
 }
 
 // InstanceDescription is an instance's registry entry together with what
@@ -176,7 +179,7 @@ func (c *Client) DescribeWorkflowInstance(ctx context.Context, instanceID string
 	for i := range events {
 		e := &events[i]
 		if e.Kind == history.WorkflowStarted && d.StartedAt.IsZero() {
-			d.StartedAt = e.Time
+			d.StartedAt = e.StartTime()
 			d.ContinuedExecutionID = e.ContinuedExecutionID
 			d.EncodedInput = e.Args
 			d.Input = c.displayPayloads(e.Args)
@@ -206,6 +209,7 @@ func (c *Client) instanceInfo(rec *streams.InstanceRecord) *InstanceInfo {
 		EncodedResult: rec.Result,
 		Failure:       rec.Failure,
 		HistoryEvents: rec.HistoryEvents,
+		StartAt:       rec.StartAt,
 	}
 	if len(rec.Result) > 0 {
 		info.Result = c.DisplayPayload(rec.Result)

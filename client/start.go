@@ -13,6 +13,7 @@ import (
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/runopts"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -34,6 +35,38 @@ type WorkflowInstanceOptions struct {
 	// started it, a ticket link). Each value is encoded by the backend's
 	// converter; it is not searchable (search attributes are).
 	Memo map[string]any
+
+	// ExecutionTimeout bounds all the instance's runs together, across
+	// continue-as-new and retries, counted from its first run's start;
+	// RunTimeout bounds each run. A run past either fails with a
+	// *workflow.Error of type workflow.ErrTypeTimeout. 0 = no limit.
+	ExecutionTimeout time.Duration
+	RunTimeout       time.Duration
+	// RetryOptions, when set, starts the instance again (a new run, same
+	// arguments, after the policy's backoff) when a run fails; nil (the
+	// default) means one run. See workflow.SubWorkflowOptions.RetryOptions.
+	RetryOptions *workflow.RetryOptions
+	// StartDelay starts the run this long from now: the start is a
+	// JetStream message schedule, delivered by the server at that time
+	// (nothing polls). Until then the instance exists, running, with no
+	// history; describe shows when it starts (StartAt).
+	StartDelay time.Duration
+}
+
+// runOptions is the history's form of the options' timeouts, retry
+// policy and start delay; nil when none is set.
+func (o *WorkflowInstanceOptions) runOptions() (*history.RunOptions, error) {
+	if o.ExecutionTimeout < 0 || o.RunTimeout < 0 || o.StartDelay < 0 {
+		return nil, errors.New("negative ExecutionTimeout, RunTimeout or StartDelay")
+	}
+	ro := &history.RunOptions{ExecutionTimeout: o.ExecutionTimeout, RunTimeout: o.RunTimeout, StartDelay: o.StartDelay}
+	if o.RetryOptions != nil {
+		ro.Retry = o.RetryOptions.WithDefaults().Stored()
+	}
+	if ro.Empty() {
+		return nil, nil
+	}
+	return ro, nil
 }
 
 // CreateWorkflowInstance starts a run of the workflow wf with args and
@@ -79,6 +112,10 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	if err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
+	runOpts, err := opts.runOptions()
+	if err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
 	run := streams.NewID()
 	now := c.now()
 	start := &history.Event{
@@ -90,6 +127,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		Queue:       queue,
 		Args:        payloads,
 		Memo:        memo,
+		Run:         runopts.First(runOpts, now),
 	}
 	if err := c.checkEventSize(start, id, queue); err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
@@ -102,7 +140,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	// canceled caller does not leave an instance waiting for a retry.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startPublishTimeout)
 	defer cancel()
-	if err := c.b.PublishEvent(pctx, queue, id, start); err != nil {
+	if err := c.b.PublishStartAt(pctx, queue, id, start, start.StartTime()); err != nil {
 		return nil, fmt.Errorf("client: instance %q of workflow %s is registered, but its start could not be published "+
 			"(start it again with the same ID to finish the start): %w", id, name, err)
 	}
@@ -177,7 +215,19 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	heal.InboxID = streams.StartInboxID(existing.ExecutionID)
 	heal.Queue = existing.Queue
 	heal.Time = existing.CreatedAt
-	if perr := c.b.PublishEvent(ctx, existing.Queue, existing.InstanceID, &heal); perr != nil {
+	if heal.Run != nil || !existing.StartAt.IsZero() {
+		// This call's options, fixed as the lost start's were; a delayed
+		// start keeps the time the record says.
+		var given history.RunOptions
+		if heal.Run != nil {
+			given = history.RunOptions{ExecutionTimeout: heal.Run.ExecutionTimeout, RunTimeout: heal.Run.RunTimeout, Retry: heal.Run.Retry}
+		}
+		if !existing.StartAt.IsZero() {
+			given.StartDelay = existing.StartAt.Sub(existing.CreatedAt)
+		}
+		heal.Run = runopts.First(&given, heal.Time)
+	}
+	if perr := c.b.PublishStartAt(ctx, existing.Queue, existing.InstanceID, &heal, heal.StartTime()); perr != nil {
 		return unsure("its history is empty and republishing its start failed", perr)
 	}
 	c.log.Info("republished the start of an instance whose history is empty",

@@ -37,6 +37,7 @@ type instanceView struct {
 
 	Created   time.Time
 	Started   time.Time
+	StartAt   time.Time // a delayed start's time
 	Finished  time.Time
 	LastEvent time.Time
 	// Duration is from start to end, or to now for a running run.
@@ -306,6 +307,7 @@ func (s *server) loadInstance(ctx context.Context, r *http.Request, id, run stri
 		}
 		iv.Workflow, iv.Queue = d.WorkflowName, d.Queue
 		iv.Created, iv.Started, iv.Finished = d.CreatedAt, d.StartedAt, d.FinishedAt
+		iv.StartAt = d.StartAt
 		iv.HistoryEvents, iv.HistoryBytes = len(events), d.HistoryBytes
 		for _, k := range slices.Sorted(maps.Keys(d.Memo)) {
 			iv.Memo = append(iv.Memo, memoEntry{Key: k, Value: prettyJSON(d.Memo[k])})

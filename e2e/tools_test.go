@@ -278,3 +278,74 @@ func TestMemo(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "SUP-ann", res)
 }
+
+// ToolsForever continues as new every 50 ms, for ever.
+func ToolsForever(ctx workflow.Context, n int) (int, error) {
+	if err := workflow.Sleep(ctx, 50*time.Millisecond); err != nil {
+		return n, err
+	}
+	return 0, workflow.ContinueAsNew(ctx, n+1)
+}
+
+// ToolsStartedAt returns the workflow time it started at.
+func ToolsStartedAt(ctx workflow.Context) (time.Time, error) { return workflow.Now(ctx), nil }
+
+// Options of a client's start: a delayed start, a run timeout, an
+// execution timeout across continue-as-new, and retries of a failed run.
+func TestInstanceTimeoutsRetriesAndStartDelay(t *testing.T) {
+	e := newEnv(t, worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
+		must(t, w.RegisterWorkflow(ToolsSleepyChild))
+		must(t, w.RegisterWorkflow(ToolsForever))
+		must(t, w.RegisterWorkflow(ToolsFlakyChild))
+		must(t, w.RegisterWorkflow(ToolsStartedAt))
+	})
+	ctx := ctxFor(t)
+	timeoutOf := func(err error) string {
+		var we *workflow.Error
+		if errors.As(err, &we) && we.Type == workflow.ErrTypeTimeout {
+			return we.Message
+		}
+		return fmt.Sprintf("not a timeout: %v", err)
+	}
+
+	t.Run("start delay", func(t *testing.T) {
+		before := time.Now()
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{StartDelay: 700 * time.Millisecond}, ToolsStartedAt)
+		require.NoError(t, err)
+		d, err := e.c.DescribeWorkflowInstance(ctx, inst.InstanceID)
+		require.NoError(t, err)
+		require.False(t, d.StartAt.IsZero())
+		assert.False(t, d.StartAt.Before(before.Add(700*time.Millisecond)), "StartAt is the delay away")
+		startedAt, err := client.GetWorkflowResult[time.Time](ctx, e.c, inst, 20*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, d.StartAt.UTC(), startedAt.UTC(), "the run's clock starts at the delayed start")
+		d, err = e.c.DescribeWorkflowInstance(ctx, inst.InstanceID)
+		require.NoError(t, err)
+		assert.False(t, d.FinishedAt.Before(d.StartAt), "the worker ran it no sooner than its start")
+	})
+	t.Run("run timeout", func(t *testing.T) {
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{RunTimeout: 300 * time.Millisecond}, ToolsSleepyChild)
+		require.NoError(t, err)
+		_, err = client.GetWorkflowResult[struct{}](ctx, e.c, inst, 20*time.Second)
+		assert.Equal(t, "workflow ToolsSleepyChild: run timeout of 300ms exceeded", timeoutOf(err))
+	})
+	t.Run("execution timeout across continue-as-new", func(t *testing.T) {
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{ExecutionTimeout: 600 * time.Millisecond, RunTimeout: time.Hour}, ToolsForever, 0)
+		require.NoError(t, err)
+		_, err = client.GetWorkflowResult[int](ctx, e.c, &workflow.Instance{InstanceID: inst.InstanceID}, 20*time.Second)
+		assert.Equal(t, "workflow ToolsForever: execution timeout of 600ms exceeded", timeoutOf(err))
+		d, err := e.c.DescribeWorkflowInstance(ctx, inst.InstanceID)
+		require.NoError(t, err)
+		assert.NotEmpty(t, d.Runs, "it continued as new before the deadline")
+	})
+	t.Run("retries", func(t *testing.T) {
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{
+			RetryOptions: &workflow.RetryOptions{FirstRetryInterval: 20 * time.Millisecond},
+		}, ToolsFlakyChild, 3)
+		require.NoError(t, err)
+		// Waiting on the first run follows it to the retries.
+		n, err := client.GetWorkflowResult[int](ctx, e.c, inst, 20*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 4, n)
+	})
+}

@@ -519,6 +519,9 @@ func (e *Executor) start(ev *history.Event) error {
 	e.workflowName, e.queue, e.parent, e.continuedID = ev.Name, ev.Queue, ev.Parent, ev.ContinuedExecutionID
 	if ev.Run != nil {
 		e.attempt = ev.Run.Attempt
+		if t := ev.StartTime(); t.After(e.now) {
+			e.now = t // a delayed start: the run's clock starts when it does
+		}
 	}
 	e.memo = ev.Memo
 	e.logger = e.logger.With(logkey.Workflow, ev.Name)

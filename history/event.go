@@ -210,6 +210,19 @@ type RunOptions struct {
 	// and FirstAttemptAt the start of attempt 1 (WorkflowStarted only).
 	Attempt        int       `msgpack:"at,omitempty" json:"attempt,omitempty"`
 	FirstAttemptAt time.Time `msgpack:"fa,omitempty" json:"first_attempt_at,omitzero"`
+	// StartDelay is how long after the event's Time the run starts (a
+	// delayed start; WorkflowStarted of a first run only): its inbox
+	// receives the event then, and the run's clock starts then.
+	StartDelay time.Duration `msgpack:"sd,omitempty" json:"start_delay,omitempty"`
+}
+
+// StartTime is when the run a WorkflowStarted event begins starts: its
+// Time, plus a delayed start's delay.
+func (e *Event) StartTime() time.Time {
+	if e.Run == nil {
+		return e.Time
+	}
+	return e.Time.Add(e.Run.StartDelay)
 }
 
 // Deadline is when a run started at start must end: the earlier of its

@@ -129,7 +129,7 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, open openWork) error {
 	status := streams.StatusOf(e.Kind)
 	now := time.Now().UTC()
-	deadline, _ := started.Run.Deadline(started.Time)
+	deadline, _ := started.Run.Deadline(started.StartTime())
 	if retryAt, retry := runopts.Retry(&started, e); retry {
 		commands, err := open.commands(ctx, w.b, inst, run)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/enginetest"
 	"github.com/jetflow/jetflow/workflow"
@@ -41,5 +42,16 @@ func TestWorkflowTimeoutFiredFailsTheRun(t *testing.T) {
 	final := r.Final()
 	require.Equal(t, history.WorkflowFailed, final.Kind)
 	assert.Equal(t, f, final.Failure)
+	r.ReplayCheck()
+}
+
+func TestDelayedStartSetsTheRunsClock(t *testing.T) {
+	r := enginetest.New(t, engine.Options{}, engine.Workflows{"wf": func(ctx workflow.Context) (time.Time, error) {
+		return workflow.Now(ctx), nil
+	}})
+	start := r.Started("wf")
+	start.Run = &history.RunOptions{StartDelay: time.Hour}
+	r.Do(start)
+	assert.True(t, enginetest.Epoch.Add(time.Hour).Equal(enginetest.Result[time.Time](r)), "the clock starts an hour later")
 	r.ReplayCheck()
 }

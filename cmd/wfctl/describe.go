@@ -79,7 +79,9 @@ func printDescription(w io.Writer, d *client.InstanceDescription, now time.Time)
 		t.row("Parent:", fmt.Sprintf("%s (run %s, event %d)", p.InstanceID, p.ExecutionID, p.ScheduleID))
 	}
 	t.row("Created:", formatTime(d.CreatedAt, timeLayout))
-	if d.StartedAt.IsZero() {
+	if d.StartedAt.IsZero() && d.StartAt.After(now) {
+		t.row("Starts:", formatTime(d.StartAt, timeLayout)+" (a delayed start)")
+	} else if d.StartedAt.IsZero() {
 		t.row("Started:", "not yet picked up by a worker")
 	} else {
 		t.row("Started:", formatTime(d.StartedAt, timeLayout))

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/streams"
@@ -25,6 +26,8 @@ func startCommand() *command {
 		inputs    stringList
 		memos     stringList
 		asJSON    bool
+
+		startDelay, runTimeout, executionTimeout time.Duration
 	)
 	return &command{
 		name:    "start",
@@ -60,6 +63,9 @@ new run of it.`,
 			fs.StringVar(&queue, "queue", streams.DefaultQueue, "`QUEUE` whose workers run it")
 			fs.Var(&inputs, "input", "one workflow argument as `JSON`, or @FILE")
 			fs.Var(&memos, "memo", "one memo value as `KEY=JSON`")
+			fs.DurationVar(&startDelay, "start-delay", 0, "start the run after this `DURATION` (a server-side schedule)")
+			fs.DurationVar(&runTimeout, "run-timeout", 0, "fail a run that takes longer than `DURATION`")
+			fs.DurationVar(&executionTimeout, "execution-timeout", 0, "fail the instance when its runs together take longer than `DURATION`")
 			fs.BoolVar(&asJSON, "json", false, "write the result as JSON")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
@@ -78,7 +84,10 @@ new run of it.`,
 			}
 			ctx, cancel := a.opContext(ctx)
 			defer cancel()
-			inst, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: id, Queue: queue, Memo: memo}, name, wfArgs...)
+			inst, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{
+				InstanceID: id, Queue: queue, Memo: memo,
+				StartDelay: startDelay, RunTimeout: runTimeout, ExecutionTimeout: executionTimeout,
+			}, name, wfArgs...)
 			if err != nil {
 				if errors.Is(err, client.ErrInstanceAlreadyExists) {
 					return fmt.Errorf("start %s: instance %q is already running (wait for it to end, or cancel it)", name, id)

@@ -23,6 +23,7 @@ func First(given *history.RunOptions, now time.Time) *history.RunOptions {
 		return nil
 	}
 	ro := *given
+	now = now.Add(ro.StartDelay) // the run starts then
 	if ro.ExecutionTimeout > 0 {
 		ro.ExecutionDeadline = now.Add(ro.ExecutionTimeout)
 	}
@@ -38,10 +39,11 @@ func Next(started *history.Event, retry bool, now time.Time) *history.RunOptions
 		return nil
 	}
 	ro := *started.Run
+	ro.StartDelay = 0 // only a first run is delayed
 	if retry {
 		ro.Attempt = max(ro.Attempt, 1) + 1
 		if ro.FirstAttemptAt.IsZero() {
-			ro.FirstAttemptAt = started.Time
+			ro.FirstAttemptAt = started.StartTime()
 		}
 	} else {
 		ro.Attempt, ro.FirstAttemptAt = 1, now
@@ -53,7 +55,7 @@ func Next(started *history.Event, retry bool, now time.Time) *history.RunOptions
 // failure it then ends with (a Timeout; final when the execution timeout
 // ends it); a zero time for none.
 func Deadline(started *history.Event) (time.Time, *history.Failure) {
-	at, execution := started.Run.Deadline(started.Time)
+	at, execution := started.Run.Deadline(started.StartTime())
 	if at.IsZero() {
 		return at, nil
 	}
@@ -77,7 +79,7 @@ func Retry(started, final *history.Event) (at time.Time, ok bool) {
 	}
 	first := ro.FirstAttemptAt
 	if first.IsZero() {
-		first = started.Time
+		first = started.StartTime()
 	}
 	delay, ok := actrun.RetryDelay(*ro.Retry, max(ro.Attempt, 1), final.Time.Sub(first), engine.ErrorFromFailure(final.Failure))
 	if !ok {
