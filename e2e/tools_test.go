@@ -349,3 +349,43 @@ func TestInstanceTimeoutsRetriesAndStartDelay(t *testing.T) {
 		assert.Equal(t, 4, n)
 	})
 }
+
+// ToolsSquare squares n after n×20 ms, so results arrive out of order.
+func ToolsSquare(ctx context.Context, n int) (int, error) {
+	time.Sleep(time.Duration(n) * 20 * time.Millisecond)
+	return n * n, nil
+}
+
+// ToolsSelectorFanOut handles each activity's result once, as it arrives.
+func ToolsSelectorFanOut(ctx workflow.Context, ns []int) ([]int, error) {
+	sel := workflow.NewSelector(ctx)
+	var out []int
+	for _, n := range ns {
+		f := workflow.ExecuteActivity[int](ctx, workflow.DefaultActivityOptions, ToolsSquare, n)
+		sel.Add(workflow.Await(f, func(ctx workflow.Context, f workflow.Future[int]) {
+			v, _ := f.Get(ctx)
+			out = append(out, v)
+		}))
+	}
+	for sel.Len() > 0 {
+		sel.Select(ctx)
+	}
+	return out, nil
+}
+
+// A Selector hands each future to its handler once, across Select calls
+// and replays.
+func TestSelector(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		e := newEnv(t, opts, func(w *worker.Worker) {
+			must(t, w.RegisterWorkflow(ToolsSelectorFanOut))
+			must(t, w.RegisterActivity(ToolsSquare))
+		})
+		ctx := ctxFor(t)
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsSelectorFanOut, []int{5, 1, 3, 2, 4})
+		require.NoError(t, err)
+		out, err := client.GetWorkflowResult[[]int](ctx, e.c, inst, 20*time.Second)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []int{25, 1, 9, 4, 16}, out)
+	})
+}
