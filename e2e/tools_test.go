@@ -389,3 +389,40 @@ func TestSelector(t *testing.T) {
 		assert.ElementsMatch(t, []int{25, 1, 9, 4, 16}, out)
 	})
 }
+
+// ToolsOrder is an argument passed by pointer or by value.
+type ToolsOrder struct {
+	ID  string
+	Qty int
+}
+
+// ToolsPack takes its order by value.
+func ToolsPack(ctx context.Context, o ToolsOrder) (ToolsOrder, error) {
+	o.Qty *= 10
+	return o, nil
+}
+
+// ToolsPointerWorkflow takes its order by pointer and passes it by
+// pointer to an activity that takes a value, reading the result as a
+// pointer.
+func ToolsPointerWorkflow(ctx workflow.Context, o *ToolsOrder) (*ToolsOrder, error) {
+	return workflow.ExecuteActivity[*ToolsOrder](ctx, workflow.DefaultActivityOptions, ToolsPack, o).Get(ctx)
+}
+
+// Pointer for value and value for pointer travel through the converter:
+// client → workflow, workflow → activity, result → workflow.
+func TestArgumentFit(t *testing.T) {
+	e := newEnv(t, worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
+		must(t, w.RegisterWorkflow(ToolsPointerWorkflow))
+		must(t, w.RegisterActivity(ToolsPack))
+	})
+	ctx := ctxFor(t)
+	inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsPointerWorkflow, ToolsOrder{ID: "o-1", Qty: 2})
+	require.NoError(t, err)
+	out, err := client.GetWorkflowResult[ToolsOrder](ctx, e.c, inst, 20*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, ToolsOrder{ID: "o-1", Qty: 20}, out)
+
+	_, err = e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsPointerWorkflow, "o-1")
+	assert.ErrorContains(t, err, "argument 1: string does not fit *e2e.ToolsOrder")
+}
