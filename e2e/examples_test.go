@@ -29,6 +29,7 @@ func TestExamplesRun(t *testing.T) {
 		{"quickstart", []string{"result: 59 (35 + 12 + 12)"}},
 		{"signals", []string{"approved by [ann bob]"}},
 		{"await", []string{"order 42 ready to ship"}},
+		{"dynamic", []string{"email to ann", "sms to ann", `hook audit got "ann"`, `hook crm got "ann"`}},
 		{"retries", []string{"scheduled to start at", "imported 2026-12-05 on attempt 3", "stuck: workflow Stuck: run timeout of 500ms exceeded"}},
 		{"timers", []string{"[reminder 1 reminder 2 reminder 3]", "[done, said ann]"}},
 		{"subworkflows", []string{"parcel 1 shipped", "parcel 2 shipped", "failed: NoAddress: parcel 0 has no address"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/worker"
 	"github.com/jetflow/jetflow/workflow"
@@ -425,4 +427,71 @@ func TestArgumentFit(t *testing.T) {
 
 	_, err = e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsPointerWorkflow, "o-1")
 	assert.ErrorContains(t, err, "argument 1: string does not fit *e2e.ToolsOrder")
+}
+
+// ToolsBilling and ToolsShipping have a method of the same name.
+type ToolsBilling struct{}
+
+func (*ToolsBilling) Notify(ctx context.Context, who string) (string, error) {
+	return "billing " + who, nil
+}
+
+type ToolsShipping struct{}
+
+func (*ToolsShipping) Notify(ctx context.Context, who string) (string, error) {
+	return "shipping " + who, nil
+}
+
+// ToolsCallsByName calls the prefixed methods, an activity only the
+// catch-all handles, and a child only the catch-all workflow handles.
+func ToolsCallsByName(ctx workflow.Context, who string) ([]string, error) {
+	var out []string
+	for _, name := range []string{"billing.Notify", "shipping.Notify", "Shout"} {
+		s, err := workflow.ExecuteActivity[string](ctx, workflow.DefaultActivityOptions, name, who).Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	s, err := workflow.CreateSubWorkflowInstance[string](ctx, workflow.SubWorkflowOptions{}, "Echo", who, 3).Get(ctx)
+	return append(out, s), err
+}
+
+// Prefixed methods and catch-all workflows and activities on a worker.
+func TestDynamicRegistration(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		e := newEnv(t, opts, func(w *worker.Worker) {
+			must(t, w.RegisterWorkflow(ToolsCallsByName))
+			must(t, w.RegisterActivity(&ToolsBilling{}, worker.WithNamePrefix("billing.")))
+			must(t, w.RegisterActivity(&ToolsShipping{}, worker.WithNamePrefix("shipping.")))
+			must(t, w.RegisterDynamicActivity(func(ctx context.Context, name string, args converter.EncodedValues) (any, error) {
+				var who string
+				if err := args.Get(0, &who); err != nil {
+					return nil, err
+				}
+				return strings.ToUpper(name + " " + who), nil
+			}))
+			must(t, w.RegisterDynamicWorkflow(func(ctx workflow.Context, name string, args converter.EncodedValues) (any, error) {
+				var who string
+				var n int
+				if err := errors.Join(args.Get(0, &who), args.Get(1, &n)); err != nil {
+					return nil, err
+				}
+				return fmt.Sprintf("%s(%s×%d) on %s", name, who, n, workflow.GetInfo(ctx).WorkflowName), nil
+			}))
+		})
+		ctx := ctxFor(t)
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsCallsByName, "ann")
+		require.NoError(t, err)
+		out, err := client.GetWorkflowResult[[]string](ctx, e.c, inst, 20*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"billing ann", "shipping ann", "SHOUT ANN", "Echo(ann×3) on Echo"}, out)
+
+		// A client may start any name: the catch-all runs it.
+		inst, err = e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, "Anything", "bob", 1)
+		require.NoError(t, err)
+		s, err := client.GetWorkflowResult[string](ctx, e.c, inst, 20*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "Anything(bob×1) on Anything", s)
+	})
 }

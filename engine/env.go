@@ -276,4 +276,11 @@ func (r *runEnv) SetQueryHandler(name string, handler reflect.Value) {
 	r.queries[name] = handler
 }
 
-func (r *runEnv) WorkflowFunc() reflect.Type { return r.fn.Type() }
+// WorkflowFunc is nil for the catch-all workflow, whose parameters say
+// nothing about the arguments its runs take.
+func (r *runEnv) WorkflowFunc() reflect.Type {
+	if r.dynamic {
+		return nil
+	}
+	return r.fn.Type()
+}

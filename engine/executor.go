@@ -74,27 +74,29 @@ type Executor struct {
 	continuedID  string
 	attempt      int
 	memo         map[string][]byte
-	fn           reflect.Value
-	cancelRoot   func()
-	cancelAsked  bool
-	coroutines   int
-	mainDone     bool
-	mainOut      []reflect.Value
-	final        *history.Event
-	versions     map[string]int
-	signals      map[string]*signalState
-	queries      map[string]reflect.Value
-	pending      map[int64]*command
-	seenInbox    map[string]struct{}
-	now          time.Time
-	lastID       int64
-	replaying    bool
-	replay       []history.Event // the history Replay is walking
-	pos          int             // the next event of replay to apply or match
-	out          []history.Event // the events of the current Execute
-	inQuery      bool
-	err          error // set once the executor cannot go on
-	closed       bool
+	// dynamic: the run is the catch-all workflow's.
+	dynamic     bool
+	fn          reflect.Value
+	cancelRoot  func()
+	cancelAsked bool
+	coroutines  int
+	mainDone    bool
+	mainOut     []reflect.Value
+	final       *history.Event
+	versions    map[string]int
+	signals     map[string]*signalState
+	queries     map[string]reflect.Value
+	pending     map[int64]*command
+	seenInbox   map[string]struct{}
+	now         time.Time
+	lastID      int64
+	replaying   bool
+	replay      []history.Event // the history Replay is walking
+	pos         int             // the next event of replay to apply or match
+	out         []history.Event // the events of the current Execute
+	inQuery     bool
+	err         error // set once the executor cannot go on
+	closed      bool
 
 	// unsent are the IDs of the commands issued in the current Execute:
 	// canceled before their task commits, they are dropped (never
@@ -529,6 +531,9 @@ func (e *Executor) start(ev *history.Event) error {
 	if !ok {
 		return e.fail(fmt.Errorf("%w: %q", ErrUnknownWorkflow, ev.Name))
 	}
+	if d, isDynamic := fn.(*registry.Dynamic); isDynamic {
+		return e.startDynamic(ev, d)
+	}
 	if err := registry.CheckWorkflow(fn); err != nil {
 		return e.fail(fmt.Errorf("%w: %q: %v", ErrUnknownWorkflow, ev.Name, err))
 	}
@@ -544,6 +549,25 @@ func (e *Executor) start(ev *history.Event) error {
 		}})
 	}
 	in := append([]reflect.Value{reflect.ValueOf(ctx)}, args...)
+	e.sched.Spawn("main", func() {
+		out := e.fn.Call(in)
+		e.mainDone, e.mainOut = true, out
+		e.sched.Halt()
+	})
+	if e.cancelAsked {
+		cancel()
+	}
+	return nil
+}
+
+// startDynamic starts the catch-all workflow for a name no workflow is
+// registered as: it gets the name and the arguments undecoded.
+func (e *Executor) startDynamic(ev *history.Event, d *registry.Dynamic) error {
+	e.dynamic = true
+	e.fn = reflect.ValueOf(d.Fn)
+	ctx, cancel := wfenv.NewRootContext((*runEnv)(e))
+	e.cancelRoot = cancel
+	in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(ev.Name), reflect.ValueOf(converter.NewEncodedValues(e.conv, ev.Args))}
 	e.sched.Spawn("main", func() {
 		out := e.fn.Call(in)
 		e.mainDone, e.mainOut = true, out

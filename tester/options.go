@@ -114,7 +114,14 @@ func WithFollowContinueAsNew() Option {
 type RegisterOption func(*registerConfig)
 
 type registerConfig struct {
-	name string
+	name   string
+	prefix string
+}
+
+// WithNamePrefix registers a function as prefix + its own name, and a
+// struct's methods as prefix + method name, as worker.WithNamePrefix does.
+func WithNamePrefix(prefix string) RegisterOption {
+	return func(c *registerConfig) { c.prefix = prefix }
 }
 
 // WithName registers a function under name instead of its own name, as

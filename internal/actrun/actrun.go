@@ -18,6 +18,7 @@ import (
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -73,9 +74,14 @@ func CanceledError(name string) error {
 
 // Invoke decodes the arguments, calls fn, and encodes its result. A panic
 // becomes a *workflow.PanicError with the stack.
+// A *registry.Dynamic (the catch-all activity) gets the name and the
+// arguments undecoded.
 func Invoke(ctx context.Context, fn any, args [][]byte, conv converter.Converter) (result []byte, err error) {
-	in, err := call.DecodeArgs(conv, fn, 1, args)
-	if err != nil {
+	var in []reflect.Value
+	if d, ok := fn.(*registry.Dynamic); ok {
+		fn = d.Fn
+		in = []reflect.Value{reflect.ValueOf(d.Name), reflect.ValueOf(converter.NewEncodedValues(conv, args))}
+	} else if in, err = call.DecodeArgs(conv, fn, 1, args); err != nil {
 		return nil, workflow.NewPermanentError(err)
 	}
 	defer func() {

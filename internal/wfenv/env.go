@@ -62,7 +62,8 @@ type Env interface {
 	SignalChannel(name string, create func() (ch any, sink func(payload []byte))) any
 	// SetQueryHandler registers handler (already validated) for name.
 	SetQueryHandler(name string, handler reflect.Value)
-	// WorkflowFunc is the type of the running workflow function.
+	// WorkflowFunc is the type of the running workflow function (nil for
+	// a catch-all workflow).
 	WorkflowFunc() reflect.Type
 }
 
