@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/activity"
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/streams"
@@ -494,4 +495,63 @@ func TestDynamicRegistration(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "Anything(bob×1) on Anything", s)
 	})
+}
+
+// toolsTokens receives the task tokens of ToolsAsync calls.
+var toolsTokens = make(chan []byte, 8)
+
+// ToolsAsync hands its token to the test and leaves its result pending.
+func ToolsAsync(ctx context.Context, id string) (string, error) {
+	toolsTokens <- activity.GetInfo(ctx).TaskToken
+	return "", activity.ErrResultPending
+}
+
+// ToolsAsyncWorkflow calls ToolsAsync and reports its outcome.
+func ToolsAsyncWorkflow(ctx workflow.Context, id string) (string, error) {
+	s, err := workflow.ExecuteActivity[string](ctx, workflow.ActivityOptions{StartToCloseTimeout: 2 * time.Second}, ToolsAsync, id).Get(ctx)
+	if err != nil {
+		var we *workflow.Error
+		if errors.As(err, &we) {
+			return "failed: " + we.Type + ": " + we.Message, nil
+		}
+		return "failed: " + err.Error(), nil
+	}
+	return "done: " + s, nil
+}
+
+// An activity completed by an outside system through the client; failed
+// the same way; and one whose outcome never comes, ended by its timeout.
+func TestAsyncActivityCompletion(t *testing.T) {
+	e := newEnv(t, worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
+		must(t, w.RegisterWorkflow(ToolsAsyncWorkflow))
+		must(t, w.RegisterActivity(ToolsAsync))
+	})
+	ctx := ctxFor(t)
+	run := func(id string, outcome func(token []byte)) string {
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: id}, ToolsAsyncWorkflow, id)
+		require.NoError(t, err)
+		select {
+		case token := <-toolsTokens:
+			outcome(token)
+		case <-ctx.Done():
+			t.Fatal("no token")
+		}
+		res, err := client.GetWorkflowResult[string](ctx, e.c, inst, 20*time.Second)
+		require.NoError(t, err)
+		return res
+	}
+	assert.Equal(t, "done: shipped", run(uniqueID("async-ok"), func(token []byte) {
+		require.NoError(t, e.c.CompleteActivity(ctx, token, "shipped"))
+	}))
+	assert.Equal(t, "failed: OutOfStock: no stock", run(uniqueID("async-fail"), func(token []byte) {
+		require.NoError(t, e.c.FailActivity(ctx, token, workflow.NewError("OutOfStock", "no stock")))
+		require.NoError(t, e.c.CompleteActivity(ctx, token, "too late"), "a second outcome is accepted and ignored")
+	}))
+	var late []byte
+	assert.Equal(t, "failed: Timeout: activity ToolsAsync: start-to-close timeout of 2s exceeded", run(uniqueID("async-timeout"), func(token []byte) {
+		late = token
+	}))
+	require.NoError(t, e.c.CompleteActivity(ctx, late, "after the timeout"), "ignored")
+
+	assert.ErrorIs(t, e.c.CompleteActivity(ctx, []byte("{}"), 1), streams.ErrBadActivityToken)
 }

@@ -171,6 +171,12 @@ func (n names) runStart(inst, run string) string { return n.timer(inst, run, 0) 
 func (n names) runDeadline(inst, run string) string {
 	return "wft." + n.ns + ".s." + inst + "." + run + ".deadline"
 }
+
+// activityDeadline is the schedule that ends an activity call completed
+// asynchronously if its outcome does not come in time.
+func (n names) activityDeadline(inst, run string, scheduleID int64) string {
+	return fmt.Sprintf("wft.%s.s.%s.%s.a%d", n.ns, inst, run, scheduleID)
+}
 func (n names) timersOfRun(inst, run string) string {
 	return "wft." + n.ns + ".s." + inst + "." + run + ".*"
 }

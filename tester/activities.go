@@ -130,6 +130,7 @@ func (e *env) attemptEnv(t *activityTask) *actenv.Env {
 		Attempt:      t.attempt,
 		ScheduledAt:  t.ev.Time,
 		LastDetails:  decodeDetails(conv, t.details.last()),
+		TaskToken:    taskToken(t),
 	}
 	env.Logger = env.TaggedLogger(e.log)
 	env.Heartbeat = func(details ...any) {
@@ -202,6 +203,9 @@ func (e *env) attemptDone(t *activityTask, result []byte, err error) {
 	}
 	if err == nil {
 		t.answer(history.Event{Kind: history.ActivityCompleted, Result: result})
+		return
+	}
+	if e.leavePending(t, err) {
 		return
 	}
 	if delay, ok := actrun.RetryDelay(t.opts, t.attempt, e.now.Sub(t.ev.Time), err); ok {

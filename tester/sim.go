@@ -48,9 +48,11 @@ type env struct {
 	reg      *registry.Registry      // the workflows and activities that run for real
 	wfTypes  map[string]reflect.Type // signatures, for decoding mock arguments
 	actTypes map[string]reflect.Type
-	actMock  *mock.Mock
-	wfMock   *mock.Mock
-	sigMock  *mock.Mock
+	// pending are the activity calls left for CompleteActivity, by token.
+	pending map[string]*activityTask
+	actMock *mock.Mock
+	wfMock  *mock.Mock
+	sigMock *mock.Mock
 
 	mu       sync.Mutex
 	now      time.Time

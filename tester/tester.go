@@ -54,6 +54,7 @@ func NewWorkflowTester[T any](wf any, opts ...Option) *WorkflowTester[T] {
 		reg:      registry.New(),
 		wfTypes:  map[string]reflect.Type{},
 		actTypes: map[string]reflect.Type{},
+		pending:  map[string]*activityTask{},
 		actMock:  &mock.Mock{},
 		wfMock:   &mock.Mock{},
 		sigMock:  &mock.Mock{},

@@ -75,6 +75,10 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 
 	details := newAttemptDetails(w, streams.ActivityRef{InstanceID: t.InstanceID, ExecutionID: t.ExecutionID, ScheduleID: t.ScheduleID}, m.Attempt(), log)
 	result, err := w.callActivity(m, fn, details)
+	if errors.Is(err, actenv.ErrResultPending) {
+		w.leaveActivityPending(m, log)
+		return
+	}
 	if err == nil {
 		if w.finishActivity(m, result, nil, log) {
 			details.remove()
@@ -139,6 +143,7 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 			details.record(d)
 		},
 		LastDetails: details.previous,
+		TaskToken:   streams.ActivityTokenOf(w.b.Namespace(), t),
 	}
 	env.Logger = env.TaggedLogger(w.log)
 	// Keep the lease while the activity runs, and enforce the heartbeat
