@@ -89,6 +89,7 @@ type Client struct {
 	// publishEvent, if set, publishes inbox events in place of the
 	// backend's PublishEvent.
 	publishEvent func(ctx context.Context, queue, instanceID string, e *history.Event) error
+	props        []workflow.ContextPropagator
 }
 
 // Options configure a Client. The zero value (or nil) gives the defaults.
@@ -107,6 +108,11 @@ type Options struct {
 	// TerminateWorkflowInstance wait for an instance that is between runs.
 	// Zero means DefaultSettleTimeout.
 	SettleTimeout time.Duration
+
+	// ContextPropagators carry values of the context given to
+	// CreateWorkflowInstance into the workflow (workflow.ContextPropagator);
+	// use the same as the workers'.
+	ContextPropagators []workflow.ContextPropagator
 }
 
 // New returns a client of the backend's namespace with the default options.
@@ -127,6 +133,7 @@ func NewWithOptions(b *streams.Backend, opts *Options) *Client {
 		log:           opts.Logger,
 		pollInterval:  opts.ResultPollInterval,
 		settleTimeout: opts.SettleTimeout,
+		props:         opts.ContextPropagators,
 		now:           func() time.Time { return time.Now().UTC() },
 	}
 	if c.log == nil {

@@ -116,6 +116,10 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	if err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
+	hdr, err := workflow.InjectHeader(ctx, c.props)
+	if err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: context propagation: %w", id, name, err)
+	}
 	run := streams.NewID()
 	now := c.now()
 	start := &history.Event{
@@ -128,6 +132,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		Args:        payloads,
 		Memo:        memo,
 		Run:         runopts.First(runOpts, now),
+		Header:      hdr,
 	}
 	if err := c.checkEventSize(start, id, queue); err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)

@@ -555,3 +555,82 @@ func TestAsyncActivityCompletion(t *testing.T) {
 
 	assert.ErrorIs(t, e.c.CompleteActivity(ctx, []byte("{}"), 1), streams.ErrBadActivityToken)
 }
+
+// toolsTenantKey is the context key of the tenant, in context.Context
+// and in workflow.Context alike.
+type toolsTenantKey struct{}
+
+// toolsTenantPropagator carries the tenant under header key "tenant".
+type toolsTenantPropagator struct{}
+
+func (toolsTenantPropagator) Inject(ctx context.Context, h map[string][]byte) error {
+	if t, ok := ctx.Value(toolsTenantKey{}).(string); ok {
+		h["tenant"] = []byte(t)
+	}
+	return nil
+}
+
+func (toolsTenantPropagator) Extract(ctx context.Context, h map[string][]byte) (context.Context, error) {
+	if t, ok := h["tenant"]; ok {
+		return context.WithValue(ctx, toolsTenantKey{}, string(t)), nil
+	}
+	return ctx, nil
+}
+
+func (toolsTenantPropagator) InjectFromWorkflow(ctx workflow.Context, h map[string][]byte) error {
+	if t, ok := ctx.Value(toolsTenantKey{}).(string); ok {
+		h["tenant"] = []byte(t)
+	}
+	return nil
+}
+
+func (toolsTenantPropagator) ExtractToWorkflow(ctx workflow.Context, h map[string][]byte) (workflow.Context, error) {
+	if t, ok := h["tenant"]; ok {
+		return workflow.WithValue(ctx, toolsTenantKey{}, string(t)), nil
+	}
+	return ctx, nil
+}
+
+// ToolsTenantActivity reports the tenant its context carries.
+func ToolsTenantActivity(ctx context.Context) (string, error) {
+	t, _ := ctx.Value(toolsTenantKey{}).(string)
+	return "activity sees " + t, nil
+}
+
+// ToolsTenantChild reports the tenant its context carries.
+func ToolsTenantChild(ctx workflow.Context) (string, error) {
+	t, _ := ctx.Value(toolsTenantKey{}).(string)
+	return "child sees " + t, nil
+}
+
+// ToolsTenantWorkflow reports the tenant it, its activity and its child see.
+func ToolsTenantWorkflow(ctx workflow.Context) ([]string, error) {
+	t, _ := ctx.Value(toolsTenantKey{}).(string)
+	a, err := workflow.ExecuteActivity[string](ctx, workflow.DefaultActivityOptions, ToolsTenantActivity).Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := workflow.CreateSubWorkflowInstance[string](ctx, workflow.SubWorkflowOptions{}, ToolsTenantChild).Get(ctx)
+	return []string{"workflow sees " + t, a, c}, err
+}
+
+// A value of the client's context reaches the workflow, its activity and
+// its child through a ContextPropagator, across processes' boundaries
+// (headers on the events), with the executor cache and with replays.
+func TestContextPropagation(t *testing.T) {
+	forEachCacheMode(t, func(t *testing.T, opts worker.Options) {
+		opts.ContextPropagators = []workflow.ContextPropagator{toolsTenantPropagator{}}
+		e := newEnv(t, opts, func(w *worker.Worker) {
+			must(t, w.RegisterWorkflow(ToolsTenantWorkflow))
+			must(t, w.RegisterWorkflow(ToolsTenantChild))
+			must(t, w.RegisterActivity(ToolsTenantActivity))
+		})
+		c := client.NewWithOptions(e.b, &client.Options{ContextPropagators: []workflow.ContextPropagator{toolsTenantPropagator{}}})
+		ctx := context.WithValue(ctxFor(t), toolsTenantKey{}, "acme")
+		inst, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, ToolsTenantWorkflow)
+		require.NoError(t, err)
+		out, err := client.GetWorkflowResult[[]string](ctx, c, inst, 20*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"workflow sees acme", "activity sees acme", "child sees acme"}, out)
+	})
+}

@@ -115,6 +115,7 @@ func (r *runEnv) ScheduleActivity(req wfenv.ActivityRequest, done wfenv.Callback
 		Queue:    queue,
 		Args:     req.Args,
 		Activity: &opts,
+		Header:   req.Header,
 	}, done, opts.WaitForCancellation)
 }
 
@@ -146,6 +147,7 @@ func (r *runEnv) ScheduleSubWorkflow(req wfenv.SubWorkflowRequest, done wfenv.Ca
 		ParentClose: req.ParentClose,
 		Run:         req.Run,
 		Memo:        req.Memo,
+		Header:      req.Header,
 	}, done, req.WaitForCancellation)
 }
 
@@ -274,6 +276,23 @@ func (r *runEnv) SignalChannel(name string, create func() (any, func([]byte))) a
 
 func (r *runEnv) SetQueryHandler(name string, handler reflect.Value) {
 	r.queries[name] = handler
+}
+
+// Header runs the context propagators' InjectFromWorkflow on ctx.
+func (r *runEnv) Header(ctx any) (map[string][]byte, error) {
+	if len(r.opts.ContextPropagators) == 0 {
+		return nil, nil
+	}
+	h := map[string][]byte{}
+	for _, p := range r.opts.ContextPropagators {
+		if err := p.InjectFromWorkflow(ctx.(workflow.Context), h); err != nil {
+			return nil, err
+		}
+	}
+	if len(h) == 0 {
+		return nil, nil
+	}
+	return h, nil
 }
 
 // WorkflowFunc is nil for the catch-all workflow, whose parameters say

@@ -37,6 +37,10 @@ type Options struct {
 	Converter converter.Converter
 	// Logger is the base of workflow.Logger; nil discards.
 	Logger *slog.Logger
+	// ContextPropagators carry context values from the WorkflowStarted
+	// header into the root context, and from workflow contexts into the
+	// headers of activities and sub-workflows.
+	ContextPropagators []workflow.ContextPropagator
 	// BlockedTimeout is how long workflow code may run without reaching
 	// the workflow API before Execute or Replay fails with a
 	// *BlockedError. 0 means DefaultBlockedTimeout; negative disables the
@@ -538,8 +542,14 @@ func (e *Executor) start(ev *history.Event) error {
 		return e.fail(fmt.Errorf("%w: %q: %v", ErrUnknownWorkflow, ev.Name, err))
 	}
 	e.fn = reflect.ValueOf(fn)
-	ctx, cancel := wfenv.NewRootContext((*runEnv)(e))
+	root, cancel := wfenv.NewRootContext((*runEnv)(e))
 	e.cancelRoot = cancel
+	ctx, err := e.extractHeader(root.(workflow.Context), ev.Header)
+	if err != nil {
+		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
+			Type: workflow.ErrTypeArgument, Message: fmt.Sprintf("workflow %s: context propagation: %v", ev.Name, err), NonRetryable: true,
+		}})
+	}
 	args, err := call.DecodeArgs(e.conv, fn, 1, ev.Args)
 	if err != nil {
 		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
@@ -565,8 +575,14 @@ func (e *Executor) start(ev *history.Event) error {
 func (e *Executor) startDynamic(ev *history.Event, d *registry.Dynamic) error {
 	e.dynamic = true
 	e.fn = reflect.ValueOf(d.Fn)
-	ctx, cancel := wfenv.NewRootContext((*runEnv)(e))
+	root, cancel := wfenv.NewRootContext((*runEnv)(e))
 	e.cancelRoot = cancel
+	ctx, err := e.extractHeader(root.(workflow.Context), ev.Header)
+	if err != nil {
+		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
+			Type: workflow.ErrTypeArgument, Message: fmt.Sprintf("workflow %s: context propagation: %v", ev.Name, err), NonRetryable: true,
+		}})
+	}
 	in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(ev.Name), reflect.ValueOf(converter.NewEncodedValues(e.conv, ev.Args))}
 	e.sched.Spawn("main", func() {
 		out := e.fn.Call(in)
@@ -577,6 +593,18 @@ func (e *Executor) startDynamic(ev *history.Event, d *registry.Dynamic) error {
 		cancel()
 	}
 	return nil
+}
+
+// extractHeader gives the root context what the start's header carries,
+// through the context propagators.
+func (e *Executor) extractHeader(ctx workflow.Context, h map[string][]byte) (workflow.Context, error) {
+	for _, p := range e.opts.ContextPropagators {
+		var err error
+		if ctx, err = p.ExtractToWorkflow(ctx, h); err != nil {
+			return ctx, err
+		}
+	}
+	return ctx, nil
 }
 
 // run runs the workflow code until it waits, then ends the run if the code

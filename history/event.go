@@ -192,6 +192,9 @@ type Event struct {
 	// SubWorkflowScheduled for the child's): non-indexed values shown in
 	// describe, each encoded by the converter.
 	Memo map[string][]byte `msgpack:"tlmemo,omitempty" json:"memo,omitempty"`
+	// Header carries context values across processes (ContextPropagator):
+	// on WorkflowStarted, ActivityScheduled and SubWorkflowScheduled.
+	Header map[string][]byte `msgpack:"tlhdr,omitempty" json:"header,omitempty"`
 }
 
 // RunOptions are the timeouts and the retry policy of a workflow's runs.

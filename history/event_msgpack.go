@@ -35,6 +35,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(e.ParentClose != 0)
 	count(e.Run != nil)
 	count(len(e.Memo) > 0)
+	count(len(e.Header) > 0)
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -116,6 +117,10 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if len(e.Memo) > 0 {
 		w.key("tlmemo")
 		w.value(e.Memo)
+	}
+	if len(e.Header) > 0 {
+		w.key("tlhdr")
+		w.value(e.Header)
 	}
 	return w.err
 }

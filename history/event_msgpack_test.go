@@ -84,6 +84,9 @@ func randomEvent(r *rand.Rand) Event {
 	if maybe() {
 		e.Memo = map[string][]byte{str(): bytes()}
 	}
+	if maybe() {
+		e.Header = map[string][]byte{str(): bytes()}
+	}
 	return e
 }
 

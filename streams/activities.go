@@ -33,6 +33,8 @@ type ActivityTask struct {
 	Args        [][]byte                `msgpack:"a,omitempty"`
 	Options     history.ActivityOptions `msgpack:"o"`
 	ScheduledAt time.Time               `msgpack:"t"`
+	// Header carries context values (workflow.ContextPropagator).
+	Header map[string][]byte `msgpack:"h,omitempty"`
 }
 
 // activityTaskFormat is the first byte of an encoded activity task, as in

@@ -167,8 +167,15 @@ func (e *env) launch(t *activityTask, fn any) {
 	e.running[t] = time.Now()
 	aenv, attempt, args, conv := e.attemptEnv(t), t.attempt, t.ev.Args, e.conv
 	results, stop := e.results, e.stop
+	props, hdr := e.cfg.props, t.ev.Header
 	go func() {
-		result, err := runAttempt(ctx, fn, args, conv, aenv, lim)
+		actx, err := workflow.ExtractHeader(ctx, props, hdr)
+		var result []byte
+		if err != nil {
+			err = workflow.NewPermanentError(fmt.Errorf("activity %s: context propagation: %w", aenv.ActivityName, err))
+		} else {
+			result, err = runAttempt(actx, fn, args, conv, aenv, lim)
+		}
 		cancel(nil)
 		select {
 		case results <- attemptResult{task: t, attempt: attempt, result: result, err: err, end: time.Now()}:

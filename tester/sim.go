@@ -381,6 +381,8 @@ func (e *env) newExecutor(r *run) (*engine.Executor, error) {
 		Registry:    r.registry,
 		Converter:   e.conv,
 		Logger:      e.log,
+
+		ContextPropagators: e.cfg.props,
 	})
 }
 
@@ -428,6 +430,7 @@ func (e *env) finishRun(r *run, final history.Event) {
 				ContinuedExecutionID: r.executionID,
 				Run:                  runopts.Next(&r.started, true, at),
 				Memo:                 r.started.Memo,
+				Header:               r.started.Header,
 			})
 		})
 		return
@@ -440,6 +443,7 @@ func (e *env) finishRun(r *run, final history.Event) {
 			ContinuedExecutionID: r.executionID,
 			Run:                  runopts.Next(&r.started, false, e.now),
 			Memo:                 r.started.Memo,
+			Header:               r.started.Header,
 		})
 		if r == e.root {
 			r.ex.Close()

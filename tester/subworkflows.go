@@ -80,10 +80,11 @@ func (e *env) spawnChild(r *run, ev history.Event, reg engine.Registry) {
 		return
 	}
 	r.children[ev.ID] = e.startRun(ev.InstanceID, ev.Name, reg, history.Event{
-		Queue: ev.Queue,
-		Args:  ev.Args,
-		Run:   runopts.First(ev.Run, e.now),
-		Memo:  ev.Memo,
+		Queue:  ev.Queue,
+		Args:   ev.Args,
+		Run:    runopts.First(ev.Run, e.now),
+		Memo:   ev.Memo,
+		Header: ev.Header,
 		Parent: &history.Parent{
 			InstanceID:  r.instanceID,
 			ExecutionID: r.executionID,

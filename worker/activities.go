@@ -181,7 +181,11 @@ func (w *Worker) callActivity(m *streams.ActivityMessage, fn any, details *attem
 		}
 	}()
 
-	result, err := actrun.Invoke(actenv.With(ctx, env), fn, t.Args, w.conv)
+	actx, err := workflow.ExtractHeader(actenv.With(ctx, env), w.opts.ContextPropagators, t.Header)
+	if err != nil {
+		return nil, workflow.NewPermanentError(fmt.Errorf("activity %s: context propagation: %w", t.Name, err))
+	}
+	result, err := actrun.Invoke(actx, fn, t.Args, w.conv)
 	return result, actrun.Outcome(ctx, t.Name, actrun.Limits{StartToClose: timeout, ScheduleToClose: opts.ScheduleToClose, Heartbeat: opts.Heartbeat}, err)
 }
 

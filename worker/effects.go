@@ -62,6 +62,7 @@ func activityTask(queue, inst, run string, e *history.Event) *streams.ActivityTa
 		Name:          e.Name,
 		Args:          e.Args,
 		ScheduledAt:   e.Time,
+		Header:        e.Header,
 	}
 	if t.Queue == "" {
 		t.Queue = queue
@@ -180,6 +181,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			ContinuedExecutionID: run,
 			Run:                  runopts.Next(&started, false, now),
 			Memo:                 started.Memo,
+			Header:               started.Header,
 		}); err != nil {
 			return err
 		}
@@ -284,6 +286,7 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 	}
 	start.Run = runopts.First(e.Run, start.Time)
 	start.Memo = e.Memo
+	start.Header = e.Header
 	_, _, err := w.b.RegisterRun(ctx, e.InstanceID, start)
 	switch {
 	case err == nil:

@@ -49,5 +49,6 @@ func (w *Worker) retryRun(ctx context.Context, inst, run string, started *histor
 		ContinuedExecutionID: run,
 		Run:                  runopts.Next(started, true, at),
 		Memo:                 started.Memo,
+		Header:               started.Header,
 	}, at)
 }

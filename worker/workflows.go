@@ -476,6 +476,8 @@ func (w *Worker) newExecutor(inst, run string) (*engine.Executor, error) {
 		Logger:           w.log,
 		BlockedTimeout:   w.opts.BlockedTimeout,
 		MaxHistoryLength: w.opts.MaxHistoryLength,
+
+		ContextPropagators: w.opts.ContextPropagators,
 	})
 }
 

@@ -167,12 +167,18 @@ func ExecuteActivity[T any](ctx Context, opts ActivityOptions, activity any, arg
 		f.settle(zero, fmt.Errorf("workflow.ExecuteActivity(%s): %w", name, err))
 		return f
 	}
+	hdr, err := header(ctx)
+	if err != nil {
+		f.settle(zero, fmt.Errorf("workflow.ExecuteActivity(%s): context propagation: %w", name, err))
+		return f
+	}
 	var stop func()
 	id := env.ScheduleActivity(wfenv.ActivityRequest{
 		Name:    name,
 		Queue:   opts.Queue,
 		Args:    payloads,
 		Options: opts.stored(),
+		Header:  hdr,
 	}, func(result []byte, err error) {
 		if stop != nil {
 			stop()

@@ -115,6 +115,11 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): %w", name, err))
 		return f
 	}
+	hdr, err := header(ctx)
+	if err != nil {
+		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): context propagation: %w", name, err))
+		return f
+	}
 	what := "sub-workflow " + name
 	var stop func()
 	id := env.ScheduleSubWorkflow(wfenv.SubWorkflowRequest{
@@ -126,6 +131,7 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		ParentClose:         opts.ParentClosePolicy,
 		Run:                 opts.runOptions(),
 		Memo:                memo,
+		Header:              hdr,
 	}, func(result []byte, err error) {
 		if stop != nil {
 			stop()

@@ -62,6 +62,9 @@ type Env interface {
 	SignalChannel(name string, create func() (ch any, sink func(payload []byte))) any
 	// SetQueryHandler registers handler (already validated) for name.
 	SetQueryHandler(name string, handler reflect.Value)
+	// Header runs the run's context propagators on ctx (a
+	// workflow.Context) for work started under it.
+	Header(ctx any) (map[string][]byte, error)
 	// WorkflowFunc is the type of the running workflow function (nil for
 	// a catch-all workflow).
 	WorkflowFunc() reflect.Type
@@ -82,6 +85,7 @@ type Info struct {
 
 // ActivityRequest is an activity command as workflow code issued it.
 type ActivityRequest struct {
+	Header  map[string][]byte
 	Name    string
 	Queue   string
 	Args    [][]byte
@@ -92,6 +96,7 @@ type ActivityRequest struct {
 type SubWorkflowRequest struct {
 	Run                 *history.RunOptions
 	Memo                map[string][]byte
+	Header              map[string][]byte
 	Name                string
 	InstanceID          string
 	Queue               string
