@@ -51,7 +51,21 @@ type Info struct {
 	Attempt int
 	// ScheduledAt is when the workflow scheduled the call.
 	ScheduledAt time.Time
+	// TaskToken names this call for an outside system that completes it
+	// later through client.CompleteActivity or client.FailActivity,
+	// after the activity returned ErrResultPending.
+	TaskToken []byte
 }
+
+// ErrResultPending, returned by an activity, says the call is not over:
+// an outside system completes it later with the activity's task token
+// (GetInfo(ctx).TaskToken) through client.CompleteActivity or
+// client.FailActivity. The worker then takes the next task; the call
+// stays bounded by its StartToCloseTimeout (or the worker's default
+// activity timeout) and ScheduleToCloseTimeout, counted as for a running
+// attempt: when the outcome has not come by then, the workflow gets a
+// Timeout error (not retried).
+var ErrResultPending = actenv.ErrResultPending
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -86,6 +100,7 @@ func GetInfo(ctx context.Context) Info {
 		ScheduleID:   env.ScheduleID,
 		Attempt:      env.Attempt,
 		ScheduledAt:  env.ScheduledAt,
+		TaskToken:    env.TaskToken,
 	}
 }
 

@@ -89,6 +89,7 @@ type Client struct {
 	// publishEvent, if set, publishes inbox events in place of the
 	// backend's PublishEvent.
 	publishEvent func(ctx context.Context, queue, instanceID string, e *history.Event) error
+	props        []workflow.ContextPropagator
 }
 
 // Options configure a Client. The zero value (or nil) gives the defaults.
@@ -107,6 +108,11 @@ type Options struct {
 	// TerminateWorkflowInstance wait for an instance that is between runs.
 	// Zero means DefaultSettleTimeout.
 	SettleTimeout time.Duration
+
+	// ContextPropagators carry values of the context given to
+	// CreateWorkflowInstance into the workflow (workflow.ContextPropagator);
+	// use the same as the workers'.
+	ContextPropagators []workflow.ContextPropagator
 }
 
 // New returns a client of the backend's namespace with the default options.
@@ -127,6 +133,7 @@ func NewWithOptions(b *streams.Backend, opts *Options) *Client {
 		log:           opts.Logger,
 		pollInterval:  opts.ResultPollInterval,
 		settleTimeout: opts.SettleTimeout,
+		props:         opts.ContextPropagators,
 		now:           func() time.Time { return time.Now().UTC() },
 	}
 	if c.log == nil {
@@ -238,6 +245,14 @@ func (c *Client) followRun(ctx context.Context, rec *streams.InstanceRecord, run
 		if final == nil {
 			return nil, fmt.Errorf("run %q of instance %q is not its current run (%q), and its history does not say how it ended",
 				run, rec.InstanceID, rec.ExecutionID)
+		}
+		if final.Kind == history.WorkflowFailed {
+			// A failed run its retry policy retried is followed by the
+			// retry, whose ID is derived from it.
+			if next := streams.RetriedRunID(run); next == rec.ExecutionID || rec.Listed(next) {
+				run = next
+				continue
+			}
 		}
 		if final.Kind != history.WorkflowContinuedAsNew {
 			return &runRef{Run: run, Final: final, WorkflowName: name}, nil

@@ -49,6 +49,14 @@ type InstanceInfo struct {
 	// as new well before that.
 	HistoryEvents int `json:"history_events,omitempty"`
 	HistoryBytes  int `json:"history_bytes,omitempty"`
+
+	// EncodedMemo is the memo given at start (WorkflowInstanceOptions.Memo)
+	// as the converter encoded it; Memo the same decoded for display.
+	EncodedMemo map[string][]byte `json:"-"`
+	Memo        map[string]any    `json:"memo,omitempty"`
+	// StartAt is when a delayed start (WorkflowInstanceOptions.StartDelay)
+	// starts the current run; zero for a start at once.
+	StartAt time.Time `json:"start_at,omitzero"`
 }
 
 // InstanceDescription is an instance's registry entry together with what
@@ -117,7 +125,9 @@ type PendingActivity struct {
 	Name        string    `json:"name"`
 	Queue       string    `json:"queue,omitempty"`
 	ScheduledAt time.Time `json:"scheduled_at"`
-	// MaxAttempts is the retry policy's limit (0: the worker's default).
+	// MaxAttempts is the retry policy's limit: history.UnlimitedAttempts
+	// (-1) for none (retried until its timeouts), 0 for one attempt (a
+	// history written before retries became the default).
 	MaxAttempts int                      `json:"max_attempts,omitempty"`
 	Options     *history.ActivityOptions `json:"options,omitempty"`
 	// CancelRequested reports that the workflow asked to cancel it.
@@ -180,7 +190,7 @@ func (c *Client) DescribeWorkflowInstance(ctx context.Context, instanceID string
 	for i := range events {
 		e := &events[i]
 		if e.Kind == history.WorkflowStarted && d.StartedAt.IsZero() {
-			d.StartedAt = e.Time
+			d.StartedAt = e.StartTime()
 			d.ContinuedExecutionID = e.ContinuedExecutionID
 			d.EncodedInput = e.Args
 			d.Input = c.displayPayloads(e.Args)
@@ -210,9 +220,17 @@ func (c *Client) instanceInfo(rec *streams.InstanceRecord) *InstanceInfo {
 		EncodedResult: rec.Result,
 		Failure:       rec.Failure,
 		HistoryEvents: rec.HistoryEvents,
+		StartAt:       rec.StartAt,
 	}
 	if len(rec.Result) > 0 {
 		info.Result = c.DisplayPayload(rec.Result)
+	}
+	if len(rec.Memo) > 0 {
+		info.EncodedMemo = rec.Memo
+		info.Memo = make(map[string]any, len(rec.Memo))
+		for k, v := range rec.Memo {
+			info.Memo[k] = c.DisplayPayload(v)
+		}
 	}
 	return info
 }

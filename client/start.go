@@ -16,6 +16,7 @@ import (
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/runopts"
 	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
@@ -33,6 +34,43 @@ type WorkflowInstanceOptions struct {
 	// Queue is the queue whose workers run the workflow; empty means
 	// streams.DefaultQueue ("default").
 	Queue string
+	// Memo is a set of non-indexed values kept with the instance and
+	// shown by describe, wfctl describe and the web UI (a note, who
+	// started it, a ticket link). Each value is encoded by the backend's
+	// converter; it is not searchable (search attributes are).
+	Memo map[string]any
+
+	// ExecutionTimeout bounds all the instance's runs together, across
+	// continue-as-new and retries, counted from its first run's start;
+	// RunTimeout bounds each run. A run past either fails with a
+	// *workflow.Error of type workflow.ErrTypeTimeout. 0 = no limit.
+	ExecutionTimeout time.Duration
+	RunTimeout       time.Duration
+	// RetryOptions, when set, starts the instance again (a new run, same
+	// arguments, after the policy's backoff) when a run fails; nil (the
+	// default) means one run. See workflow.SubWorkflowOptions.RetryOptions.
+	RetryOptions *workflow.RetryOptions
+	// StartDelay starts the run this long from now: the start is a
+	// JetStream message schedule, delivered by the server at that time
+	// (nothing polls). Until then the instance exists, running, with no
+	// history; describe shows when it starts (StartAt).
+	StartDelay time.Duration
+}
+
+// runOptions is the history's form of the options' timeouts, retry
+// policy and start delay; nil when none is set.
+func (o *WorkflowInstanceOptions) runOptions() (*history.RunOptions, error) {
+	if o.ExecutionTimeout < 0 || o.RunTimeout < 0 || o.StartDelay < 0 {
+		return nil, errors.New("negative ExecutionTimeout, RunTimeout or StartDelay")
+	}
+	ro := &history.RunOptions{ExecutionTimeout: o.ExecutionTimeout, RunTimeout: o.RunTimeout, StartDelay: o.StartDelay}
+	if o.RetryOptions != nil {
+		ro.Retry = o.RetryOptions.WithDefaults().Stored()
+	}
+	if ro.Empty() {
+		return nil, nil
+	}
+	return ro, nil
 }
 
 // CreateWorkflowInstance starts a run of the workflow wf with args and
@@ -74,6 +112,18 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
 
+	memo, err := encodeMemo(c.conv, opts.Memo)
+	if err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
+	runOpts, err := opts.runOptions()
+	if err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
+	hdr, err := workflow.InjectHeader(ctx, c.props)
+	if err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: context propagation: %w", id, name, err)
+	}
 	run := streams.NewID()
 	// The run's trace: a child of the caller's span, carried in the start
 	// event (and so in the history) to every task of the run.
@@ -95,6 +145,9 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		Queue:       queue,
 		Args:        payloads,
 		Trace:       c.b.Telemetry().Inject(ctx),
+		Memo:        memo,
+		Run:         runopts.First(runOpts, now),
+		Header:      hdr,
 	}
 	if err = c.checkEventSize(start, id, queue); err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
@@ -107,7 +160,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	// canceled caller does not leave an instance waiting for a retry.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startPublishTimeout)
 	defer cancel()
-	if err = c.b.PublishEvent(pctx, queue, id, start); err != nil {
+	if err = c.b.PublishStartAt(pctx, queue, id, start, start.StartTime()); err != nil {
 		return nil, fmt.Errorf("client: instance %q of workflow %s is registered, but its start could not be published "+
 			"(start it again with the same ID to finish the start): %w", id, name, err)
 	}
@@ -166,6 +219,9 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	// A run that follows a continue-as-new is started by the worker with
 	// the arguments the workflow passed on; its recovery republishes it.
 	if n := len(existing.Runs); n > 0 {
+		if existing.ExecutionID == streams.RetriedRunID(existing.Runs[n-1]) {
+			return err // a retry: its start is a schedule the worker published
+		}
 		final, _, ferr := c.finalEvent(ctx, existing.InstanceID, existing.Runs[n-1])
 		if ferr != nil {
 			return unsure("checking whether its start is stored failed", ferr)
@@ -179,7 +235,19 @@ func (c *Client) alreadyRunning(ctx context.Context, existing *streams.InstanceR
 	heal.InboxID = streams.StartInboxID(existing.ExecutionID)
 	heal.Queue = existing.Queue
 	heal.Time = existing.CreatedAt
-	if perr := c.b.PublishEvent(ctx, existing.Queue, existing.InstanceID, &heal); perr != nil {
+	if heal.Run != nil || !existing.StartAt.IsZero() {
+		// This call's options, fixed as the lost start's were; a delayed
+		// start keeps the time the record says.
+		var given history.RunOptions
+		if heal.Run != nil {
+			given = history.RunOptions{ExecutionTimeout: heal.Run.ExecutionTimeout, RunTimeout: heal.Run.RunTimeout, Retry: heal.Run.Retry}
+		}
+		if !existing.StartAt.IsZero() {
+			given.StartDelay = existing.StartAt.Sub(existing.CreatedAt)
+		}
+		heal.Run = runopts.First(&given, heal.Time)
+	}
+	if perr := c.b.PublishStartAt(ctx, existing.Queue, existing.InstanceID, &heal, heal.StartTime()); perr != nil {
 		return unsure("its history is empty and republishing its start failed", perr)
 	}
 	c.log.Info("republished the start of an instance whose history is empty",

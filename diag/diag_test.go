@@ -176,7 +176,8 @@ func TestEmptyList(t *testing.T) {
 func TestFinishedInstance(t *testing.T) {
 	e := newEnv(t)
 	const id = "order/7 #1" // a slash, a space and a hash: escaped in every URL
-	e.start(id, Order, OrderInput{Customer: "ann", Items: []string{"mug", "tee"}, Total: 42.5})
+	e.startWith(client.WorkflowInstanceOptions{InstanceID: id, Memo: map[string]any{"ticket": "SUP-7"}},
+		Order, OrderInput{Customer: "ann", Items: []string{"mug", "tee"}, Total: 42.5})
 	e.waitEvents(id, "SubWorkflowCompleted", 1)
 	require.NoError(t, e.c.SignalWorkflow(e.ctx(), id, "approve", Approval{By: "maria"}))
 	e.waitStatus(id, streams.StatusCompleted)
@@ -193,6 +194,7 @@ func TestFinishedInstance(t *testing.T) {
 	assert.Contains(t, txt, `"ApprovedBy": "maria"`)
 	assert.Contains(t, txt, `"Charge": "ch_ann_42.50"`)
 	assert.Contains(t, txt, "11 events")
+	assert.Contains(t, txt, `Memo <span class="mono">ticket</span></dt><dd><pre class="json" data-testid="memo">"SUP-7"`)
 	assert.False(t, has(body, "action-cancel"), "no actions on a finished run")
 	assert.Contains(t, body, `data-testid="pending" hidden`)
 
@@ -215,7 +217,7 @@ func TestFinishedInstance(t *testing.T) {
 	assert.Contains(t, txt, "+0.000s")
 	assert.Contains(t, body, `href="#event-2" title="answers event #2"`, "a completion links its scheduling")
 	assert.Contains(t, body, `<span class="took">after `)
-	assert.Contains(t, txt, "up to 3 attempts · retry after 100ms ×2 · start-to-close 10s")
+	assert.Contains(t, txt, "up to 3 attempts · retry after 100ms ×2, at most 10s · start-to-close 10s", "the default cap, 100 times the first interval, is stored")
 
 	// The child is linked, and links back to its parent.
 	child := id + "/ship"

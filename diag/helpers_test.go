@@ -215,7 +215,13 @@ func (e *env) ctx() context.Context { return testenv.Context(e.t, 60*time.Second
 // start starts a workflow instance.
 func (e *env) start(id string, wf any, args ...any) *workflow.Instance {
 	e.t.Helper()
-	inst, err := e.c.CreateWorkflowInstance(e.ctx(), client.WorkflowInstanceOptions{InstanceID: id}, wf, args...)
+	return e.startWith(client.WorkflowInstanceOptions{InstanceID: id}, wf, args...)
+}
+
+// startWith starts wf with opts.
+func (e *env) startWith(opts client.WorkflowInstanceOptions, wf any, args ...any) *workflow.Instance {
+	e.t.Helper()
+	inst, err := e.c.CreateWorkflowInstance(e.ctx(), opts, wf, args...)
 	require.NoError(e.t, err)
 	return inst
 }

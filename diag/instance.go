@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,6 +37,7 @@ type instanceView struct {
 
 	Created   time.Time
 	Started   time.Time
+	StartAt   time.Time // a delayed start's time
 	Finished  time.Time
 	LastEvent time.Time
 	// Duration is from start to end, or to now for a running run.
@@ -43,6 +45,8 @@ type instanceView struct {
 
 	HistoryEvents int
 	HistoryBytes  int
+	// Memo is the instance's memo, by key, each value as JSON.
+	Memo []memoEntry
 
 	Input      string
 	Result     string
@@ -64,6 +68,11 @@ type instanceView struct {
 
 	// Token identifies the state shown, for the event stream.
 	Token string
+}
+
+// memoEntry is one memo value.
+type memoEntry struct {
+	Key, Value string
 }
 
 // instanceLink links another instance or run.
@@ -299,7 +308,11 @@ func (s *server) loadInstance(ctx context.Context, r *http.Request, id, run stri
 		}
 		iv.Workflow, iv.Queue = d.WorkflowName, d.Queue
 		iv.Created, iv.Started, iv.Finished = d.CreatedAt, d.StartedAt, d.FinishedAt
+		iv.StartAt = d.StartAt
 		iv.HistoryEvents, iv.HistoryBytes = len(events), d.HistoryBytes
+		for _, k := range slices.Sorted(maps.Keys(d.Memo)) {
+			iv.Memo = append(iv.Memo, memoEntry{Key: k, Value: prettyJSON(d.Memo[k])})
+		}
 		if d.Parent != nil {
 			iv.Parent = &instanceLink{ID: d.Parent.InstanceID, Run: d.Parent.ExecutionID, URL: instanceURL(b, d.Parent.InstanceID, d.Parent.ExecutionID)}
 		}
@@ -443,6 +456,9 @@ func activityOptions(o *history.ActivityOptions, attempts bool) string {
 	var parts []string
 	if attempts && o.MaxAttempts > 0 {
 		parts = append(parts, fmt.Sprintf("up to %d %s", o.MaxAttempts, pluralWord(o.MaxAttempts, "attempt", "attempts")))
+	}
+	if attempts && o.MaxAttempts < 0 {
+		parts = append(parts, "attempts until its timeouts")
 	}
 	if o.FirstRetryInterval > 0 {
 		retry := "retry after " + fmtDuration(o.FirstRetryInterval)

@@ -45,6 +45,8 @@ func (r *runEnv) Info() wfenv.Info {
 		Queue:                r.queue,
 		HistoryLength:        r.lastID,
 		Parent:               r.parent,
+		Attempt:              max(r.attempt, 1),
+		Memo:                 r.memo,
 	}
 }
 
@@ -113,6 +115,7 @@ func (r *runEnv) ScheduleActivity(req wfenv.ActivityRequest, done wfenv.Callback
 		Queue:    queue,
 		Args:     req.Args,
 		Activity: &opts,
+		Header:   req.Header,
 	}, done, opts.WaitForCancellation)
 }
 
@@ -142,6 +145,9 @@ func (r *runEnv) ScheduleSubWorkflow(req wfenv.SubWorkflowRequest, done wfenv.Ca
 		InstanceID:  id,
 		Args:        req.Args,
 		ParentClose: req.ParentClose,
+		Run:         req.Run,
+		Memo:        req.Memo,
+		Header:      req.Header,
 	}, done, req.WaitForCancellation)
 }
 
@@ -272,4 +278,28 @@ func (r *runEnv) SetQueryHandler(name string, handler reflect.Value) {
 	r.queries[name] = handler
 }
 
-func (r *runEnv) WorkflowFunc() reflect.Type { return r.fn.Type() }
+// Header runs the context propagators' InjectFromWorkflow on ctx.
+func (r *runEnv) Header(ctx any) (map[string][]byte, error) {
+	if len(r.opts.ContextPropagators) == 0 {
+		return nil, nil
+	}
+	h := map[string][]byte{}
+	for _, p := range r.opts.ContextPropagators {
+		if err := p.InjectFromWorkflow(ctx.(workflow.Context), h); err != nil {
+			return nil, err
+		}
+	}
+	if len(h) == 0 {
+		return nil, nil
+	}
+	return h, nil
+}
+
+// WorkflowFunc is nil for the catch-all workflow, whose parameters say
+// nothing about the arguments its runs take.
+func (r *runEnv) WorkflowFunc() reflect.Type {
+	if r.dynamic {
+		return nil
+	}
+	return r.fn.Type()
+}

@@ -37,6 +37,10 @@ type Options struct {
 	Converter converter.Converter
 	// Logger is the base of workflow.Logger; nil discards.
 	Logger *slog.Logger
+	// ContextPropagators carry context values from the WorkflowStarted
+	// header into the root context, and from workflow contexts into the
+	// headers of activities and sub-workflows.
+	ContextPropagators []workflow.ContextPropagator
 	// BlockedTimeout is how long workflow code may run without reaching
 	// the workflow API before Execute or Replay fails with a
 	// *BlockedError. 0 means DefaultBlockedTimeout; negative disables the
@@ -72,17 +76,21 @@ type Executor struct {
 	queue        string
 	parent       *history.Parent
 	continuedID  string
-	fn           reflect.Value
-	cancelRoot   func()
-	cancelAsked  bool
-	coroutines   int
-	mainDone     bool
-	mainOut      []reflect.Value
-	final        *history.Event
-	versions     map[string]int
-	signals      map[string]*signalState
-	queries      map[string]reflect.Value
-	rootCtx      any // the run's root workflow.Context
+	attempt      int
+	memo         map[string][]byte
+	// dynamic: the run is the catch-all workflow's.
+	dynamic     bool
+	fn          reflect.Value
+	cancelRoot  func()
+	cancelAsked bool
+	coroutines  int
+	mainDone    bool
+	mainOut     []reflect.Value
+	final       *history.Event
+	versions    map[string]int
+	signals     map[string]*signalState
+	queries     map[string]reflect.Value
+	rootCtx     any // the run's root workflow.Context
 	// updateHandlers are the registered update handlers, updates the
 	// updates the run accepted (by update ID), answers what the current
 	// Execute has to tell update callers (see update.go).
@@ -496,6 +504,12 @@ func (e *Executor) apply(ev history.Event) error {
 		if err := e.startUpdate(&ev); err != nil {
 			return err
 		}
+	case history.WorkflowTimeoutFired:
+		f := ev.Failure
+		if f == nil {
+			f = &history.Failure{Type: workflow.ErrTypeTimeout, Message: "workflow timeout"}
+		}
+		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: f})
 	}
 	if e.err != nil {
 		return e.err
@@ -538,17 +552,35 @@ func (e *Executor) accepts(ev *history.Event) bool {
 func (e *Executor) start(ev *history.Event) error {
 	e.started = true
 	e.workflowName, e.queue, e.parent, e.continuedID = ev.Name, ev.Queue, ev.Parent, ev.ContinuedExecutionID
+	if ev.Run != nil {
+		e.attempt = ev.Run.Attempt
+		if t := ev.StartTime(); t.After(e.now) {
+			e.now = t // a delayed start: the run's clock starts when it does
+		}
+	}
+	e.memo = ev.Memo
 	e.logger = e.logger.With(logkey.Workflow, ev.Name)
 	fn, ok := e.opts.Registry.Workflow(ev.Name)
 	if !ok {
 		return e.fail(fmt.Errorf("%w: %q", ErrUnknownWorkflow, ev.Name))
 	}
+	if d, isDynamic := fn.(*registry.Dynamic); isDynamic {
+		return e.startDynamic(ev, d)
+	}
 	if err := registry.CheckWorkflow(fn); err != nil {
 		return e.fail(fmt.Errorf("%w: %q: %v", ErrUnknownWorkflow, ev.Name, err))
 	}
 	e.fn = reflect.ValueOf(fn)
-	ctx, cancel := wfenv.NewRootContext((*runEnv)(e))
-	e.cancelRoot, e.rootCtx = cancel, ctx
+	root, cancel := wfenv.NewRootContext((*runEnv)(e))
+	e.cancelRoot = cancel
+	ctx, err := e.extractHeader(root.(workflow.Context), ev.Header)
+	// Update handlers run in the run's context, with the propagated values.
+	e.rootCtx = ctx
+	if err != nil {
+		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
+			Type: workflow.ErrTypeArgument, Message: fmt.Sprintf("workflow %s: context propagation: %v", ev.Name, err), NonRetryable: true,
+		}})
+	}
 	args, err := call.DecodeArgs(e.conv, fn, 1, ev.Args)
 	if err != nil {
 		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
@@ -567,6 +599,43 @@ func (e *Executor) start(ev *history.Event) error {
 		cancel()
 	}
 	return nil
+}
+
+// startDynamic starts the catch-all workflow for a name no workflow is
+// registered as: it gets the name and the arguments undecoded.
+func (e *Executor) startDynamic(ev *history.Event, d *registry.Dynamic) error {
+	e.dynamic = true
+	e.fn = reflect.ValueOf(d.Fn)
+	root, cancel := wfenv.NewRootContext((*runEnv)(e))
+	e.cancelRoot = cancel
+	ctx, err := e.extractHeader(root.(workflow.Context), ev.Header)
+	if err != nil {
+		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
+			Type: workflow.ErrTypeArgument, Message: fmt.Sprintf("workflow %s: context propagation: %v", ev.Name, err), NonRetryable: true,
+		}})
+	}
+	in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(ev.Name), reflect.ValueOf(converter.NewEncodedValues(e.conv, ev.Args))}
+	e.sched.Spawn("main", func() {
+		out := e.fn.Call(in)
+		e.mainDone, e.mainOut = true, out
+		e.sched.Halt()
+	})
+	if e.cancelAsked {
+		cancel()
+	}
+	return nil
+}
+
+// extractHeader gives the root context what the start's header carries,
+// through the context propagators.
+func (e *Executor) extractHeader(ctx workflow.Context, h map[string][]byte) (workflow.Context, error) {
+	for _, p := range e.opts.ContextPropagators {
+		var err error
+		if ctx, err = p.ExtractToWorkflow(ctx, h); err != nil {
+			return ctx, err
+		}
+	}
+	return ctx, nil
 }
 
 // run runs the workflow code until it waits, then ends the run if the code

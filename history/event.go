@@ -47,6 +47,9 @@ const (
 	// UpdateAccepted is an update the run accepted; its handler starts
 	// when the event is applied (also on replay).
 	UpdateAccepted Kind = 12 // Name, Args, UpdateID
+	// WorkflowTimeoutFired ends a run whose run or execution timeout
+	// passed (RunOptions); delivered by a message schedule.
+	WorkflowTimeoutFired Kind = 15 // Failure (Type Timeout)
 
 	// Produced by a workflow task.
 	ActivityScheduled          Kind = 20 // Name, Queue, Args, Activity
@@ -81,6 +84,7 @@ var kindNames = map[Kind]string{
 	TerminateRequested:         "TerminateRequested",
 	UpdateRequested:            "UpdateRequested",
 	UpdateAccepted:             "UpdateAccepted",
+	WorkflowTimeoutFired:       "WorkflowTimeoutFired",
 	ActivityScheduled:          "ActivityScheduled",
 	ActivityCancelRequested:    "ActivityCancelRequested",
 	TimerScheduled:             "TimerScheduled",
@@ -123,6 +127,7 @@ func (k Kind) Valid() bool {
 
 // Inbound reports whether events of this kind arrive through the inbox (as
 // opposed to being produced by a workflow task).
+// The numbers 1..19 are kept for inbound kinds.
 func (k Kind) Inbound() bool { return k >= WorkflowStarted && k <= 19 }
 
 // Final reports whether an event of this kind ends a run.
@@ -203,6 +208,16 @@ type Event struct {
 	// SignalReceived its sender's, and the commands a task issues
 	// (ActivityScheduled, SubWorkflowScheduled) the task's span.
 	Trace *TraceContext `msgpack:"tc,omitempty" json:"trace,omitempty"`
+	// Run holds a run's timeouts and retry policy (WorkflowStarted, and
+	// SubWorkflowScheduled for the child's).
+	Run *RunOptions `msgpack:"tlrun,omitempty" json:"run_options,omitempty"`
+	// Memo holds an instance's memo (WorkflowStarted, and
+	// SubWorkflowScheduled for the child's): non-indexed values shown in
+	// describe, each encoded by the converter.
+	Memo map[string][]byte `msgpack:"tlmemo,omitempty" json:"memo,omitempty"`
+	// Header carries context values across processes (ContextPropagator):
+	// on WorkflowStarted, ActivityScheduled and SubWorkflowScheduled.
+	Header map[string][]byte `msgpack:"tlhdr,omitempty" json:"header,omitempty"`
 }
 
 // TraceContext is a W3C trace context (https://www.w3.org/TR/trace-context/)
@@ -212,6 +227,56 @@ type TraceContext struct {
 	Parent string `msgpack:"p" json:"traceparent"`
 	State  string `msgpack:"s,omitempty" json:"tracestate,omitempty"`
 }
+
+// RunOptions are the timeouts and the retry policy of a workflow's runs.
+type RunOptions struct {
+	// ExecutionTimeout bounds the instance's runs together, across
+	// continue-as-new and retries; RunTimeout bounds one run.
+	ExecutionTimeout time.Duration `msgpack:"et,omitempty" json:"execution_timeout,omitempty"`
+	RunTimeout       time.Duration `msgpack:"rt,omitempty" json:"run_timeout,omitempty"`
+	// ExecutionDeadline is when ExecutionTimeout ends the instance, fixed
+	// when its first run starts (WorkflowStarted only).
+	ExecutionDeadline time.Time `msgpack:"ed,omitempty" json:"execution_deadline,omitzero"`
+	// Retry, when set, starts a failed run again; only its retry fields
+	// (MaxAttempts … RetryTimeout) are used.
+	Retry *ActivityOptions `msgpack:"rp,omitempty" json:"retry,omitempty"`
+	// Attempt is the run's attempt under Retry, from 1 (0 counts as 1),
+	// and FirstAttemptAt the start of attempt 1 (WorkflowStarted only).
+	Attempt        int       `msgpack:"at,omitempty" json:"attempt,omitempty"`
+	FirstAttemptAt time.Time `msgpack:"fa,omitempty" json:"first_attempt_at,omitzero"`
+	// StartDelay is how long after the event's Time the run starts (a
+	// delayed start; WorkflowStarted of a first run only): its inbox
+	// receives the event then, and the run's clock starts then.
+	StartDelay time.Duration `msgpack:"sd,omitempty" json:"start_delay,omitempty"`
+}
+
+// StartTime is when the run a WorkflowStarted event begins starts: its
+// Time, plus a delayed start's delay.
+func (e *Event) StartTime() time.Time {
+	if e.Run == nil {
+		return e.Time
+	}
+	return e.Time.Add(e.Run.StartDelay)
+}
+
+// Deadline is when a run started at start must end: the earlier of its
+// RunTimeout and the ExecutionDeadline; zero for none. execution reports
+// that the ExecutionDeadline is the one that ends it.
+func (o *RunOptions) Deadline(start time.Time) (at time.Time, execution bool) {
+	if o == nil {
+		return time.Time{}, false
+	}
+	if o.RunTimeout > 0 {
+		at = start.Add(o.RunTimeout)
+	}
+	if !o.ExecutionDeadline.IsZero() && (at.IsZero() || !o.ExecutionDeadline.After(at)) {
+		return o.ExecutionDeadline, true
+	}
+	return at, false
+}
+
+// Empty reports whether o sets nothing.
+func (o *RunOptions) Empty() bool { return o == nil || *o == (RunOptions{}) }
 
 // ParentClosePolicy is what happens to a sub-workflow still running when
 // its parent's run ends (for any reason but a continue-as-new). Package
@@ -248,7 +313,8 @@ func (f *Failure) Error() string {
 }
 
 // ActivityOptions are the options an activity was scheduled with, in their
-// stored form.
+// stored form. MaxAttempts 0 is one attempt (what histories written before
+// retries became the default hold); UnlimitedAttempts is no limit.
 type ActivityOptions struct {
 	MaxAttempts         int           `msgpack:"ma,omitempty" json:"max_attempts,omitempty"`
 	FirstRetryInterval  time.Duration `msgpack:"fi,omitempty" json:"first_retry_interval,omitempty"`
@@ -260,6 +326,10 @@ type ActivityOptions struct {
 	Heartbeat           time.Duration `msgpack:"hb,omitempty" json:"heartbeat,omitempty"`
 	WaitForCancellation bool          `msgpack:"wc,omitempty" json:"wait_for_cancellation,omitempty"`
 }
+
+// UnlimitedAttempts as a stored MaxAttempts means no limit on attempts:
+// the activity's timeouts end its retries.
+const UnlimitedAttempts = -1
 
 // Parent identifies the parent run of a sub-workflow and the event in it
 // that scheduled the child.

@@ -35,6 +35,9 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(e.ParentClose != 0)
 	count(e.Trace != nil)
 	count(e.UpdateID != "")
+	count(e.Run != nil)
+	count(len(e.Memo) > 0)
+	count(len(e.Header) > 0)
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -113,6 +116,18 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if e.Trace != nil {
 		w.key("tc")
 		w.value(e.Trace)
+	}
+	if e.Run != nil {
+		w.key("tlrun")
+		w.value(e.Run)
+	}
+	if len(e.Memo) > 0 {
+		w.key("tlmemo")
+		w.value(e.Memo)
+	}
+	if len(e.Header) > 0 {
+		w.key("tlhdr")
+		w.value(e.Header)
 	}
 	return w.err
 }

@@ -78,6 +78,19 @@ func randomEvent(r *rand.Rand) Event {
 		e.Trace = &TraceContext{Parent: str(), State: str()}
 	}
 	e.UpdateID = str()
+	if maybe() {
+		e.Run = &RunOptions{RunTimeout: time.Duration(r.Int64N(1e12)), Attempt: r.IntN(4)}
+		if maybe() {
+			e.Run.Retry = &ActivityOptions{MaxAttempts: r.IntN(5) - 1}
+			e.Run.ExecutionDeadline = at.Add(time.Duration(r.Int64N(1e15)))
+		}
+	}
+	if maybe() {
+		e.Memo = map[string][]byte{str(): bytes()}
+	}
+	if maybe() {
+		e.Header = map[string][]byte{str(): bytes()}
+	}
 	return e
 }
 

@@ -38,6 +38,8 @@ type ActivityTask struct {
 	// the activity (tracing on): each attempt's span is its child. It
 	// also travels in the message's traceparent header.
 	Trace *history.TraceContext `msgpack:"tc,omitempty"`
+	// Header carries context values (workflow.ContextPropagator).
+	Header map[string][]byte `msgpack:"h,omitempty"`
 }
 
 // activityTaskFormat is the first byte of an encoded activity task, as in

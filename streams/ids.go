@@ -101,6 +101,16 @@ func ContinuedRunID(run string) string {
 	return uuid.NewSHA1(runIDSpace, []byte(run+"/continued")).String()
 }
 
+// RetriedRunID is the execution ID of the run that retries a failed run
+// (a workflow's retry policy).
+func RetriedRunID(run string) string {
+	return uuid.NewSHA1(runIDSpace, []byte(run+"/retry")).String()
+}
+
+// DeadlineInboxID is the InboxID of the WorkflowTimeoutFired event of a
+// run.
+func DeadlineInboxID(executionID string) string { return "deadline:" + executionID }
+
 // NewID returns a new random (version 4) UUID: the ID of a run a client
 // starts, of an instance started without one, of a signal.
 func NewID() string { return uuid.NewString() }

@@ -47,6 +47,11 @@ func (r *InstanceRecord) beginRun(start *history.Event) {
 	r.FinishedAt = time.Time{}
 	r.Result, r.Failure, r.ResultInHistory = nil, nil, false
 	r.HistoryEvents = 0
+	r.Memo = start.Memo
+	r.StartAt = time.Time{}
+	if start.Run != nil && start.Run.StartDelay > 0 {
+		r.StartAt = start.StartTime()
+	}
 }
 
 // ContinueTo moves the record of a run that continued as new on to the next
@@ -55,6 +60,7 @@ func (r *InstanceRecord) ContinueTo(next string, now time.Time) {
 	r.pushRun(r.ExecutionID)
 	r.ExecutionID = next
 	r.UpdatedAt = now
+	r.StartAt = time.Time{}
 	r.HistoryEvents = 0
 }
 

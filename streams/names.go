@@ -163,6 +163,20 @@ func (n names) inboxOfQueue(queue string) string { return "wft." + n.ns + ".q." 
 func (n names) timer(inst, run string, id int64) string {
 	return fmt.Sprintf("wft.%s.s.%s.%s.%d", n.ns, inst, run, id)
 }
+
+// runStart and runDeadline are a run's schedules that are not timers of
+// its code: its delayed start and the end its timeouts set. They share
+// the run's timer subjects, so ending the run purges them with its timers.
+func (n names) runStart(inst, run string) string { return n.timer(inst, run, 0) }
+func (n names) runDeadline(inst, run string) string {
+	return "wft." + n.ns + ".s." + inst + "." + run + ".deadline"
+}
+
+// activityDeadline is the schedule that ends an activity call completed
+// asynchronously if its outcome does not come in time.
+func (n names) activityDeadline(inst, run string, scheduleID int64) string {
+	return fmt.Sprintf("wft.%s.s.%s.%s.a%d", n.ns, inst, run, scheduleID)
+}
 func (n names) timersOfRun(inst, run string) string {
 	return "wft." + n.ns + ".s." + inst + "." + run + ".*"
 }

@@ -97,6 +97,12 @@ type InstanceRecord struct {
 	// HistoryEvents is the length of a finished run's history (0 while
 	// it runs: describe reads the history for its size).
 	HistoryEvents int `json:"history_events,omitempty"`
+	// Memo is the instance's memo as its run's start gave it: values
+	// encoded by the converter, not indexed.
+	Memo map[string][]byte `json:"memo,omitempty"`
+	// StartAt is when a delayed start (WorkflowInstanceOptions.StartDelay)
+	// puts the current run's start in its inbox; zero for a start at once.
+	StartAt time.Time `json:"start_at,omitzero"`
 
 	// Revision is the registry revision the record was read at (not stored).
 	Revision uint64 `json:"-"`

@@ -130,6 +130,7 @@ func (e *env) attemptEnv(t *activityTask) *actenv.Env {
 		Attempt:      t.attempt,
 		ScheduledAt:  t.ev.Time,
 		LastDetails:  decodeDetails(conv, t.details.last()),
+		TaskToken:    taskToken(t),
 	}
 	env.Logger = env.TaggedLogger(e.log)
 	env.Heartbeat = func(details ...any) {
@@ -166,8 +167,15 @@ func (e *env) launch(t *activityTask, fn any) {
 	e.running[t] = time.Now()
 	aenv, attempt, args, conv := e.attemptEnv(t), t.attempt, t.ev.Args, e.conv
 	results, stop := e.results, e.stop
+	props, hdr := e.cfg.props, t.ev.Header
 	go func() {
-		result, err := runAttempt(ctx, fn, args, conv, aenv, lim)
+		actx, err := workflow.ExtractHeader(ctx, props, hdr)
+		var result []byte
+		if err != nil {
+			err = workflow.NewPermanentError(fmt.Errorf("activity %s: context propagation: %w", aenv.ActivityName, err))
+		} else {
+			result, err = runAttempt(actx, fn, args, conv, aenv, lim)
+		}
 		cancel(nil)
 		select {
 		case results <- attemptResult{task: t, attempt: attempt, result: result, err: err, end: time.Now()}:
@@ -202,6 +210,9 @@ func (e *env) attemptDone(t *activityTask, result []byte, err error) {
 	}
 	if err == nil {
 		t.answer(history.Event{Kind: history.ActivityCompleted, Result: result})
+		return
+	}
+	if e.leavePending(t, err) {
 		return
 	}
 	if delay, ok := actrun.RetryDelay(t.opts, t.attempt, e.now.Sub(t.ev.Time), err); ok {

@@ -59,7 +59,7 @@ func TestRetryBackoffAdvancesMockTime(t *testing.T) {
 		{
 			name: "retry timeout stops the third retry",
 			opts: workflow.ActivityOptions{RetryOptions: workflow.RetryOptions{
-				MaxAttempts: 10, FirstRetryInterval: 10 * time.Second, RetryTimeout: 25 * time.Second,
+				MaxAttempts: 10, FirstRetryInterval: 10 * time.Second, BackoffCoefficient: 1, RetryTimeout: 25 * time.Second,
 			}},
 			failures: -1, failWith: errFlaky, want: "failed after 20s: flaky", calls: 3,
 		},
@@ -75,8 +75,17 @@ func TestRetryBackoffAdvancesMockTime(t *testing.T) {
 			failures: -1, failWith: workflow.NewPermanentError(errFlaky), want: "failed after 0s: flaky", calls: 1,
 		},
 		{
-			name: "no retry policy: one attempt", opts: workflow.ActivityOptions{},
+			name: "MaxAttempts 1: one attempt", opts: workflow.ActivityOptions{RetryOptions: workflow.RetryOptions{MaxAttempts: 1}},
 			failures: -1, failWith: errFlaky, want: "failed after 0s: flaky", calls: 1,
+		},
+		{
+			// Attempts at 0, 1, 3 and 7 s; the next would be at 15 s.
+			name: "zero retry policy: the default, until schedule-to-close", opts: workflow.ActivityOptions{ScheduleToCloseTimeout: 10 * time.Second},
+			failures: -1, failWith: errFlaky, want: "failed after 7s: flaky", calls: 4,
+		},
+		{
+			name: "zero retry policy: succeeds on a later attempt", opts: workflow.ActivityOptions{},
+			failures: 5, failWith: errFlaky, want: "1 after 31s", calls: 6,
 		},
 	}
 	for _, tt := range tests {

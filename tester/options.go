@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/converter"
+
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // DefaultTestTimeout is how much wall time Execute gives a workflow unless
@@ -28,6 +30,7 @@ const defaultActivityTimeout = 10 * time.Minute
 type Option func(*config)
 
 type config struct {
+	props       []workflow.ContextPropagator
 	start       time.Time
 	timeout     time.Duration
 	logger      *slog.Logger
@@ -109,12 +112,26 @@ func WithFollowContinueAsNew() Option {
 	return func(c *config) { c.followCAN = true }
 }
 
+// WithContextPropagators sets the context propagators, as
+// worker.Options.ContextPropagators: values the workflow's context
+// carries reach its activities' context.Context and its sub-workflows.
+func WithContextPropagators(props ...workflow.ContextPropagator) Option {
+	return func(c *config) { c.props = props }
+}
+
 // A RegisterOption changes how RegisterWorkflow or RegisterActivity
 // registers a function.
 type RegisterOption func(*registerConfig)
 
 type registerConfig struct {
-	name string
+	name   string
+	prefix string
+}
+
+// WithNamePrefix registers a function as prefix + its own name, and a
+// struct's methods as prefix + method name, as worker.WithNamePrefix does.
+func WithNamePrefix(prefix string) RegisterOption {
+	return func(c *registerConfig) { c.prefix = prefix }
 }
 
 // WithName registers a function under name instead of its own name, as

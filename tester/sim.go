@@ -18,6 +18,7 @@ import (
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/runopts"
 )
 
 // The states of an env.
@@ -47,9 +48,11 @@ type env struct {
 	reg      *registry.Registry      // the workflows and activities that run for real
 	wfTypes  map[string]reflect.Type // signatures, for decoding mock arguments
 	actTypes map[string]reflect.Type
-	actMock  *mock.Mock
-	wfMock   *mock.Mock
-	sigMock  *mock.Mock
+	// pending are the activity calls left for CompleteActivity, by token.
+	pending map[string]*activityTask
+	actMock *mock.Mock
+	wfMock  *mock.Mock
+	sigMock *mock.Mock
 
 	mu       sync.Mutex
 	now      time.Time
@@ -366,6 +369,13 @@ func (e *env) startRun(inst, name string, reg engine.Registry, start history.Eve
 	e.current[inst] = r
 	e.deliver(r, start)
 	r.started = r.inbox[len(r.inbox)-1]
+	if at, f := runopts.Deadline(&r.started); !at.IsZero() {
+		// Key 0 is no timer's: the run's deadline dies with its timers.
+		r.timers[0] = e.schedule(at, fmt.Sprintf("deadline of %v", r), func() {
+			delete(r.timers, 0)
+			e.deliver(r, history.Event{Kind: history.WorkflowTimeoutFired, Failure: f})
+		})
+	}
 	return r
 }
 
@@ -376,6 +386,8 @@ func (e *env) newExecutor(r *run) (*engine.Executor, error) {
 		Registry:    r.registry,
 		Converter:   e.conv,
 		Logger:      e.log,
+
+		ContextPropagators: e.cfg.props,
 	})
 }
 
@@ -411,12 +423,32 @@ func (e *env) finishRun(r *run, final history.Event) {
 		r.ex.Close()
 		r.ex = nil
 	}
+	if at, retry := runopts.Retry(&r.started, &final); retry {
+		// As the worker does: a new run of the instance after the
+		// backoff, with the same arguments; the parent hears of the last.
+		// (Only sub-workflows have run options in the tester.)
+		e.schedule(at, fmt.Sprintf("retry of %v", r), func() {
+			e.startRun(r.instanceID, r.name, r.registry, history.Event{
+				Queue:                r.started.Queue,
+				Args:                 r.started.Args,
+				Parent:               r.started.Parent,
+				ContinuedExecutionID: r.executionID,
+				Run:                  runopts.Next(&r.started, true, at),
+				Memo:                 r.started.Memo,
+				Header:               r.started.Header,
+			})
+		})
+		return
+	}
 	if final.Kind == history.WorkflowContinuedAsNew && (r != e.root || e.cfg.followCAN) {
 		next := e.startRun(r.instanceID, r.name, r.registry, history.Event{
 			Queue:                r.started.Queue,
 			Args:                 final.Args,
 			Parent:               r.started.Parent,
 			ContinuedExecutionID: r.executionID,
+			Run:                  runopts.Next(&r.started, false, e.now),
+			Memo:                 r.started.Memo,
+			Header:               r.started.Header,
 		})
 		if r == e.root {
 			r.ex.Close()

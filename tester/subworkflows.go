@@ -6,6 +6,7 @@ import (
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/runopts"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -79,8 +80,11 @@ func (e *env) spawnChild(r *run, ev history.Event, reg engine.Registry) {
 		return
 	}
 	r.children[ev.ID] = e.startRun(ev.InstanceID, ev.Name, reg, history.Event{
-		Queue: ev.Queue,
-		Args:  ev.Args,
+		Queue:  ev.Queue,
+		Args:   ev.Args,
+		Run:    runopts.First(ev.Run, e.now),
+		Memo:   ev.Memo,
+		Header: ev.Header,
 		Parent: &history.Parent{
 			InstanceID:  r.instanceID,
 			ExecutionID: r.executionID,

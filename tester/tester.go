@@ -1,6 +1,7 @@
 package tester
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // WorkflowTester runs one workflow in memory, with its activities and
@@ -52,6 +54,7 @@ func NewWorkflowTester[T any](wf any, opts ...Option) *WorkflowTester[T] {
 		reg:      registry.New(),
 		wfTypes:  map[string]reflect.Type{},
 		actTypes: map[string]reflect.Type{},
+		pending:  map[string]*activityTask{},
 		actMock:  &mock.Mock{},
 		wfMock:   &mock.Mock{},
 		sigMock:  &mock.Mock{},
@@ -221,6 +224,30 @@ func (wt *WorkflowTester[T]) RegisterWorkflow(wf any, opts ...RegisterOption) {
 	}
 	if err := wt.e.registerWorkflow(wf, opts); err != nil {
 		wt.e.setupFailed(err)
+	}
+}
+
+// RegisterDynamicWorkflow registers a catch-all workflow, as
+// worker.RegisterDynamicWorkflow: a sub-workflow name with no mock and no
+// registered workflow runs it, with the name and the raw arguments.
+func (wt *WorkflowTester[T]) RegisterDynamicWorkflow(fn func(ctx workflow.Context, name string, args converter.EncodedValues) (any, error)) {
+	if wt.e.cfg.tb != nil {
+		wt.e.cfg.tb.Helper()
+	}
+	if err := wt.e.reg.SetDynamicWorkflow(fn); err != nil {
+		wt.e.setupFailed(fmt.Errorf("%w: RegisterDynamicWorkflow: %w", ErrBadSetup, err))
+	}
+}
+
+// RegisterDynamicActivity registers a catch-all activity, as
+// worker.RegisterDynamicActivity: an activity name with no mock and no
+// registered activity runs it, with the name and the raw arguments.
+func (wt *WorkflowTester[T]) RegisterDynamicActivity(fn func(ctx context.Context, name string, args converter.EncodedValues) (any, error)) {
+	if wt.e.cfg.tb != nil {
+		wt.e.cfg.tb.Helper()
+	}
+	if err := wt.e.reg.SetDynamicActivity(fn); err != nil {
+		wt.e.setupFailed(fmt.Errorf("%w: RegisterDynamicActivity: %w", ErrBadSetup, err))
 	}
 }
 
@@ -469,20 +496,21 @@ func (e *env) registerActivity(a any, opts []RegisterOption) error {
 	for _, o := range opts {
 		o(&rc)
 	}
-	if err := e.reg.AddActivity(a, rc.name); err != nil {
+	if err := registry.AddActivity(e.reg, a, rc.name, rc.prefix); err != nil {
 		return fmt.Errorf("%w: RegisterActivity: %w", ErrBadSetup, err)
 	}
 	// Remember the signatures, to decode the arguments of mocks by name.
 	v := reflect.ValueOf(a)
 	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
 		for i := range v.NumMethod() {
-			e.actTypes[v.Type().Method(i).Name] = v.Method(i).Type()
+			e.actTypes[rc.prefix+v.Type().Method(i).Name] = v.Method(i).Type()
 		}
 		return nil
 	}
 	name := rc.name
 	if name == "" {
-		name, _ = registry.Name(a) // AddActivity succeeded: it has one
+		n, _ := registry.Name(a) // AddActivity succeeded: it has one
+		name = rc.prefix + n
 	}
 	e.actTypes[name] = v.Type()
 	return nil
@@ -493,7 +521,15 @@ func (e *env) registerWorkflow(wf any, opts []RegisterOption) error {
 	for _, o := range opts {
 		o(&rc)
 	}
-	name, err := e.reg.AddWorkflow(wf, rc.name)
+	name := rc.name
+	if name == "" && rc.prefix != "" {
+		n, err := registry.Name(wf)
+		if err != nil {
+			return fmt.Errorf("%w: RegisterWorkflow: %w", ErrBadSetup, err)
+		}
+		name = rc.prefix + n
+	}
+	name, err := e.reg.AddWorkflow(wf, name)
 	if err != nil {
 		return fmt.Errorf("%w: RegisterWorkflow: %w", ErrBadSetup, err)
 	}

@@ -82,6 +82,12 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 	began := time.Now()
 	result, err := w.callActivity(sctx, m, fn, details)
 	took := time.Since(began)
+	if errors.Is(err, actenv.ErrResultPending) {
+		// The attempt's span ends here; the outside system completes it.
+		telemetry.EndSpan(span, nil)
+		w.leaveActivityPending(m, log)
+		return
+	}
 	telemetry.EndSpan(span, err)
 	if err == nil {
 		w.recordActivity(m, began, took, outcomeCompleted)
@@ -151,6 +157,7 @@ func (w *Worker) callActivity(sctx context.Context, m *streams.ActivityMessage, 
 			details.record(d)
 		},
 		LastDetails: details.previous,
+		TaskToken:   streams.ActivityTokenOf(w.b.Namespace(), t),
 	}
 	env.Logger = env.TaggedLogger(w.log)
 	if ids := activityLogAttrs(trace.SpanFromContext(sctx)); ids != nil {
@@ -191,7 +198,11 @@ func (w *Worker) callActivity(sctx context.Context, m *streams.ActivityMessage, 
 		}
 	}()
 
-	result, err := actrun.Invoke(actenv.With(ctx, env), fn, t.Args, w.conv)
+	actx, err := workflow.ExtractHeader(actenv.With(ctx, env), w.opts.ContextPropagators, t.Header)
+	if err != nil {
+		return nil, workflow.NewPermanentError(fmt.Errorf("activity %s: context propagation: %w", t.Name, err))
+	}
+	result, err := actrun.Invoke(actx, fn, t.Args, w.conv)
 	return result, actrun.Outcome(ctx, t.Name, actrun.Limits{StartToClose: timeout, ScheduleToClose: opts.ScheduleToClose, Heartbeat: opts.Heartbeat}, err)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/runopts"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -24,6 +25,8 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 		e := &events[i]
 		var err error
 		switch e.Kind {
+		case history.WorkflowStarted:
+			err = w.scheduleDeadline(ctx, queue, inst, run, e)
 		case history.ActivityScheduled:
 			err = w.scheduleActivity(ctx, activityTask(queue, inst, run, e))
 		case history.TimerScheduled:
@@ -63,6 +66,7 @@ func activityTask(queue, inst, run string, e *history.Event) *streams.ActivityTa
 		Args:          e.Args,
 		ScheduledAt:   e.Time,
 		Trace:         e.Trace,
+		Header:        e.Header,
 	}
 	if t.Queue == "" {
 		t.Queue = queue
@@ -130,6 +134,20 @@ func (w *Worker) recoverEffects(ctx context.Context, queue, inst, run string, st
 func (w *Worker) finishRun(ctx context.Context, inst, run string, started history.Event, e *history.Event, open openWork) error {
 	status := streams.StatusOf(e.Kind)
 	now := time.Now().UTC()
+	deadline, _ := started.Run.Deadline(started.StartTime())
+	if retryAt, retry := runopts.Retry(&started, e); retry {
+		commands, err := open.commands(ctx, w.b, inst, run)
+		if err != nil {
+			return err
+		}
+		if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
+			return err
+		}
+		if err := w.stopOpenWork(ctx, inst, run, status, commands); err != nil {
+			return err
+		}
+		return w.retryRun(ctx, inst, run, &started, retryAt)
+	}
 	nextRun := ""
 	if e.Kind == history.WorkflowContinuedAsNew {
 		nextRun = streams.ContinuedRunID(run)
@@ -166,6 +184,9 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 			Parent:               started.Parent,
 			ContinuedExecutionID: run,
 			Trace:                started.Trace, // the next run stays in the instance's trace
+			Run:                  runopts.Next(&started, false, now),
+			Memo:                 started.Memo,
+			Header:               started.Header,
 		}); err != nil {
 			return err
 		}
@@ -174,7 +195,7 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(commands, func(c history.Event) bool { return c.Kind == history.TimerScheduled }) {
+	if !deadline.IsZero() || slices.ContainsFunc(commands, func(c history.Event) bool { return c.Kind == history.TimerScheduled }) {
 		if err := w.b.CancelRunTimers(ctx, inst, run); err != nil {
 			return err
 		}
@@ -269,6 +290,9 @@ func (w *Worker) startChild(ctx context.Context, queue, inst, run string, e *his
 		Parent:      &history.Parent{InstanceID: inst, ExecutionID: run, Queue: queue, ScheduleID: e.ID},
 		Trace:       e.Trace, // the child's tasks join the parent's trace
 	}
+	start.Run = runopts.First(e.Run, start.Time)
+	start.Memo = e.Memo
+	start.Header = e.Header
 	_, _, err := w.b.RegisterRun(ctx, e.InstanceID, start)
 	switch {
 	case err == nil:

@@ -13,6 +13,7 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // ReplayerOptions configure a Replayer. The zero value is ready to use.
@@ -22,6 +23,9 @@ type ReplayerOptions struct {
 	// Logger receives the workflow code's log lines (silent while
 	// replaying, as in a worker) and the replayer's own; nil discards.
 	Logger *slog.Logger
+	// ContextPropagators must be the workers' (a workflow may read the
+	// values they put in its context).
+	ContextPropagators []workflow.ContextPropagator
 }
 
 // Replayer replays stored histories against the workflow code registered
@@ -94,6 +98,8 @@ func (r *Replayer) Replay(instanceID, executionID string, events []history.Event
 		Registry:    r.reg,
 		Converter:   r.opts.Converter,
 		Logger:      r.opts.Logger,
+
+		ContextPropagators: r.opts.ContextPropagators,
 	})
 	if err != nil {
 		return fail(err)

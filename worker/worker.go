@@ -25,6 +25,7 @@ import (
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/internal/telemetry"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/workflow"
 )
 
 // Options configure a worker. Zero fields take the default of
@@ -68,6 +69,10 @@ type Options struct {
 	MaxHistoryLength int64
 	// Logger receives the worker's log lines; default: the backend's.
 	Logger *slog.Logger
+	// ContextPropagators carry context values into workflows, their
+	// activities and sub-workflows (workflow.ContextPropagator); use the
+	// same as the clients'.
+	ContextPropagators []workflow.ContextPropagator
 }
 
 // DefaultOptions are the options used for nil, and for each zero field.

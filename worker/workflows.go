@@ -527,6 +527,8 @@ func (w *Worker) newExecutor(inst, run string, spans *spanHolder) (*engine.Execu
 		Logger:           log,
 		BlockedTimeout:   w.opts.BlockedTimeout,
 		MaxHistoryLength: w.opts.MaxHistoryLength,
+
+		ContextPropagators: w.opts.ContextPropagators,
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,11 +48,42 @@ func TestExecuteActivityNamesAndOptions(t *testing.T) {
 	assert.Equal(t, 3, h[1].Activity.MaxAttempts, "DefaultActivityOptions")
 	assert.Equal(t, "Multiply", h[2].Name)
 	assert.Equal(t, "acts", h[2].Queue)
-	assert.Equal(t, history.ActivityOptions{MaxAttempts: 5, BackoffCoefficient: 1.5, StartToClose: 3, WaitForCancellation: true}, *h[2].Activity)
+	assert.Equal(t, history.ActivityOptions{MaxAttempts: 5, BackoffCoefficient: 1.5, StartToClose: 3, WaitForCancellation: true,
+		FirstRetryInterval: time.Second, MaxRetryInterval: 100 * time.Second}, *h[2].Activity, "zero fields take the defaults")
 	assert.Equal(t, int64(7), enginetest.Decode[int64](r, h[2].Args[1]))
 	assert.Equal(t, "ByName", h[3].Name)
 	assert.Equal(t, "Notify", h[4].Name)
 	assert.Len(t, h[4].Args, 2)
+}
+
+// The zero RetryOptions is the default policy, stored as it applies:
+// retries with backoff and no limit on attempts.
+func TestZeroRetryOptionsAreTheDefaultPolicy(t *testing.T) {
+	tests := []struct {
+		name string
+		in   workflow.RetryOptions
+		want history.ActivityOptions
+	}{
+		{"zero", workflow.RetryOptions{}, history.ActivityOptions{MaxAttempts: history.UnlimitedAttempts,
+			FirstRetryInterval: time.Second, BackoffCoefficient: 2, MaxRetryInterval: 100 * time.Second}},
+		{"explicitly unlimited", workflow.RetryOptions{MaxAttempts: workflow.UnlimitedAttempts, FirstRetryInterval: 2 * time.Second},
+			history.ActivityOptions{MaxAttempts: history.UnlimitedAttempts, FirstRetryInterval: 2 * time.Second,
+				BackoffCoefficient: 2, MaxRetryInterval: 200 * time.Second}},
+		{"one attempt", workflow.RetryOptions{MaxAttempts: 1}, history.ActivityOptions{MaxAttempts: 1,
+			FirstRetryInterval: time.Second, BackoffCoefficient: 2, MaxRetryInterval: 100 * time.Second}},
+		{"given values stay", workflow.RetryOptions{MaxAttempts: 4, FirstRetryInterval: time.Millisecond, BackoffCoefficient: 3,
+			MaxRetryInterval: time.Second, RetryTimeout: time.Minute}, history.ActivityOptions{MaxAttempts: 4,
+			FirstRetryInterval: time.Millisecond, BackoffCoefficient: 3, MaxRetryInterval: time.Second, RetryTimeout: time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := enginetest.Start(t, func(ctx workflow.Context) error {
+				workflow.ExecuteActivity[struct{}](ctx, workflow.ActivityOptions{RetryOptions: tt.in}, Notify)
+				return nil
+			})
+			assert.Equal(t, tt.want, *r.Last(history.ActivityScheduled, "Notify").Activity)
+		})
+	}
 }
 
 func TestExecuteActivityChecksArguments(t *testing.T) {

@@ -16,8 +16,10 @@ import (
 //	return workflow.ContinueAsNew(ctx, nextInput)
 func ContinueAsNew(ctx Context, args ...any) error {
 	env := envOf(ctx)
-	if err := funcinfo.CheckArgs(env.WorkflowFunc(), 1, args); err != nil {
-		return fmt.Errorf("workflow.ContinueAsNew: %w", err)
+	if t := env.WorkflowFunc(); t != nil {
+		if err := funcinfo.CheckArgs(t, 1, args); err != nil {
+			return fmt.Errorf("workflow.ContinueAsNew: %w", err)
+		}
 	}
 	payloads, err := call.EncodeArgs(env, args)
 	if err != nil {

@@ -26,6 +26,9 @@ type Info struct {
 	HistoryLength int64
 	// Parent is the run that started this one as a sub-workflow, or nil.
 	Parent *Instance
+	// Attempt is this run's attempt under the workflow's retry policy
+	// (SubWorkflowOptions.RetryOptions), from 1.
+	Attempt int
 }
 
 // GetInfo describes the running workflow.
@@ -38,6 +41,7 @@ func GetInfo(ctx Context) Info {
 		WorkflowName:         i.WorkflowName,
 		Queue:                i.Queue,
 		HistoryLength:        i.HistoryLength,
+		Attempt:              i.Attempt,
 	}
 	if i.Parent != nil {
 		info.Parent = &Instance{InstanceID: i.Parent.InstanceID, ExecutionID: i.Parent.ExecutionID}

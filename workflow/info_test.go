@@ -45,7 +45,7 @@ func TestGetInfoReplayingAndLogger(t *testing.T) {
 	require.Len(t, infos, 2)
 	assert.Equal(t, workflow.Info{
 		InstanceID: "order-42", ExecutionID: "x-1", ContinuedExecutionID: "x-0", WorkflowName: "Order",
-		Queue: "q1", HistoryLength: 1, Parent: &workflow.Instance{InstanceID: "p", ExecutionID: "px"},
+		Queue: "q1", HistoryLength: 1, Parent: &workflow.Instance{InstanceID: "p", ExecutionID: "px"}, Attempt: 1,
 	}, infos[0])
 	assert.Equal(t, int64(3), infos[1].HistoryLength)
 	assert.Equal(t, []bool{false, false}, replaying)

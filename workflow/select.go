@@ -13,6 +13,9 @@ type SelectCase interface {
 	// complete calls the handler of the case that fired sel.
 	complete(ctx Context)
 	isDefault() bool
+	// firesOnce reports whether a Selector drops the case once it fired
+	// (a future's).
+	firesOnce() bool
 }
 
 // selectState is shared by the cases of one blocked Select: the first case
@@ -30,25 +33,30 @@ type selectState struct {
 // waiting on a cancel (Await on a canceled activity, timer or
 // sub-workflow fires as well, with Canceled).
 func Select(ctx Context, cases ...SelectCase) {
-	var def SelectCase
-	for _, c := range cases {
+	selectIndex(ctx, cases)
+}
+
+// selectIndex is Select; it returns the index of the case that ran.
+func selectIndex(ctx Context, cases []SelectCase) int {
+	def := -1
+	for i, c := range cases {
 		if c == nil {
 			panic("workflow.Select: nil case")
 		}
 		if c.isDefault() {
-			if def == nil {
-				def = c
+			if def < 0 {
+				def = i
 			}
 			continue
 		}
 		if c.ready() {
 			c.take(ctx)
-			return
+			return i
 		}
 	}
-	if def != nil {
-		def.take(ctx)
-		return
+	if def >= 0 {
+		cases[def].take(ctx)
+		return def
 	}
 	sel := &selectState{fired: -1}
 	for i, c := range cases {
@@ -61,6 +69,7 @@ func Select(ctx Context, cases ...SelectCase) {
 		}
 	}
 	cases[sel.fired].complete(ctx)
+	return sel.fired
 }
 
 // Await is a Select case that proceeds when f is ready; handler (may be nil)
@@ -89,6 +98,7 @@ func (a *awaitCase[T]) register(sel *selectState, idx int) {
 func (a *awaitCase[T]) unregister(sel *selectState) { a.f.removeWaiter(sel) }
 func (a *awaitCase[T]) complete(ctx Context)        { a.take(ctx) }
 func (a *awaitCase[T]) isDefault() bool             { return false }
+func (a *awaitCase[T]) firesOnce() bool             { return true }
 
 // Receive is a Select case that proceeds when c has a value (or is
 // closed); handler (may be nil) gets the value received, with ok false for a
@@ -124,6 +134,7 @@ func (r *receiveCase[T]) complete(ctx Context) {
 	}
 }
 func (r *receiveCase[T]) isDefault() bool { return false }
+func (r *receiveCase[T]) firesOnce() bool { return false }
 
 // Default is the Select case that runs when no other case is ready.
 func Default(handler func(ctx Context)) SelectCase {
@@ -142,3 +153,4 @@ func (d *defaultCase) register(*selectState, int) {}
 func (d *defaultCase) unregister(*selectState)    {}
 func (d *defaultCase) complete(ctx Context)       { d.take(ctx) }
 func (d *defaultCase) isDefault() bool            { return true }
+func (d *defaultCase) firesOnce() bool            { return false }

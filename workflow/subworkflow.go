@@ -3,6 +3,7 @@ package workflow
 import (
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
@@ -27,6 +28,43 @@ type SubWorkflowOptions struct {
 	// the default, as in Temporal), ParentCloseCancel or
 	// ParentCloseAbandon (the child runs on).
 	ParentClosePolicy ParentClosePolicy
+	// RetryOptions, when set, starts the child again (a new run of the
+	// same instance, with the same arguments, after the policy's backoff)
+	// when a run fails; nil, the default as in Temporal, means one run.
+	// Zero fields take the defaults of RetryOptions (no limit on
+	// attempts: bound it with MaxAttempts, RetryTimeout or
+	// ExecutionTimeout). A run canceled, terminated, failed with a
+	// permanent error (NewPermanentError), or ended by ExecutionTimeout
+	// is not retried; one ended by RunTimeout is.
+	RetryOptions *RetryOptions
+	// ExecutionTimeout bounds the child's runs together, across
+	// continue-as-new and retries (0 = no limit); RunTimeout bounds each
+	// run (0 = no limit). A run past either fails with a Timeout error.
+	ExecutionTimeout time.Duration
+	RunTimeout       time.Duration
+	// Memo is the child's memo (see client.WorkflowInstanceOptions.Memo):
+	// non-indexed values shown by describe, readable in the child with
+	// GetMemoValue.
+	Memo map[string]any
+}
+
+// runOptions is the history's form of the child's timeouts and retry
+// policy; nil when none is set.
+func (o SubWorkflowOptions) runOptions() *history.RunOptions {
+	ro := &history.RunOptions{ExecutionTimeout: o.ExecutionTimeout, RunTimeout: o.RunTimeout}
+	if o.RetryOptions != nil {
+		ro.Retry = o.RetryOptions.WithDefaults().Stored()
+	}
+	if ro.Empty() {
+		return nil
+	}
+	return ro
+}
+
+// isZero reports whether o is the zero SubWorkflowOptions.
+func (o SubWorkflowOptions) isZero() bool {
+	return o.InstanceID == "" && o.Queue == "" && !o.WaitForCancellation && o.ParentClosePolicy == 0 &&
+		o.RetryOptions == nil && o.ExecutionTimeout == 0 && o.RunTimeout == 0 && len(o.Memo) == 0
 }
 
 // ParentClosePolicy is what happens to a sub-workflow still running when
@@ -50,9 +88,12 @@ var contextType = reflect.TypeFor[Context]()
 // of its result. wf is a workflow function or its registered name; for a
 // function, args and T are checked against its signature. If the instance
 // ID is taken the future fails with an error matching
-// ErrInstanceAlreadyExists. Canceling ctx cancels the child.
+// ErrInstanceAlreadyExists. Canceling ctx cancels the child. Zero opts
+// (SubWorkflowOptions{}) mean the options ctx carries
+// (WithSubWorkflowOptions), if any.
 func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf any, args ...any) Future[T] {
 	env := envOf(ctx)
+	opts = subWorkflowOptionsFor(ctx, opts)
 	f := newFuture[T](env.Scheduler())
 	var zero T
 	name, err := callableName(wf, args, reflect.TypeFor[T](), checkWorkflow)
@@ -69,6 +110,16 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): %w", name, err))
 		return f
 	}
+	memo, err := encodeMemo(env, opts.Memo)
+	if err != nil {
+		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): %w", name, err))
+		return f
+	}
+	hdr, err := header(ctx)
+	if err != nil {
+		f.settle(zero, fmt.Errorf("workflow.CreateSubWorkflowInstance(%s): context propagation: %w", name, err))
+		return f
+	}
 	what := "sub-workflow " + name
 	var stop func()
 	id := env.ScheduleSubWorkflow(wfenv.SubWorkflowRequest{
@@ -78,6 +129,9 @@ func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf a
 		Args:                payloads,
 		WaitForCancellation: opts.WaitForCancellation,
 		ParentClose:         opts.ParentClosePolicy,
+		Run:                 opts.runOptions(),
+		Memo:                memo,
+		Header:              hdr,
 	}, func(result []byte, err error) {
 		if stop != nil {
 			stop()

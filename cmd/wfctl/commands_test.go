@@ -173,7 +173,7 @@ func TestDescribeListResultHistory(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx()
 	for _, id := range []string{"g1", "g2"} {
-		e.mustWfctl("start", "Greet", "--id", id, "--input", `"`+id+`"`)
+		e.mustWfctl("start", "Greet", "--id", id, "--input", `"`+id+`"`, "--memo", `ticket="T-`+id+`"`, "--memo", `n=7`)
 	}
 	e.mustWfctl("start", "Rejects", "--id", "r1")
 
@@ -201,7 +201,8 @@ func TestDescribeListResultHistory(t *testing.T) {
 
 	// describe
 	r = e.mustWfctl("describe", "g1")
-	for _, want := range []string{"Instance:", "g1", "Workflow:", "Greet", "completed", `Input:`, `["g1"]`, `Result:`, `"hello, g1"`, "History:"} {
+	for _, want := range []string{"Instance:", "g1", "Workflow:", "Greet", "completed", `Input:`, `["g1"]`, `Result:`, `"hello, g1"`, "History:",
+		"Memo:", `n = 7`, `ticket = "T-g1"`} {
 		assert.Contains(t, r.stdout, want)
 	}
 	r = e.mustWfctl("describe", "g1", "--json")
@@ -211,6 +212,7 @@ func TestDescribeListResultHistory(t *testing.T) {
 	assert.Equal(t, streams.StatusCompleted, d.Status)
 	assert.Equal(t, []any{"g1"}, d.Input)
 	assert.Equal(t, "hello, g1", d.Result)
+	assert.Equal(t, map[string]any{"ticket": "T-g1", "n": float64(7)}, d.Memo)
 	assert.Positive(t, d.HistoryLength)
 	assert.True(t, d.Pending.Empty())
 	r = e.mustWfctl("describe", "r1")

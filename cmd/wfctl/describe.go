@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,7 +79,9 @@ func printDescription(w io.Writer, d *client.InstanceDescription, now time.Time)
 		t.row("Parent:", fmt.Sprintf("%s (run %s, event %d)", p.InstanceID, p.ExecutionID, p.ScheduleID))
 	}
 	t.row("Created:", formatTime(d.CreatedAt, timeLayout))
-	if d.StartedAt.IsZero() {
+	if d.StartedAt.IsZero() && d.StartAt.After(now) {
+		t.row("Starts:", formatTime(d.StartAt, timeLayout)+" (a delayed start)")
+	} else if d.StartedAt.IsZero() {
 		t.row("Started:", "not yet picked up by a worker")
 	} else {
 		t.row("Started:", formatTime(d.StartedAt, timeLayout))
@@ -90,6 +94,13 @@ func printDescription(w io.Writer, d *client.InstanceDescription, now time.Time)
 	}
 	if len(d.Input) > 0 {
 		t.row("Input:", truncate(compactJSON(d.Input), 400))
+	}
+	for i, k := range slices.Sorted(maps.Keys(d.Memo)) {
+		label := ""
+		if i == 0 {
+			label = "Memo:"
+		}
+		t.row(label, k+" = "+truncate(compactJSON(d.Memo[k]), 200))
 	}
 	if d.Result != nil {
 		t.row("Result:", truncate(compactJSON(d.Result), 400))
@@ -126,6 +137,9 @@ func printPending(w io.Writer, p client.PendingWork, now time.Time) error {
 		details := "queue " + act.Queue
 		if act.MaxAttempts > 0 {
 			details += fmt.Sprintf(", at most %d attempts", act.MaxAttempts)
+		}
+		if act.MaxAttempts < 0 {
+			details += ", retried until its timeouts"
 		}
 		if act.CancelRequested {
 			details += ", cancel requested"

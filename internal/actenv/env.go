@@ -5,6 +5,7 @@ package actenv
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -27,7 +28,14 @@ type Env struct {
 	// LastDetails decodes into v (a pointer) the first of the details an
 	// earlier attempt recorded with Heartbeat; false when there are none.
 	LastDetails func(v any) bool
+	// TaskToken names the call for an asynchronous completion through
+	// the client (empty where that is not possible).
+	TaskToken []byte
 }
+
+// ErrResultPending is what an activity returns to say an outside system
+// will complete it with the task token (activity.ErrResultPending).
+var ErrResultPending = errors.New("activity result pending: it will be completed with its task token")
 
 type key struct{}
 

@@ -18,6 +18,7 @@ import (
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
+	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -73,9 +74,14 @@ func CanceledError(name string) error {
 
 // Invoke decodes the arguments, calls fn, and encodes its result. A panic
 // becomes a *workflow.PanicError with the stack.
+// A *registry.Dynamic (the catch-all activity) gets the name and the
+// arguments undecoded.
 func Invoke(ctx context.Context, fn any, args [][]byte, conv converter.Converter) (result []byte, err error) {
-	in, err := call.DecodeArgs(conv, fn, 1, args)
-	if err != nil {
+	var in []reflect.Value
+	if d, ok := fn.(*registry.Dynamic); ok {
+		fn = d.Fn
+		in = []reflect.Value{reflect.ValueOf(d.Name), reflect.ValueOf(converter.NewEncodedValues(conv, args))}
+	} else if in, err = call.DecodeArgs(conv, fn, 1, args); err != nil {
 		return nil, workflow.NewPermanentError(err)
 	}
 	defer func() {
@@ -96,12 +102,15 @@ func Invoke(ctx context.Context, fn any, args [][]byte, conv converter.Converter
 
 // RetryDelay says whether an activity whose attempt (1 for the first)
 // failed with err is tried again, and after how long, under its retry
-// policy p; since is the time since it was scheduled.
+// policy p; since is the time since it was scheduled. A stored MaxAttempts
+// of 0 is one attempt, history.UnlimitedAttempts no limit (the policy's
+// defaults are filled in when the activity is scheduled, see
+// workflow.RetryOptions; the fallbacks here serve older histories).
 func RetryDelay(p history.ActivityOptions, attempt int, since time.Duration, err error) (time.Duration, bool) {
 	if engine.IsPermanent(err) {
 		return 0, false
 	}
-	if attempt >= max(p.MaxAttempts, 1) {
+	if p.MaxAttempts >= 0 && attempt >= max(p.MaxAttempts, 1) {
 		return 0, false
 	}
 	delay := p.FirstRetryInterval
@@ -112,9 +121,16 @@ func RetryDelay(p history.ActivityOptions, attempt int, since time.Duration, err
 	if coef < 1 {
 		coef = 1
 	}
-	delay = time.Duration(float64(delay) * math.Pow(coef, float64(attempt-1)))
-	if p.MaxRetryInterval > 0 && delay > p.MaxRetryInterval {
-		delay = p.MaxRetryInterval
+	// In float64 first: after many attempts (no limit on them) the
+	// product passes what a Duration holds, and converting it would wrap.
+	limit := time.Duration(math.MaxInt64)
+	if p.MaxRetryInterval > 0 {
+		limit = p.MaxRetryInterval
+	}
+	if d := float64(delay) * math.Pow(coef, float64(attempt-1)); d < float64(limit) {
+		delay = time.Duration(d)
+	} else {
+		delay = limit
 	}
 	if p.RetryTimeout > 0 && since+delay > p.RetryTimeout {
 		return 0, false

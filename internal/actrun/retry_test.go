@@ -2,6 +2,7 @@ package actrun
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -27,7 +28,12 @@ func TestRetryDelay(t *testing.T) {
 		{"second retry doubles", def, 2, time.Second, errPlain, 2 * time.Second, true},
 		{"attempts exhausted", def, 3, 3 * time.Second, errPlain, 0, false},
 		{"permanent", def, 1, 0, workflow.NewPermanentError(errPlain), 0, false},
-		{"zero attempts count as one", history.ActivityOptions{}, 1, 0, errPlain, 0, false},
+		{"stored zero attempts count as one (older histories)", history.ActivityOptions{}, 1, 0, errPlain, 0, false},
+		{"unlimited attempts", history.ActivityOptions{MaxAttempts: history.UnlimitedAttempts, FirstRetryInterval: time.Second, BackoffCoefficient: 2, MaxRetryInterval: 100 * time.Second}, 1000, time.Hour, errPlain, 100 * time.Second, true},
+		{"no cap, many attempts: no overflow", history.ActivityOptions{MaxAttempts: history.UnlimitedAttempts, FirstRetryInterval: time.Second, BackoffCoefficient: 2}, 200, 0, errPlain, time.Duration(math.MaxInt64), true},
+		{"unlimited attempts end at schedule-to-close", history.ActivityOptions{MaxAttempts: history.UnlimitedAttempts, FirstRetryInterval: time.Second, ScheduleToClose: time.Minute}, 50, 59500 * time.Millisecond, errPlain, 0, false},
+		{"unlimited attempts end at the retry timeout", history.ActivityOptions{MaxAttempts: history.UnlimitedAttempts, FirstRetryInterval: time.Second, RetryTimeout: time.Minute}, 50, 59500 * time.Millisecond, errPlain, 0, false},
+		{"unlimited attempts stop at a permanent error", history.ActivityOptions{MaxAttempts: history.UnlimitedAttempts}, 1, 0, workflow.NewPermanentError(errPlain), 0, false},
 		{"default first interval is a second", history.ActivityOptions{MaxAttempts: 2}, 1, 0, errPlain, time.Second, true},
 		{"coefficient below 1 counts as 1", history.ActivityOptions{MaxAttempts: 9, FirstRetryInterval: 3 * time.Second, BackoffCoefficient: 0.5}, 5, 0, errPlain, 3 * time.Second, true},
 		{"capped", history.ActivityOptions{MaxAttempts: 9, FirstRetryInterval: 10 * time.Second, BackoffCoefficient: 3, MaxRetryInterval: time.Minute}, 3, 0, errPlain, time.Minute, true},

@@ -165,6 +165,11 @@ func (r *Run) CancelRequested() history.Event {
 	return r.inbound(history.Event{Kind: history.CancelRequested})
 }
 
+// TimeoutFired is a WorkflowTimeoutFired event with failure f.
+func (r *Run) TimeoutFired(f *history.Failure) history.Event {
+	return r.inbound(history.Event{Kind: history.WorkflowTimeoutFired, Failure: f})
+}
+
 // TerminateRequested terminates the run.
 func (r *Run) TerminateRequested(reason string) history.Event {
 	return r.inbound(history.Event{Kind: history.TerminateRequested, Reason: reason})

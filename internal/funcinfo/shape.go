@@ -151,8 +151,12 @@ func CheckArgs(t reflect.Type, skip int, args []any) error {
 }
 
 // Fits reports whether a value of type have can travel to a value of type
-// want: assignable, or numerically compatible. A nil have (an untyped nil)
-// fits any type that can be nil.
+// want through the converter: assignable, numerically compatible, or a
+// pointer where the other side has the value (or the reverse: the
+// converter writes a pointer as the value it points to, and a nil pointer
+// as nil, which decodes as the zero value), also inside slices, arrays
+// and maps (a []*Order for a []Order). A nil have (an untyped nil) fits
+// any type that can be nil. The error names both types.
 func Fits(have, want reflect.Type) error {
 	if have == nil {
 		switch want.Kind() {
@@ -161,16 +165,46 @@ func Fits(have, want reflect.Type) error {
 		}
 		return fmt.Errorf("nil does not fit %v", want)
 	}
+	if !fits(have, want, 0) {
+		return fmt.Errorf("%v does not fit %v", have, want)
+	}
+	return nil
+}
+
+// maxFitDepth bounds the walk of fits through nested types (a recursive
+// type would otherwise never end).
+const maxFitDepth = 16
+
+func fits(have, want reflect.Type, depth int) bool {
 	if have.AssignableTo(want) {
-		return nil
+		return true
 	}
-	if isInteger(have.Kind()) && (isInteger(want.Kind()) || isFloat(want.Kind())) {
-		return nil
+	if depth >= maxFitDepth {
+		return false
 	}
-	if isFloat(have.Kind()) && isFloat(want.Kind()) {
-		return nil
+	hk, wk := have.Kind(), want.Kind()
+	switch {
+	case isInteger(hk) && (isInteger(wk) || isFloat(wk)):
+		return true
+	case isFloat(hk) && isFloat(wk):
+		return true
+	case hk == reflect.Pointer && wk != reflect.Pointer:
+		return fits(have.Elem(), want, depth+1)
+	case wk == reflect.Pointer && hk != reflect.Pointer:
+		return fits(have, want.Elem(), depth+1)
+	case hk == reflect.Pointer && wk == reflect.Pointer:
+		return fits(have.Elem(), want.Elem(), depth+1)
+	case (hk == reflect.Slice || hk == reflect.Array) && (wk == reflect.Slice || wk == reflect.Array):
+		if hk == reflect.Array && wk == reflect.Array && have.Len() != want.Len() {
+			return false
+		}
+		// A []byte travels as bytes, not as a list: only to its own kind.
+		bytes := reflect.TypeFor[byte]()
+		return have.Elem() != bytes && want.Elem() != bytes && fits(have.Elem(), want.Elem(), depth+1)
+	case hk == reflect.Map && wk == reflect.Map:
+		return fits(have.Key(), want.Key(), depth+1) && fits(have.Elem(), want.Elem(), depth+1)
 	}
-	return fmt.Errorf("%v does not fit %v", have, want)
+	return false
 }
 
 func isInteger(k reflect.Kind) bool {

@@ -5,12 +5,14 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"sync"
 
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/internal/funcinfo"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -61,6 +63,55 @@ type Registry struct {
 	mu         sync.RWMutex
 	workflows  map[string]any
 	activities map[string]any
+	// dynWorkflow and dynActivity handle the names nothing else is
+	// registered as (nil: none).
+	dynWorkflow DynamicWorkflowFunc
+	dynActivity DynamicActivityFunc
+}
+
+// DynamicWorkflowFunc is a catch-all workflow: it runs any workflow name
+// no workflow is registered as, and gets that name and the raw arguments.
+type DynamicWorkflowFunc = func(ctx workflow.Context, name string, args converter.EncodedValues) (any, error)
+
+// DynamicActivityFunc is a catch-all activity, as DynamicWorkflowFunc.
+type DynamicActivityFunc = func(ctx context.Context, name string, args converter.EncodedValues) (any, error)
+
+// Dynamic is what Workflow and Activity return for a name only the
+// catch-all handles: the name called and the catch-all function
+// (a DynamicWorkflowFunc or a DynamicActivityFunc).
+type Dynamic struct {
+	Name string
+	Fn   any
+}
+
+// SetDynamicWorkflow registers the catch-all workflow; a second one is
+// refused.
+func (r *Registry) SetDynamicWorkflow(fn DynamicWorkflowFunc) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case fn == nil:
+		return errors.New("nil dynamic workflow")
+	case r.dynWorkflow != nil:
+		return fmt.Errorf("dynamic workflow: %w", ErrAlreadyRegistered)
+	}
+	r.dynWorkflow = fn
+	return nil
+}
+
+// SetDynamicActivity registers the catch-all activity; a second one is
+// refused.
+func (r *Registry) SetDynamicActivity(fn DynamicActivityFunc) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case fn == nil:
+		return errors.New("nil dynamic activity")
+	case r.dynActivity != nil:
+		return fmt.Errorf("dynamic activity: %w", ErrAlreadyRegistered)
+	}
+	r.dynActivity = fn
+	return nil
 }
 
 // New returns an empty registry.
@@ -68,20 +119,32 @@ func New() *Registry {
 	return &Registry{workflows: map[string]any{}, activities: map[string]any{}}
 }
 
-// Workflow returns the workflow function registered as name.
+// Workflow returns the workflow function registered as name, else a
+// *Dynamic for the catch-all workflow if there is one.
 func (r *Registry) Workflow(name string) (any, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	fn, ok := r.workflows[name]
-	return fn, ok
+	if fn, ok := r.workflows[name]; ok {
+		return fn, true
+	}
+	if r.dynWorkflow != nil {
+		return &Dynamic{Name: name, Fn: r.dynWorkflow}, true
+	}
+	return nil, false
 }
 
-// Activity returns the activity function registered as name.
+// Activity returns the activity function registered as name, else a
+// *Dynamic for the catch-all activity if there is one.
 func (r *Registry) Activity(name string) (any, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	fn, ok := r.activities[name]
-	return fn, ok
+	if fn, ok := r.activities[name]; ok {
+		return fn, true
+	}
+	if r.dynActivity != nil {
+		return &Dynamic{Name: name, Fn: r.dynActivity}, true
+	}
+	return nil, false
 }
 
 // WorkflowNames lists the registered workflows' names, sorted.
@@ -132,7 +195,7 @@ func (r *Registry) AddActivity(a any, name string) error {
 		if name != "" {
 			return errors.New("a name applies to a function, not to a struct of activities")
 		}
-		return r.addMethods(v)
+		return r.addMethods(v, "")
 	}
 	if err := CheckActivity(a); err != nil {
 		return err
@@ -149,7 +212,18 @@ func (r *Registry) AddActivity(a any, name string) error {
 	return nil
 }
 
-func (r *Registry) addMethods(v reflect.Value) error {
+// AddActivityMethods registers every exported method of the struct a
+// points to as prefix + the method's name, so two structs with a method
+// of the same name can both be registered under different prefixes.
+func (r *Registry) AddActivityMethods(a any, prefix string) error {
+	v := reflect.ValueOf(a)
+	if a == nil || v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("%T is not a pointer to a struct of activities", a)
+	}
+	return r.addMethods(v, prefix)
+}
+
+func (r *Registry) addMethods(v reflect.Value, prefix string) error {
 	t := v.Type()
 	if t.NumMethod() == 0 {
 		return fmt.Errorf("%v has no exported methods", t)
@@ -160,7 +234,7 @@ func (r *Registry) addMethods(v reflect.Value) error {
 		if err := CheckActivity(fn); err != nil {
 			return fmt.Errorf("method %s of %v: %w", t.Method(i).Name, t, err)
 		}
-		methods[t.Method(i).Name] = fn
+		methods[prefix+t.Method(i).Name] = fn
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -203,6 +277,24 @@ func add(m map[string]any, name string, fn any) error {
 func sameFunc(a, b any) bool {
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	return va.Type() == vb.Type() && va.Pointer() == vb.Pointer()
+}
+
+// AddActivity registers activity a in r as the worker and the tester do:
+// under name if given; else a struct's methods as prefix + method name
+// and a function as prefix + its own name.
+func AddActivity(r *Registry, a any, name, prefix string) error {
+	if name != "" || prefix == "" {
+		return r.AddActivity(a, name)
+	}
+	v := reflect.ValueOf(a)
+	if a != nil && v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+		return r.AddActivityMethods(a, prefix)
+	}
+	n, err := Name(a)
+	if err != nil {
+		return err
+	}
+	return r.AddActivity(a, prefix+n)
 }
 
 // NewWorkflows returns a registry of the workflow functions fns, each under

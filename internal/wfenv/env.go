@@ -62,7 +62,11 @@ type Env interface {
 	SignalChannel(name string, create func() (ch any, sink func(payload []byte))) any
 	// SetQueryHandler registers handler (already validated) for name.
 	SetQueryHandler(name string, handler reflect.Value)
-	// WorkflowFunc is the type of the running workflow function.
+	// Header runs the run's context propagators on ctx (a
+	// workflow.Context) for work started under it.
+	Header(ctx any) (map[string][]byte, error)
+	// WorkflowFunc is the type of the running workflow function (nil for
+	// a catch-all workflow).
 	WorkflowFunc() reflect.Type
 	// SetUpdateHandler registers handler (already validated) for the
 	// updates named name, with validator (the zero Value: none).
@@ -80,10 +84,13 @@ type Info struct {
 	Queue                string
 	HistoryLength        int64
 	Parent               *history.Parent
+	Attempt              int
+	Memo                 map[string][]byte
 }
 
 // ActivityRequest is an activity command as workflow code issued it.
 type ActivityRequest struct {
+	Header  map[string][]byte
 	Name    string
 	Queue   string
 	Args    [][]byte
@@ -92,6 +99,9 @@ type ActivityRequest struct {
 
 // SubWorkflowRequest is a sub-workflow command as workflow code issued it.
 type SubWorkflowRequest struct {
+	Run                 *history.RunOptions
+	Memo                map[string][]byte
+	Header              map[string][]byte
 	Name                string
 	InstanceID          string
 	Queue               string
