@@ -157,7 +157,8 @@ type Backend struct {
 	dead       jetstream.Stream
 	registry   jetstream.KeyValue
 
-	details detailsBucket // heartbeat details, bound on first use
+	details   detailsBucket  // heartbeat details, bound on first use
+	schedules scheduleBucket // schedule records, bound on first use
 }
 
 // New provisions the namespace's streams, consumers of the default queue and
