@@ -2,7 +2,7 @@ package client_test
 
 import (
 	"errors"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
