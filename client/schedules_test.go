@@ -292,3 +292,74 @@ func TestScheduleBadInput(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, list)
 }
+
+// TestScheduleOneInstancePerFire: two workers take the fires of one
+// schedule; each fire starts one instance with one run.
+func TestScheduleOneInstancePerFire(t *testing.T) {
+	env := scheduleEnv(t)
+	wftest.Worker(t, env.Backend, nil, func(w *worker.Worker) { require.NoError(t, w.RegisterWorkflow(Tick)) })
+	ctx := testenv.Context(t, time.Minute)
+	c := env.Client
+	require.NoError(t, c.CreateSchedule(ctx, client.ScheduleOptions{
+		ScheduleID: "two", Spec: client.ScheduleSpec{Every: time.Second}, Workflow: Tick, Args: []any{"x"}, Overlap: client.OverlapAllowAll,
+	}))
+	var d *client.ScheduleDescription
+	testenv.WaitFor(t, 30*time.Second, "five fires", func() bool {
+		var err error
+		d, err = c.DescribeSchedule(ctx, "two")
+		require.NoError(t, err)
+		return len(started(d)) >= 5
+	})
+	seen := map[time.Time]bool{}
+	for _, f := range started(d) {
+		require.False(t, seen[f.FireTime], "fire %s recorded twice", f.FireTime)
+		seen[f.FireTime] = true
+		rec, err := env.Backend.GetInstance(ctx, f.InstanceID)
+		require.NoError(t, err)
+		require.Equal(t, 1, rec.RunCount(), "instance %s has more than one run", f.InstanceID)
+	}
+	require.Zero(t, d.Missed)
+}
+
+// TestScheduleFireRedelivered: a worker that started a fire's instance
+// and died before recording the fire leaves the fire to be delivered
+// again (and perhaps again, to a second worker): the instance, already
+// finished, is recorded, and nothing starts a second run.
+func TestScheduleFireRedelivered(t *testing.T) {
+	env := scheduleEnv(t)
+	ctx := testenv.Context(t, time.Minute)
+	c := env.Client
+	require.NoError(t, c.CreateSchedule(ctx, client.ScheduleOptions{
+		ScheduleID: "d", Spec: client.ScheduleSpec{Every: time.Hour}, Workflow: Tick, Args: []any{"x"}, Overlap: client.OverlapAllowAll,
+	}))
+	rec, err := env.Backend.GetSchedule(ctx, "d")
+	require.NoError(t, err)
+	fire := rec.NextFire
+	id := client.ScheduleInstanceID("d", fire)
+	// What the dead worker did: the start, and the run ran to its end.
+	inst, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: id}, Tick, "x")
+	require.NoError(t, err)
+	_, err = client.GetWorkflowResult[string](ctx, c, inst, 10*time.Second)
+	require.NoError(t, err)
+
+	msg := streams.ScheduleFireMessage{ScheduleID: "d", FireTime: fire, Kind: "scheduled"}
+	for range 2 { // the redelivery, and a duplicate of it
+		retry, err := c.HandleScheduleFire(ctx, msg)
+		require.NoError(t, err)
+		require.Zero(t, retry)
+	}
+	d, err := c.DescribeSchedule(ctx, "d")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, d.Fires)
+	require.Len(t, d.RecentFires, 1)
+	require.Equal(t, id, d.RecentFires[0].InstanceID)
+	require.Equal(t, streams.StatusCompleted, d.RecentFires[0].Status)
+	require.Equal(t, []time.Time{fire.Add(time.Hour)}, d.NextFires[:1])
+	irec, err := env.Backend.GetInstance(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, 1, irec.RunCount())
+	armed, ok, err := env.Backend.ArmedFire(ctx, "d")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, armed.Equal(fire.Add(time.Hour)))
+}
