@@ -54,6 +54,7 @@ func commands() []*command {
 		cancelCommand(),
 		terminateCommand(),
 		removeCommand(),
+		scheduleCommand(),
 		replayCommand(),
 		devCommand(),
 		uiCommand(),
