@@ -688,7 +688,12 @@ func (c *Client) handleFire(ctx context.Context, f streams.ScheduleFireMessage) 
 			return 0, err
 		}
 		start := true
-		if running != "" {
+		if overlap == OverlapBufferOne && !r.Buffered.IsZero() && !buffered {
+			// A fire waits already: it goes first, even if the instance it
+			// waits for has just ended; this one is over the buffer.
+			start = false
+			rec.Outcome, rec.Reason = fireSkipped, "a fire is buffered"
+		} else if running != "" {
 			switch overlap {
 			case OverlapSkip:
 				start = false
