@@ -196,6 +196,7 @@ func (s *server) handler() http.Handler {
 	mux.HandleFunc("GET /api/instances/{id}", s.apiInstance)
 	mux.HandleFunc("GET /api/instances/{id}/history", s.apiHistory)
 	mux.Handle("GET /static/", s.staticHandler())
+	s.routeSchedules(mux)
 	mux.HandleFunc("/", s.notFound)
 
 	cop := http.NewCrossOriginProtection()

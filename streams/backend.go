@@ -158,7 +158,8 @@ type Backend struct {
 	dead       jetstream.Stream
 	registry   jetstream.KeyValue
 
-	details detailsBucket // heartbeat details, bound on first use
+	details   detailsBucket  // heartbeat details, bound on first use
+	schedules scheduleBucket // schedule records, bound on first use
 
 	tel telemetryState // tracer and instruments, built on first use
 }

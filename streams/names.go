@@ -139,6 +139,14 @@ func (n names) activitiesStream() string { return "WF_" + n.ns + "_ACTIVITIES" }
 func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
 func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
 func (n names) detailsBucket() string    { return "wf_" + n.ns + "_heartbeats" }
+func (n names) schedulesBucket() string  { return "wf_" + n.ns + "_schedules" }
+
+// Schedules: the armed message schedule of a schedule, and the subject its
+// fires arrive on (both in the task stream), and their consumer.
+func (n names) scheduleArm(sched string) string  { return "wft." + n.ns + ".z." + sched }
+func (n names) scheduleFire(sched string) string { return "wft." + n.ns + ".f." + sched }
+func (n names) scheduleFireAll() string          { return "wft." + n.ns + ".f.*" }
+func (n names) scheduleConsumer() string         { return "wf_schedules" }
 
 // detailsSubject is the subject that stores the details of key.
 func (n names) detailsSubject(key string) string { return "$KV." + n.detailsBucket() + "." + key }

@@ -259,6 +259,9 @@ func (w *Worker) Start(ctx context.Context) error {
 			w.pollActivities(runCtx, queue, activities, actSlots)
 		}()
 	}
+	if err := w.startSchedules(runCtx); err != nil {
+		return fail(fmt.Errorf("worker: schedules: %w", err))
+	}
 	go func() {
 		<-runCtx.Done()
 		stop()

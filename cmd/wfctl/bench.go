@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -68,6 +69,7 @@ the memory used. A progress line goes to stderr while it runs (rewritten
 in place on a terminal); --json writes the report as JSON on stdout.
 
 Workloads:
+  schedules --workflows N schedules firing every --sleep D (1m) for --runs R (2) rounds
   simple   --workflows N one-activity workflows, --concurrency C at a time
            (defaults 10000 and 100). Measures the floor first (--floor) and
            prints the engine's efficiency: its workflows/s ÷ the floor's.
@@ -165,6 +167,9 @@ for timers, whose waits all overlap).`,
 		run: func(ctx context.Context, a *app, args []string) error {
 			if args[0] == updatesWorkload {
 				return benchUpdates(ctx, a, updatesFlags{workflows, concurrency, instances, dir, tcp, asJSON})
+			}
+			if args[0] == "schedules" { // bench_schedules.go: -n schedules, --runs rounds, --sleep interval
+				return runScheduleBench(ctx, a.stdout, workflows.or(10000), runs.or(2), cmp.Or(sleep, time.Minute), asJSON, a.stderr)
 			}
 			w := bench.Workload(args[0])
 			if err := oneOf("workload", w, bench.Workloads); err != nil {

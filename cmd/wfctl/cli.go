@@ -55,6 +55,7 @@ func commands() []*command {
 		cancelCommand(),
 		terminateCommand(),
 		removeCommand(),
+		scheduleCommand(),
 		replayCommand(),
 		devCommand(),
 		uiCommand(),
