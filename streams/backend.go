@@ -38,6 +38,7 @@ type options struct {
 	maxAckPending  int
 	requestTimeout time.Duration
 	converter      converter.Converter
+	retention      time.Duration // WithRetention; 0 keeps finished instances
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,
