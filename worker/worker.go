@@ -248,6 +248,13 @@ func (w *Worker) Start(ctx context.Context) error {
 			w.pollActivities(runCtx, queue, activities, actSlots)
 		}()
 	}
+	if w.b.Retention() > 0 {
+		w.tasks.Add(1)
+		go func() {
+			defer w.tasks.Done()
+			w.serveRetention(runCtx)
+		}()
+	}
 	go func() {
 		<-runCtx.Done()
 		stop()
