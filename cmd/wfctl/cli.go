@@ -54,6 +54,7 @@ func commands() []*command {
 		cancelCommand(),
 		terminateCommand(),
 		removeCommand(),
+		batchCommand(),
 		replayCommand(),
 		devCommand(),
 		uiCommand(),
