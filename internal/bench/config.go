@@ -98,6 +98,10 @@ type Config struct {
 	// ran is removed and reports how late after their due time
 	// (the "expire" phase).
 	Retention time.Duration
+	// NoExpiryWatch leaves out simple's expire phase under a retention:
+	// no registry watch, so the run's figures carry only the retention's
+	// own cost.
+	NoExpiryWatch bool
 
 	// Keep leaves the run's namespaces in place at the end.
 	Keep bool

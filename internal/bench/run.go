@@ -358,7 +358,7 @@ func (s *session) runSimple(ctx context.Context) (*Report, error) {
 		}
 	}
 	var expiry *expiryWatch
-	if c.Retention > 0 {
+	if c.Retention > 0 && !c.NoExpiryWatch {
 		var err error
 		if expiry, err = newExpiryWatch(ctx, s.js, s.ns, c.Retention); err != nil {
 			return nil, err
