@@ -277,42 +277,12 @@ func (c *Client) RemoveWorkflowInstance(ctx context.Context, inst *workflow.Inst
 	if !rec.Status.Finished() || rec.Status == streams.StatusContinuedAsNew {
 		return fmt.Errorf("client: remove: %w: instance %q is %s (cancel or terminate it first)", ErrInstanceNotFinished, id, rec.Status)
 	}
-	// A start may reuse the ID at any moment. Its run's commits come after
-	// its registry update, so: take the history's end, check the entry
-	// is still the one read, then remove only the commits before that end
-	// (a new run's are after it), and the entry only at the revision read.
-	// A removal cut short leaves a finished entry that can be removed
-	// again, never history nobody can see.
-	end, err := c.b.HistoryEnd(ctx)
-	if err != nil {
-		return fmt.Errorf("client: remove instance %q: %w", id, err)
-	}
-	changed := func(now *streams.InstanceRecord) error {
-		return fmt.Errorf("client: remove instance %q: it changed while being removed (now run %q, %s); its entry is kept",
-			id, now.ExecutionID, now.Status)
-	}
-	now, err := c.b.GetInstance(ctx, id)
-	switch {
-	case errors.Is(err, streams.ErrInstanceNotFound):
-		return nil // removed by someone else meanwhile
-	case err != nil:
-		return fmt.Errorf("client: remove instance %q: %w", id, err)
-	case now.Revision != rec.Revision:
-		return changed(now)
-	}
+	var beforeDelete func()
 	if c.beforeRemove != nil {
-		c.beforeRemove(id)
+		beforeDelete = func() { c.beforeRemove(id) }
 	}
-	if err := c.b.DeleteHistoryBefore(ctx, id, end); err != nil {
-		return fmt.Errorf("client: remove instance %q: %w", id, err)
-	}
-	if err := c.b.DeleteInstanceAt(ctx, id, rec.Revision); err != nil {
-		if errors.Is(err, streams.ErrRevisionConflict) {
-			if now, gerr := c.b.GetInstance(ctx, id); gerr == nil {
-				return changed(now)
-			}
-		}
-		return fmt.Errorf("client: remove instance %q: %w", id, err)
+	if err := c.b.RemoveInstance(ctx, rec, beforeDelete); err != nil {
+		return fmt.Errorf("client: remove: %w", err)
 	}
 	c.log.Info("removed workflow instance", logkey.Instance, id, "runs", rec.RunCount())
 	return nil

@@ -39,6 +39,7 @@ type options struct {
 	requestTimeout time.Duration
 	converter      converter.Converter
 	telemetry      telemetryOptions
+	retention      time.Duration // WithRetention; 0 keeps finished instances
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,

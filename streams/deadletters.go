@@ -15,6 +15,8 @@ import (
 const (
 	DeadInbox    = "inbox"
 	DeadActivity = "activity"
+	// DeadRetention holds fired retention schedules that cannot be read.
+	DeadRetention = "retention"
 )
 
 // DeadLetter is a message taken out of circulation because it could not be
@@ -39,7 +41,7 @@ type DeadLetter struct {
 // reason and error, then terminates it so it is never delivered again. A
 // poison message thus never blocks its queue and is never lost.
 func (b *Backend) DeadLetter(ctx context.Context, kind string, m *TaskMessage, reason string, cause error) error {
-	if kind != DeadInbox && kind != DeadActivity {
+	if kind != DeadInbox && kind != DeadActivity && kind != DeadRetention {
 		return fmt.Errorf("streams: unknown dead-letter kind %q", kind)
 	}
 	msg := &nats.Msg{Subject: b.n.dead(kind), Data: m.Data(), Header: nats.Header{}}

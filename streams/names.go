@@ -188,6 +188,12 @@ func (n names) activityDeadline(inst, run string, scheduleID int64) string {
 func (n names) timersOfRun(inst, run string) string {
 	return "wft." + n.ns + ".s." + inst + "." + run + ".*"
 }
+
+// removal is an instance's retention schedule; expiry is where it fires.
+func (n names) removal(inst string) string { return "wft." + n.ns + ".r." + inst }
+func (n names) expiry(inst string) string  { return "wft." + n.ns + ".x." + inst }
+func (n names) expiries() string           { return "wft." + n.ns + ".x.*" }
+
 func (n names) activities(queue string) string { return "wfa." + n.ns + "." + queue }
 func (n names) dead(kind string) string        { return "wfd." + n.ns + "." + kind }
 func (n names) result(inst string) string      { return "wfr." + n.ns + "." + inst }
@@ -200,6 +206,10 @@ func (n names) activityCancel(inst, run string, event int64) string {
 // Consumer names: one durable pull consumer per (queue, kind).
 func (n names) inboxConsumer(queue string) string    { return "wft_" + queue }
 func (n names) activityConsumer(queue string) string { return "wfa_" + queue }
+
+// retentionConsumer reads fired retention schedules. "wfx_" is no queue
+// consumer's prefix, so no queue name can collide with it.
+func (n names) retentionConsumer() string { return "wfx_retention" }
 
 // inboxInstance extracts the encoded instance token from an inbox subject
 // wft.<ns>.q.<queue>.<inst>.

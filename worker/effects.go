@@ -9,6 +9,7 @@ import (
 
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/runopts"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
@@ -152,15 +153,20 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 	if e.Kind == history.WorkflowContinuedAsNew {
 		nextRun = streams.ContinuedRunID(run)
 	}
-	slim := false // the record without what is too large for it
+	slim := false            // the record without what is too large for it
+	var finishedAt time.Time // of this run, as the registry has it
 	change := func(r *streams.InstanceRecord) bool {
 		if r.ExecutionID != run || r.Status != streams.StatusRunning {
+			if r.ExecutionID == run && r.Status.Finished() {
+				finishedAt = r.FinishedAt // recorded by an earlier try
+			}
 			return false // recorded already, or the instance moved on
 		}
 		if nextRun != "" {
 			r.ContinueTo(nextRun, now)
 		} else {
 			r.Finish(e, now, slim)
+			finishedAt = now
 		}
 		return true
 	}
@@ -207,6 +213,14 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 	}
 	if nextRun != "" {
 		return nil // the instance goes on: nothing to announce
+	}
+	// Armed from the finish time the registry shows, so a republish after
+	// a crash arms the same removal. A record gone or moved on to a later
+	// run needs none: it was removed, or the later run arms its own.
+	if !finishedAt.IsZero() {
+		if err := w.b.ScheduleRemoval(ctx, inst, run, finishedAt); err != nil {
+			return err
+		}
 	}
 	notice := streams.ResultNotice{InstanceID: inst, ExecutionID: run, Status: status}
 	if f := e.RunFailure(); !slim && len(e.Result)+f.Size() <= streams.MaxNoticeOutcome {
@@ -436,4 +450,15 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		}
 	}
 	return w.b.PublishEvent(ctx, queue, inst, ack)
+}
+
+// serveRetention removes the instances whose retention has run out (see
+// streams.WithRetention) until ctx ends.
+func (w *Worker) serveRetention(ctx context.Context) {
+	for ctx.Err() == nil {
+		if err := w.b.ServeRetention(ctx, w.opts.TaskRetryDelay, nil); err != nil && ctx.Err() == nil {
+			w.log.Warn("serving retention removals failed; retrying", logkey.Err, err)
+			sleep(ctx, w.opts.TaskRetryDelay)
+		}
+	}
 }

@@ -262,6 +262,13 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.startSchedules(runCtx); err != nil {
 		return fail(fmt.Errorf("worker: schedules: %w", err))
 	}
+	if w.b.Retention() > 0 {
+		w.tasks.Add(1)
+		go func() {
+			defer w.tasks.Done()
+			w.serveRetention(runCtx)
+		}()
+	}
 	go func() {
 		<-runCtx.Done()
 		stop()

@@ -48,13 +48,13 @@ func (o *optInt) apply(dst *int) {
 
 func benchCommand() *command {
 	var (
-		workflows, concurrency, activities          optInt
-		depth, fanout, leafFanout, resultSize, runs optInt
-		instances, workers, warmup                  optInt
-		cache, taskSlots, activitySlots             optInt
-		sleep                                       time.Duration
-		floor, tcp, keep, asJSON, withOTel          bool
-		observe, dir, cpuProfile                    string
+		workflows, concurrency, activities              optInt
+		depth, fanout, leafFanout, resultSize, runs     optInt
+		instances, workers, warmup                      optInt
+		cache, taskSlots, activitySlots                 optInt
+		sleep, retention                                time.Duration
+		floor, tcp, keep, asJSON, withOTel, expiryWatch bool
+		observe, dir, cpuProfile                        string
 	)
 	return &command{
 		name:    "bench",
@@ -136,6 +136,7 @@ for timers, whose waits all overlap).`,
 			`wfctl bench signals --instances 100000 --server nats://127.0.0.1:4222`,
 			`wfctl bench timers --instances 10000 --sleep 30s`,
 			`wfctl bench simple -c 1000 --cpuprofile cpu.out && go tool pprof -top cpu.out`,
+			`wfctl bench simple -n 100000 --floor=false --retention 30s`,
 		},
 		flags: func(fs *flag.FlagSet) {
 			fs.Var(&workflows, "workflows", "`N` workflows to run (simple, floor: 10000; fanout: 1)")
@@ -150,6 +151,8 @@ for timers, whose waits all overlap).`,
 			fs.Var(&runs, "runs", "tree: `R` roots to run (100)")
 			fs.Var(&instances, "instances", "timers, signals: `N` waiting workflows (1000)")
 			fs.DurationVar(&sleep, "sleep", bench.DefaultSleep, "timers: how long `D` each workflow sleeps")
+			fs.DurationVar(&retention, "retention", 0, "the workers' retention `D` (streams.WithRetention); simple then waits until every instance is removed and reports the removals' lateness")
+			fs.BoolVar(&expiryWatch, "expiry-watch", true, "simple with --retention: watch the registry to wait for and time the removals (=false: the run's figures without the watch's cost)")
 			fs.Var(&workers, "workers", "`N` workers in this process (1)")
 			fs.Var(&warmup, "warmup", "simple, floor: `N` workflows run first and not counted (100)")
 			fs.BoolVar(&floor, "floor", true, "simple: measure the floor too and print the efficiency")
@@ -194,6 +197,7 @@ for timers, whose waits all overlap).`,
 			}
 			concurrency.apply(&cfg.Concurrency)
 			cfg.Sleep, cfg.Floor, cfg.Keep = sleep, floor && w == bench.Simple, keep
+			cfg.Retention, cfg.NoExpiryWatch = retention, !expiryWatch
 			if observe != "" {
 				cfg.Observe = bench.Observer(observe)
 			}
@@ -400,7 +404,7 @@ func formatBytes(b uint64) string {
 // formatParams lists a report's parameters, in a fixed order.
 func formatParams(r *bench.Report) string {
 	var parts []string
-	for _, k := range []string{"workflows", "runs", "instances", "concurrency", "activities", "depth", "fanout", "leaffanout", "resultsize", "sleep", "warmup", "cache", "task_slots", "activity_slots"} {
+	for _, k := range []string{"workflows", "runs", "instances", "concurrency", "activities", "depth", "fanout", "leaffanout", "resultsize", "sleep", "warmup", "cache", "task_slots", "activity_slots", "retention"} {
 		if v, ok := r.Params[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s %v", k, v))
 		}

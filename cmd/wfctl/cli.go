@@ -56,6 +56,7 @@ func commands() []*command {
 		terminateCommand(),
 		removeCommand(),
 		scheduleCommand(),
+		batchCommand(),
 		replayCommand(),
 		devCommand(),
 		uiCommand(),

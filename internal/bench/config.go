@@ -92,6 +92,17 @@ type Config struct {
 	// MaxParallelActivityTasks; 0 keeps the worker's default.
 	CacheSize, TaskSlots, ActivitySlots int
 
+	// Retention, when positive, gives the workers' backends
+	// streams.WithRetention: finished instances are removed this long
+	// after they finish. simple then also waits until every instance it
+	// ran is removed and reports how late after their due time
+	// (the "expire" phase).
+	Retention time.Duration
+	// NoExpiryWatch leaves out simple's expire phase under a retention:
+	// no registry watch, so the run's figures carry only the retention's
+	// own cost.
+	NoExpiryWatch bool
+
 	// Keep leaves the run's namespaces in place at the end.
 	Keep bool
 
@@ -211,6 +222,9 @@ func (c *Config) Check() error {
 	}
 	if c.Workload == Fanout && c.Activities < 1 {
 		return errors.New("--activities must be at least 1 for fanout")
+	}
+	if c.Retention < 0 {
+		return fmt.Errorf("--retention must not be negative, got %s", c.Retention)
 	}
 	if c.Sleep < 0 {
 		return fmt.Errorf("--sleep must not be negative, got %s", c.Sleep)

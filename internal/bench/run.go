@@ -115,7 +115,7 @@ func openSession(ctx context.Context, env *Env, cfg *Config, tr *tracker) (s *se
 			return s, err
 		}
 		s.conns = append(s.conns, wnc)
-		wb, err := streams.Open(wnc, streams.WithNamespace(s.ns), streams.WithLogger(s.log))
+		wb, err := streams.Open(wnc, streams.WithNamespace(s.ns), streams.WithLogger(s.log), streams.WithRetention(cfg.Retention))
 		if err != nil {
 			return s, fmt.Errorf("bench: open namespace %s: %w", s.ns, err)
 		}
@@ -187,6 +187,9 @@ func (s *session) newReport() *Report {
 	}
 	if c.ActivitySlots > 0 {
 		r.Params["activity_slots"] = c.ActivitySlots
+	}
+	if c.Retention > 0 {
+		r.Params["retention"] = c.Retention.String()
 	}
 	switch c.Workload {
 	case Simple:
@@ -354,6 +357,14 @@ func (s *session) runSimple(ctx context.Context) (*Report, error) {
 			return d, 1, err
 		}
 	}
+	var expiry *expiryWatch
+	if c.Retention > 0 && !c.NoExpiryWatch {
+		var err error
+		if expiry, err = newExpiryWatch(ctx, s.js, s.ns, c.Retention); err != nil {
+			return nil, err
+		}
+		defer expiry.close()
+	}
 	if c.Warmup > 0 {
 		s.tr.begin("warmup", int64(c.Warmup), nil)
 		if _, err := closedLoop(ctx, c.Warmup, c.Concurrency, s.tr, one("warm-")); err != nil {
@@ -373,7 +384,18 @@ func (s *session) runSimple(ctx context.Context) (*Report, error) {
 	}
 	r.Workflows, r.Activities = c.Workflows, c.Workflows
 	r.Latency, r.LatencyFrom = Summarize(lat), "start"
-	return r, s.finish(ctx, m, r)
+	if err := s.finish(ctx, m, r); err != nil || expiry == nil {
+		return r, err
+	}
+	total := c.Warmup + c.Workflows
+	s.tr.beginUnit("expire", "instances removed", int64(total), expiry.removedCount)
+	ph, err := expiry.wait(ctx, total, 5*time.Minute)
+	s.tr.finish()
+	if err != nil {
+		return nil, err
+	}
+	r.Phases = append(r.Phases, ph)
+	return r, nil
 }
 
 func (s *session) runFanout(ctx context.Context) (*Report, error) {
