@@ -97,7 +97,7 @@ func (c *Client) BatchSignal(ctx context.Context, filter BatchFilter, opts Batch
 	}
 	return c.batch(ctx, "batch signal", filter, opts, func(rec *streams.InstanceRecord) *history.Event {
 		return &history.Event{Kind: history.SignalReceived, ExecutionID: rec.ExecutionID, Name: name, Args: [][]byte{payload},
-			InboxID: streams.CallerSignalInboxID("batch:" + opts.BatchID + ":" + rec.InstanceID)}
+			InboxID: streams.CallerSignalInboxID(rec.InstanceID, "batch:"+opts.BatchID)}
 	})
 }
 

@@ -83,7 +83,7 @@ func (c *Client) SignalWorkflowWithOptions(ctx context.Context, opts SignalOptio
 		if err := checkSignalID(opts.SignalID); err != nil {
 			return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
 		}
-		inboxID = streams.CallerSignalInboxID(opts.SignalID)
+		inboxID = streams.CallerSignalInboxID(instanceID, opts.SignalID)
 	}
 	payload, err := c.conv.Encode(arg)
 	if err != nil {

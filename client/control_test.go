@@ -419,6 +419,27 @@ func TestSignalRetryGivesUp(t *testing.T) {
 	assert.Equal(t, publishAttempts, calls)
 }
 
+// A caller's signal ID names a signal to one instance: the same ID sent to
+// two instances is two signals (the InboxID is a stream-wide message ID,
+// so an ID without the instance made JetStream drop the second).
+func TestSignalOwnIDPerInstance(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, id := range []string{"one", "two"} {
+		_, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: id}, Greet, "ann")
+		require.NoError(t, err)
+	}
+	e.inbox(streams.DefaultQueue, 2)
+
+	for _, id := range []string{"one", "two"} {
+		opts := SignalOptions{InstanceID: id, Name: "approve", SignalID: "approval-7"}
+		require.NoError(t, e.c.SignalWorkflowWithOptions(e.ctx, opts, Approval{By: "ann"}))
+	}
+	msgs := e.inbox(streams.DefaultQueue, 2)
+	assert.ElementsMatch(t, []string{"one", "two"}, []string{msgs[0].InstanceID, msgs[1].InstanceID})
+	e.noInbox(streams.DefaultQueue)
+}
+
 // Calls with the same SignalID deliver one signal; other IDs, and calls
 // without one, are signals of their own.
 func TestSignalWithOwnID(t *testing.T) {
@@ -435,8 +456,8 @@ func TestSignalWithOwnID(t *testing.T) {
 	require.NoError(t, e.c.SignalWorkflowWithOptions(e.ctx, opts, Approval{By: "bob"}))
 
 	msgs := e.inbox(streams.DefaultQueue, 2)
-	assert.Equal(t, streams.CallerSignalInboxID("approval-7"), msgs[0].Event.InboxID)
-	assert.Equal(t, "sigid:approval-8", msgs[1].Event.InboxID)
+	assert.Equal(t, streams.CallerSignalInboxID("own-id", "approval-7"), msgs[0].Event.InboxID)
+	assert.Equal(t, "sigid:6:own-id:approval-8", msgs[1].Event.InboxID)
 	assert.Equal(t, inst.ExecutionID, msgs[0].Event.ExecutionID)
 	assert.Equal(t, Approval{By: "bob"}, decode[Approval](t, msgs[1].Event.Args[0]))
 	e.noInbox(streams.DefaultQueue)

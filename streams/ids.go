@@ -25,11 +25,16 @@ func TerminateInboxID(executionID string) string { return "terminate:" + executi
 // signal ID unique to the send.
 func ClientSignalInboxID(signalID string) string { return "sig:" + signalID }
 
-// CallerSignalInboxID is the InboxID of a signal a client sends with an
-// ID its caller chose (client.SignalOptions.SignalID), so that the
-// caller's retries deliver it once. Its prefix is its own: a caller's ID
-// never collides with the IDs jetflow makes.
-func CallerSignalInboxID(signalID string) string { return "sigid:" + signalID }
+// CallerSignalInboxID is the InboxID of a signal a client sends to an
+// instance with an ID its caller chose (client.SignalOptions.SignalID),
+// so that the caller's retries deliver it once. Its prefix is its own: a
+// caller's ID never collides with the IDs jetflow makes. The instance is
+// part of it because the InboxID is the stream-wide message ID: the same
+// caller ID sent to two instances is two signals. The instance's length
+// leads so that no pair of instance and signal ID reads as another.
+func CallerSignalInboxID(instanceID, signalID string) string {
+	return "sigid:" + strconv.Itoa(len(instanceID)) + ":" + instanceID + ":" + signalID
+}
 
 // WorkflowSignalInboxID is the InboxID of a signal a workflow sends to
 // another instance, named by the sender's SignalWorkflowScheduled event.
