@@ -139,6 +139,7 @@ func (n names) activitiesStream() string { return "WF_" + n.ns + "_ACTIVITIES" }
 func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
 func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
 func (n names) detailsBucket() string    { return "wf_" + n.ns + "_heartbeats" }
+func (n names) indexStream() string      { return "WF_" + n.ns + "_INDEX" }
 
 // detailsSubject is the subject that stores the details of key.
 func (n names) detailsSubject(key string) string { return "$KV." + n.detailsBucket() + "." + key }
@@ -152,6 +153,26 @@ func (n names) historyAll() string    { return "wfh." + n.ns + ".>" }
 func (n names) tasksAll() string      { return "wft." + n.ns + ".>" }
 func (n names) activitiesAll() string { return "wfa." + n.ns + ".>" }
 func (n names) deadAll() string       { return "wfd." + n.ns + ".>" }
+func (n names) indexAll() string      { return "wfx." + n.ns + ".>" }
+
+// indexRow is the subject of an instance's list-index row:
+// wfx.<ns>.<status>.<workflow>.<inst>.
+func (n names) indexRow(status, workflow, inst string) string {
+	return "wfx." + n.ns + "." + status + "." + workflow + "." + inst
+}
+
+// indexFilter selects the index rows of a status and a workflow token;
+// "" for either is any.
+func (n names) indexFilter(status, workflow string) string {
+	return n.indexRow(cmpOr(status, "*"), cmpOr(workflow, "*"), "*")
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
 
 // Subjects take already-encoded tokens.
 func (n names) history(inst, run string) string { return "wfh." + n.ns + "." + inst + "." + run }
