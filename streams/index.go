@@ -186,46 +186,69 @@ func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, b
 	return out, 0, nil
 }
 
+// indexRangeWalkers is how many parts of a range are read at once.
+const indexRangeWalkers = 32
+
 // readIndexRange reads every row matching filter with a sequence in
-// [lo, hi], oldest first, with batched direct gets.
+// [lo, hi], oldest first. The range is cut into parts walked at once, each
+// by single-message direct gets of the next match from a sequence: a
+// batched direct get would cost the server a count of the matches after
+// its start over the stream's whole subject index (the index keeps one
+// message per subject), which grows with the namespace; a single get
+// costs only finding the next match.
 func (b *Backend) readIndexRange(ctx context.Context, filter string, lo, hi uint64) ([]indexed, error) {
-	reply, answers, done, err := b.replies.open()
-	if err != nil {
-		return nil, fmt.Errorf("streams: list index: %w", err)
-	}
-	defer done()
-	api := "$JS.API.DIRECT.GET." + b.n.indexStream()
-	var out []indexed
-	from := lo
-	for from <= hi {
-		batch := min(directBatchSize, int(hi-from+1))
-		req, _ := json.Marshal(directGetRequest{Seq: from, NextFor: filter, Batch: batch, MaxBytes: directBatchBytes})
-		if err := b.nc.PublishRequest(api, reply, req); err != nil {
-			return nil, fmt.Errorf("streams: list index: %w", err)
-		}
-		bctx, cancel := b.bounded(ctx)
-		count := 0
-		_, last, err := readBatch(bctx, answers, withMetadata, func(m *storedMsg) error {
-			count++
-			if m.Seq > hi {
-				return nil
-			}
-			var row indexRow
-			if err := msgpack.Unmarshal(m.Data, &row); err != nil {
-				b.log.Warn("skipping malformed index row", logkey.Subject, m.Subject, logkey.Err, err)
-				return nil
-			}
-			out = append(out, indexed{seq: m.Seq, row: row, subj: m.Subject})
-			return nil
-		})
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("streams: list index: %w", err)
-		}
-		if last == 0 || last >= hi || count < batch {
+	parts := min(uint64(indexRangeWalkers), hi-lo+1)
+	size := (hi - lo + 1 + parts - 1) / parts
+	found := make([][]indexed, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		from, to := lo+p*size, min(hi, lo+(p+1)*size-1)
+		if from > to {
 			break
 		}
-		from = last + 1
+		wg.Go(func() { found[p], errs[p] = b.walkIndex(ctx, filter, from, to) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("streams: list index: %w", err)
+	}
+	return slices.Concat(found...), nil
+}
+
+// walkIndex reads the rows matching filter in [from, to], oldest first,
+// one direct get each.
+func (b *Backend) walkIndex(ctx context.Context, filter string, from, to uint64) ([]indexed, error) {
+	api := "$JS.API.DIRECT.GET." + b.n.indexStream()
+	var out []indexed
+	for from <= to {
+		req, _ := json.Marshal(directGetRequest{Seq: from, NextFor: filter})
+		rctx, cancel := b.bounded(ctx)
+		msg, err := b.nc.RequestWithContext(rctx, api, req)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if len(msg.Data) == 0 && msg.Header.Get("Status") != "" {
+			if msg.Header.Get("Status") == "404" {
+				return out, nil // no match at or after from
+			}
+			return nil, fmt.Errorf("direct get: status %s %s", msg.Header.Get("Status"), msg.Header.Get("Description"))
+		}
+		seq, err := strconv.ParseUint(msg.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return nil, errors.New("direct get: answer without a sequence header")
+		}
+		if seq > to {
+			return out, nil
+		}
+		from = seq + 1
+		var row indexRow
+		if err := msgpack.Unmarshal(msg.Data, &row); err != nil {
+			b.log.Warn("skipping malformed index row", logkey.Subject, msg.Header.Get("Nats-Subject"), logkey.Err, err)
+			continue
+		}
+		out = append(out, indexed{seq: seq, row: row, subj: msg.Header.Get("Nats-Subject")})
 	}
 	return out, nil
 }
