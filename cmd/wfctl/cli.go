@@ -58,6 +58,7 @@ func commands() []*command {
 		devCommand(),
 		uiCommand(),
 		benchCommand(),
+		indexCommand(),
 	}
 }
 
