@@ -157,6 +157,7 @@ type Backend struct {
 	dead       jetstream.Stream
 	registry   jetstream.KeyValue
 	index      jetstream.Stream // nil for a namespace provisioned before the index (Open)
+	counts     jetstream.Stream // counters of the index rows; nil as index
 
 	indexHooks indexHooks
 
@@ -333,6 +334,9 @@ func (b *Backend) provision(ctx context.Context) error {
 		return err
 	}
 	if b.index, err = b.ensureStream(ctx, b.indexConfig()); err != nil {
+		return err
+	}
+	if b.counts, err = b.ensureStream(ctx, b.countsConfig()); err != nil {
 		return err
 	}
 	return b.EnsureQueue(ctx, DefaultQueue)

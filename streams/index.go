@@ -58,6 +58,19 @@ func (b *Backend) indexConfig() jetstream.StreamConfig {
 	}
 }
 
+func (b *Backend) countsConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:            b.n.countsStream(),
+		Description:     "jetflow list counters: instances per status and workflow",
+		Subjects:        []string{b.n.countsAll()},
+		Retention:       jetstream.LimitsPolicy,
+		Storage:         b.opts.storage,
+		Replicas:        b.opts.replicas,
+		AllowDirect:     true,
+		AllowMsgCounter: true,
+	}
+}
+
 // openIndex binds the index stream of a namespace opened without
 // provisioning. A namespace provisioned before the index existed has none:
 // lists then read the registry, as they did before.
@@ -68,6 +81,10 @@ func (b *Backend) openIndex(ctx context.Context) {
 		return
 	}
 	b.index = s
+	if b.counts, err = b.js.Stream(ctx, b.n.countsStream()); err != nil {
+		b.index = nil // both or neither
+		b.log.Info("namespace has no list counters; lists read the whole registry", logkey.Err, err)
+	}
 }
 
 // indexSubject is the subject of r's index row.
@@ -76,25 +93,102 @@ func (b *Backend) indexSubject(r *InstanceRecord) string {
 	return b.n.indexRow(string(r.Status), encodeToken(r.WorkflowName), inst)
 }
 
-// writeIndex publishes r's row, after its registry write. When the row's
-// subject changed (moved reports so: a new status or workflow), the
-// instance's other rows are purged, keeping only the one just written.
-func (b *Backend) writeIndex(ctx context.Context, r *InstanceRecord, moved bool) error {
+// writeIndex publishes r's row, after its registry write, and moves the
+// counters. old is the row's subject before: "" when it had none (a new
+// instance), unknownRow when not known (then it is read). When the
+// subject changed, the instance's other rows are purged, keeping only the
+// one just written.
+func (b *Backend) writeIndex(ctx context.Context, r *InstanceRecord, old string) error {
 	if b.index == nil || b.indexHooks.skipWrites {
 		return nil
+	}
+	if old == unknownRow {
+		var err error
+		if old, err = b.rowSubject(ctx, r.InstanceID); err != nil {
+			return err
+		}
 	}
 	data, err := msgpack.Marshal(&indexRow{InstanceID: r.InstanceID, WorkflowName: r.WorkflowName, Status: r.Status,
 		ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt})
 	if err != nil {
 		return fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
 	}
-	if _, err := b.publish(ctx, &nats.Msg{Subject: b.indexSubject(r), Data: data}); err != nil {
+	subj := b.indexSubject(r)
+	if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
 		return fmt.Errorf("streams: index row of %q: %w", r.InstanceID, err)
 	}
-	if !moved {
+	if old == subj {
 		return nil
 	}
-	return b.purgeIndex(ctx, r.InstanceID, 1)
+	if old != "" {
+		if err := b.purgeIndex(ctx, r.InstanceID, 1); err != nil {
+			return err
+		}
+	}
+	return b.moveCounters(ctx, old, subj)
+}
+
+// unknownRow stands for a row subject not known.
+const unknownRow = "?"
+
+// rowSubject is the subject of an instance's newest index row; "" if none.
+func (b *Backend) rowSubject(ctx context.Context, instanceID string) (string, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": b.n.indexRow("*", "*", encodeToken(instanceID))})
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	msg, err := b.nc.RequestWithContext(rctx, "$JS.API.DIRECT.GET."+b.n.indexStream(), req)
+	if err != nil {
+		return "", fmt.Errorf("streams: index row of %q: %w", instanceID, err)
+	}
+	if st := msg.Header.Get("Status"); st != "" {
+		if st == "404" {
+			return "", nil
+		}
+		return "", fmt.Errorf("streams: index row of %q: status %s %s", instanceID, st, msg.Header.Get("Description"))
+	}
+	return msg.Header.Get("Nats-Subject"), nil
+}
+
+// counterOf is the counter subject of an index row subject.
+func (b *Backend) counterOf(row string) string {
+	parts := strings.Split(row, ".")
+	if len(parts) != 5 {
+		return ""
+	}
+	return b.n.counter(parts[2], parts[3])
+}
+
+// moveCounters counts a row moved from subject old to subject new (either
+// "" for none), both increments at once.
+func (b *Backend) moveCounters(ctx context.Context, old, new string) error {
+	var incr []*nats.Msg
+	if c := b.counterOf(old); c != "" {
+		incr = append(incr, counterIncr(c, -1))
+	}
+	if c := b.counterOf(new); c != "" {
+		incr = append(incr, counterIncr(c, +1))
+	}
+	return b.addCounters(ctx, incr)
+}
+
+func counterIncr(subject string, by int64) *nats.Msg {
+	m := &nats.Msg{Subject: subject, Header: nats.Header{}}
+	m.Header.Set("Nats-Incr", strconv.FormatInt(by, 10))
+	return m
+}
+
+// addCounters publishes counter increments at once.
+func (b *Backend) addCounters(ctx context.Context, incr []*nats.Msg) error {
+	errs := make([]error, len(incr))
+	var wg sync.WaitGroup
+	for i, m := range incr {
+		wg.Go(func() { _, errs[i] = b.publish(ctx, m) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("streams: list counters: %w", err)
+	}
+	return nil
 }
 
 // purgeIndex removes the index rows of an instance but its newest keep.
@@ -115,10 +209,20 @@ func (b *Backend) purgeIndex(ctx context.Context, instanceID string, keep uint64
 	return nil
 }
 
-// removeFromIndex removes an instance's index rows: the remove path (and
-// retention) calls it after deleting the registry entry.
+// removeFromIndex removes an instance's index rows and counts it out: the
+// remove path (and retention) calls it after deleting the registry entry.
 func (b *Backend) removeFromIndex(ctx context.Context, instanceID string) error {
-	return b.purgeIndex(ctx, instanceID, 0)
+	if b.index == nil {
+		return nil
+	}
+	old, err := b.rowSubject(ctx, instanceID)
+	if err != nil || old == "" {
+		return err
+	}
+	if err := b.purgeIndex(ctx, instanceID, 0); err != nil {
+		return err
+	}
+	return b.moveCounters(ctx, old, "")
 }
 
 // listCursorPrefix marks an index cursor: the sequence to continue below.
@@ -253,31 +357,6 @@ func (b *Backend) walkIndex(ctx context.Context, filter string, from, to uint64)
 	return out, nil
 }
 
-// countIndex counts the rows matching filter from the server's subject
-// index: a one-message direct get whose end-of-batch marker says how many
-// more match.
-func (b *Backend) countIndex(ctx context.Context, filter string) (int, error) {
-	reply, answers, done, err := b.replies.open()
-	if err != nil {
-		return 0, err
-	}
-	defer done()
-	// With headers: the server counts the pending number down per message
-	// only then.
-	req, _ := json.Marshal(directGetRequest{NextFor: filter, Batch: 1})
-	if err := b.nc.PublishRequest("$JS.API.DIRECT.GET."+b.n.indexStream(), reply, req); err != nil {
-		return 0, err
-	}
-	bctx, cancel := b.bounded(ctx)
-	defer cancel()
-	n := 0
-	pending, _, err := readBatch(bctx, answers, withMetadata, func(*storedMsg) error { n++; return nil })
-	if err != nil {
-		return 0, err
-	}
-	return n + int(pending), nil
-}
-
 // listFromIndex is ListInstances on the index.
 func (b *Backend) listFromIndex(ctx context.Context, opts ListOptions, limit int) (*InstancePage, error) {
 	var below uint64
@@ -324,20 +403,55 @@ func (b *Backend) listFromIndex(ctx context.Context, opts ListOptions, limit int
 	return page, nil
 }
 
-// countByStatus counts the index rows of each status (of one workflow
-// token, or all for "").
+// countByStatus counts the instances of each status (of one workflow
+// token, or all for ""): one direct get of the last value of every
+// counter of the filter, a counter per status and workflow.
 func (b *Backend) countByStatus(ctx context.Context, wf string) (map[Status]int, error) {
+	values, err := b.readCounters(ctx, b.n.counter("*", cmpOr(wf, "*")))
+	if err != nil {
+		return nil, err
+	}
 	counts := map[Status]int{}
-	for _, st := range Statuses {
-		n, err := b.countIndex(ctx, b.n.indexFilter(string(st), wf))
-		if err != nil {
-			return nil, fmt.Errorf("streams: count %s instances: %w", st, err)
-		}
-		if n > 0 {
-			counts[st] = n
+	for subj, n := range values {
+		if parts := strings.Split(subj, "."); len(parts) == 4 && n != 0 {
+			counts[Status(parts[2])] += n
 		}
 	}
 	return counts, nil
+}
+
+// readCounters reads the counters matching filter, by subject.
+func (b *Backend) readCounters(ctx context.Context, filter string) (map[string]int, error) {
+	req, _ := json.Marshal(map[string]any{"multi_last": []string{filter}, "batch": 1024})
+	reply, answers, done, err := b.replies.open()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if err := b.nc.PublishRequest("$JS.API.DIRECT.GET."+b.n.countsStream(), reply, req); err != nil {
+		return nil, fmt.Errorf("streams: count instances: %w", err)
+	}
+	bctx, cancel := b.bounded(ctx)
+	defer cancel()
+	values := map[string]int{}
+	_, _, err = readBatch(bctx, answers, withMetadata, func(m *storedMsg) error {
+		var v struct {
+			Val string `json:"val"`
+		}
+		if err := json.Unmarshal(m.Data, &v); err != nil {
+			return fmt.Errorf("counter %s: %w", m.Subject, err)
+		}
+		n, err := strconv.Atoi(v.Val)
+		if err != nil {
+			return fmt.Errorf("counter %s: %w", m.Subject, err)
+		}
+		values[m.Subject] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("streams: count instances: %w", err)
+	}
+	return values, nil
 }
 
 // checkRows reads the registry record of each row, in parallel, and keeps
@@ -381,7 +495,7 @@ func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, er
 	}
 	if b.indexSubject(r) != x.subj {
 		b.log.Info("repairing a stale index row", logkey.Instance, r.InstanceID, logkey.Subject, x.subj)
-		if err := b.writeIndex(ctx, r, true); err != nil {
+		if err := b.writeIndex(ctx, r, x.subj); err != nil {
 			return nil, err
 		}
 	}
@@ -442,7 +556,12 @@ func (b *Backend) RebuildIndex(ctx context.Context) (written, removed int, err e
 		if ok && subj == b.indexSubject(r) {
 			continue
 		}
-		if err := b.writeIndex(ctx, r, ok); err != nil {
+		old := subj
+		if ok && subj == "" {
+			old = unknownRow
+		}
+		// The counters are set right below, whatever this moves.
+		if err := b.writeIndex(ctx, r, old); err != nil {
 			return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
 		}
 		written++
@@ -452,6 +571,28 @@ func (b *Backend) RebuildIndex(ctx context.Context) (written, removed int, err e
 			return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
 		}
 		removed++
+	}
+	// The counters: each moved by what it is off from the registry.
+	want := map[string]int{}
+	for _, r := range recs {
+		want[b.counterOf(b.indexSubject(r))]++
+	}
+	have2, err := b.readCounters(ctx, b.n.counter("*", "*"))
+	if err != nil {
+		return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
+	}
+	var incr []*nats.Msg
+	for subj, n := range have2 {
+		if d := want[subj] - n; d != 0 {
+			incr = append(incr, counterIncr(subj, int64(d)))
+		}
+		delete(want, subj)
+	}
+	for subj, n := range want {
+		incr = append(incr, counterIncr(subj, int64(n)))
+	}
+	if err := b.addCounters(ctx, incr); err != nil {
+		return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
 	}
 	return written, removed, nil
 }

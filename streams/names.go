@@ -140,6 +140,7 @@ func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
 func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
 func (n names) detailsBucket() string    { return "wf_" + n.ns + "_heartbeats" }
 func (n names) indexStream() string      { return "WF_" + n.ns + "_INDEX" }
+func (n names) countsStream() string     { return "WF_" + n.ns + "_COUNTS" }
 
 // detailsSubject is the subject that stores the details of key.
 func (n names) detailsSubject(key string) string { return "$KV." + n.detailsBucket() + "." + key }
@@ -154,6 +155,13 @@ func (n names) tasksAll() string      { return "wft." + n.ns + ".>" }
 func (n names) activitiesAll() string { return "wfa." + n.ns + ".>" }
 func (n names) deadAll() string       { return "wfd." + n.ns + ".>" }
 func (n names) indexAll() string      { return "wfx." + n.ns + ".>" }
+func (n names) countsAll() string     { return "wfn." + n.ns + ".>" }
+
+// counter is the subject of the counter of instances of a status and a
+// workflow token: wfn.<ns>.<status>.<workflow> ("*" for any).
+func (n names) counter(status, workflow string) string {
+	return "wfn." + n.ns + "." + status + "." + workflow
+}
 
 // indexRow is the subject of an instance's list-index row:
 // wfx.<ns>.<status>.<workflow>.<inst>.

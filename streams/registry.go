@@ -146,7 +146,7 @@ func decodeRecord(data []byte, rev uint64) (*InstanceRecord, error) {
 		return nil, fmt.Errorf("%w: instance record: %v", history.ErrMalformed, err)
 	}
 	r.Revision = rev
-	r.indexedAs = "?" // set by the backend that read it
+	r.indexedAs = unknownRow // set by the backend that read it
 	return &r, nil
 }
 
@@ -188,7 +188,7 @@ func (b *Backend) indexAfterWrite(ctx context.Context, r *InstanceRecord) {
 	if subj == r.indexedAs {
 		return
 	}
-	if err := b.writeIndex(ctx, r, r.indexedAs != ""); err != nil {
+	if err := b.writeIndex(ctx, r, r.indexedAs); err != nil {
 		b.log.Warn("index row not written; lists repair it", logkey.Instance, r.InstanceID, logkey.Err, err)
 		return
 	}
@@ -248,7 +248,7 @@ func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uin
 	}
 	r.Revision = newRev
 	if r.indexedAs == "" {
-		r.indexedAs = "?" // a record not read here: its old row is unknown
+		r.indexedAs = unknownRow // a record not read here: its old row is unknown
 	}
 	b.indexAfterWrite(ctx, r)
 	return newRev, nil
