@@ -114,18 +114,36 @@ func (b *Backend) writeIndex(ctx context.Context, r *InstanceRecord, old string)
 		return fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
 	}
 	subj := b.indexSubject(r)
-	if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
-		return fmt.Errorf("streams: index row of %q: %w", r.InstanceID, err)
-	}
-	if old == subj {
+	row := func() error {
+		if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
+			return fmt.Errorf("streams: index row of %q: %w", r.InstanceID, err)
+		}
 		return nil
 	}
-	if old != "" {
-		if err := b.purgeIndex(ctx, r.InstanceID, 1); err != nil {
-			return err
-		}
+	switch old {
+	case subj:
+		return row()
+	case "":
+		// A new row: nothing to purge, so the row and its count go at
+		// once (one round trip on the workflow path).
+		return both(func() error { return row() }, func() error { return b.moveCounters(ctx, "", subj) })
 	}
-	return b.moveCounters(ctx, old, subj)
+	// A moved row: the new row first, so a crash leaves two rows rather
+	// than none; then the purge of the old and the counts at once.
+	if err := row(); err != nil {
+		return err
+	}
+	return both(func() error { return b.purgeIndex(ctx, r.InstanceID, 1) }, func() error { return b.moveCounters(ctx, old, subj) })
+}
+
+// both runs f and g at once and joins their errors.
+func both(f, g func() error) error {
+	var errG error
+	var wg sync.WaitGroup
+	wg.Go(func() { errG = g() })
+	errF := f()
+	wg.Wait()
+	return errors.Join(errF, errG)
 }
 
 // unknownRow stands for a row subject not known.
@@ -181,8 +199,11 @@ func counterIncr(subject string, by int64) *nats.Msg {
 func (b *Backend) addCounters(ctx context.Context, incr []*nats.Msg) error {
 	errs := make([]error, len(incr))
 	var wg sync.WaitGroup
-	for i, m := range incr {
-		wg.Go(func() { _, errs[i] = b.publish(ctx, m) })
+	for i, m := range incr[min(1, len(incr)):] {
+		wg.Go(func() { _, errs[i+1] = b.publish(ctx, m) })
+	}
+	if len(incr) > 0 {
+		_, errs[0] = b.publish(ctx, incr[0]) // the first on this goroutine
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
