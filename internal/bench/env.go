@@ -196,10 +196,15 @@ func lastSeq(ctx context.Context, js jetstream.JetStream, ns, what string) (uint
 	return s.CachedInfo().State.LastSeq, nil
 }
 
-// removeNamespace deletes a namespace's streams and registry bucket.
+// removeNamespace deletes a namespace's streams and registry bucket, the
+// list index's streams included.
 func removeNamespace(ctx context.Context, js jetstream.JetStream, ns string) error {
 	var errs []error
+	names := []string{"WF_" + ns + "_INDEX", "WF_" + ns + "_COUNTS"} // the list index: not counted as stored
 	for _, name := range namespaceStreams(ns) {
+		names = append(names, name)
+	}
+	for _, name := range names {
 		ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 		err := js.DeleteStream(ctx, name)
 		cancel()
