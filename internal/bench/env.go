@@ -165,6 +165,12 @@ func namespaceStreams(ns string) map[string]string {
 	}
 }
 
+// indexStreams names the list index's streams of a namespace: removed
+// with it, not counted as stored (the floor has no index to compare).
+func indexStreams(ns string) []string {
+	return []string{"WF_" + ns + "_INDEX", "WF_" + ns + "_COUNTS"}
+}
+
 // registryBucket is the namespace's registry bucket (see namespaceStreams).
 func registryBucket(ns string) string { return "wf_" + ns + "_instances" }
 
@@ -200,7 +206,7 @@ func lastSeq(ctx context.Context, js jetstream.JetStream, ns, what string) (uint
 // list index's streams included.
 func removeNamespace(ctx context.Context, js jetstream.JetStream, ns string) error {
 	var errs []error
-	names := []string{"WF_" + ns + "_INDEX", "WF_" + ns + "_COUNTS"} // the list index: not counted as stored
+	names := indexStreams(ns)
 	for _, name := range namespaceStreams(ns) {
 		names = append(names, name)
 	}
