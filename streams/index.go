@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/logkey"
 )
 
@@ -510,6 +511,11 @@ func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, er
 	if errors.Is(err, ErrInstanceNotFound) {
 		b.log.Info("removing the index row of a removed instance", logkey.Instance, x.row.InstanceID)
 		return nil, b.removeFromIndex(ctx, x.row.InstanceID)
+	}
+	if errors.Is(err, history.ErrMalformed) {
+		// Listed as the scan of the registry lists it: not at all.
+		b.log.Warn("skipping malformed registry entry", logkey.Instance, x.row.InstanceID, logkey.Err, err)
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
