@@ -329,7 +329,9 @@ type ListOptions struct {
 
 // InstancePage is one page of ListWorkflowInstances.
 type InstancePage struct {
-	// Instances, newest first (by when their current run started).
+	// Instances, newest first: by when their current run started or,
+	// for a finished one, finished (the list index's order; an IDContains
+	// search orders by start).
 	Instances []*InstanceInfo `json:"instances"`
 	// NextCursor fetches the next page (ListOptions.Cursor); empty on
 	// the last page.

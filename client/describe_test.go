@@ -170,7 +170,7 @@ func TestListWorkflowInstances(t *testing.T) {
 	e.finish("inst-3", streams.StatusFailed, nil, &history.Failure{Message: "x"})
 	e.finish("inst-4", streams.StatusCompleted, "r", nil)
 
-	// Newest first, three at a time.
+	// Newest first (by latest start or finish), three at a time.
 	var all []string
 	cursor := ""
 	pages := 0
@@ -189,7 +189,7 @@ func TestListWorkflowInstances(t *testing.T) {
 		cursor = page.NextCursor
 	}
 	assert.Equal(t, 3, pages)
-	assert.Equal(t, []string{"inst-6", "inst-5", "inst-4", "inst-3", "inst-2", "inst-1", "inst-0"}, all)
+	assert.Equal(t, []string{"inst-4", "inst-3", "inst-0", "inst-6", "inst-5", "inst-2", "inst-1"}, all)
 
 	tests := []struct {
 		name string
@@ -197,7 +197,7 @@ func TestListWorkflowInstances(t *testing.T) {
 		want []string
 	}{
 		{"by status", ListOptions{Status: streams.StatusCompleted}, []string{"inst-4", "inst-0"}},
-		{"by workflow", ListOptions{WorkflowName: "Add"}, []string{"inst-5", "inst-3", "inst-1"}},
+		{"by workflow", ListOptions{WorkflowName: "Add"}, []string{"inst-3", "inst-5", "inst-1"}},
 		{"by both", ListOptions{WorkflowName: "Greet", Status: streams.StatusRunning}, []string{"inst-6", "inst-2"}},
 		{"no match", ListOptions{WorkflowName: "Nope"}, nil},
 	}

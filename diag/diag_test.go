@@ -104,9 +104,9 @@ func TestList(t *testing.T) {
 	}
 
 	t.Run("newest first", func(t *testing.T) {
-		res := e.get("/?workflow=Decline")
-		// pay-2 was started after pay-1.
-		assert.Equal(t, []string{"pay-2", "pay-1"}, rowIDs(res.Body))
+		res := e.get("/?workflow=Collect&status=running")
+		// col-3 was started after col-1, and neither has finished.
+		assert.Equal(t, []string{"col-3", "col-1"}, rowIDs(res.Body))
 	})
 
 	t.Run("bad input", func(t *testing.T) {

@@ -158,6 +158,10 @@ type Backend struct {
 	activities jetstream.Stream
 	dead       jetstream.Stream
 	registry   jetstream.KeyValue
+	index      jetstream.Stream // nil for a namespace provisioned before the index (Open)
+	counts     jetstream.Stream // counters of the index rows; nil as index
+
+	indexHooks indexHooks
 
 	details   detailsBucket  // heartbeat details, bound on first use
 	schedules scheduleBucket // schedule records, bound on first use
@@ -219,6 +223,7 @@ func Open(nc *nats.Conn, opts ...Option) (*Backend, error) {
 	if b.registry, err = b.js.KeyValue(ctx, b.n.registryBucket()); err != nil {
 		return nil, missing("registry bucket "+b.n.registryBucket(), err)
 	}
+	b.openIndex(ctx)
 	return b, nil
 }
 
@@ -331,6 +336,12 @@ func (b *Backend) provision(ctx context.Context) error {
 		Replicas:    o.replicas,
 	})
 	if err != nil {
+		return err
+	}
+	if b.index, err = b.ensureStream(ctx, b.indexConfig()); err != nil {
+		return err
+	}
+	if b.counts, err = b.ensureStream(ctx, b.countsConfig()); err != nil {
 		return err
 	}
 	return b.EnsureQueue(ctx, DefaultQueue)

@@ -139,6 +139,8 @@ func (n names) activitiesStream() string { return "WF_" + n.ns + "_ACTIVITIES" }
 func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
 func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
 func (n names) detailsBucket() string    { return "wf_" + n.ns + "_heartbeats" }
+func (n names) indexStream() string      { return "WF_" + n.ns + "_INDEX" }
+func (n names) countsStream() string     { return "WF_" + n.ns + "_COUNTS" }
 func (n names) schedulesBucket() string  { return "wf_" + n.ns + "_schedules" }
 
 // Schedules: the armed message schedule of a schedule, and the subject its
@@ -160,6 +162,33 @@ func (n names) historyAll() string    { return "wfh." + n.ns + ".>" }
 func (n names) tasksAll() string      { return "wft." + n.ns + ".>" }
 func (n names) activitiesAll() string { return "wfa." + n.ns + ".>" }
 func (n names) deadAll() string       { return "wfd." + n.ns + ".>" }
+func (n names) indexAll() string      { return "wfx." + n.ns + ".>" }
+func (n names) countsAll() string     { return "wfn." + n.ns + ".>" }
+
+// counter is the subject of the counter of instances of a status and a
+// workflow token: wfn.<ns>.<status>.<workflow> ("*" for any).
+func (n names) counter(status, workflow string) string {
+	return "wfn." + n.ns + "." + status + "." + workflow
+}
+
+// indexRow is the subject of an instance's list-index row:
+// wfx.<ns>.<status>.<workflow>.<inst>.
+func (n names) indexRow(status, workflow, inst string) string {
+	return "wfx." + n.ns + "." + status + "." + workflow + "." + inst
+}
+
+// indexFilter selects the index rows of a status and a workflow token;
+// "" for either is any.
+func (n names) indexFilter(status, workflow string) string {
+	return n.indexRow(cmpOr(status, "*"), cmpOr(workflow, "*"), "*")
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
 
 // Subjects take already-encoded tokens.
 func (n names) history(inst, run string) string { return "wfh." + n.ns + "." + inst + "." + run }

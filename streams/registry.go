@@ -106,6 +106,10 @@ type InstanceRecord struct {
 
 	// Revision is the registry revision the record was read at (not stored).
 	Revision uint64 `json:"-"`
+
+	// indexedAs is the list-index subject of the record as read or last
+	// written (not stored): an update that keeps it leaves the index alone.
+	indexedAs string
 }
 
 func (r *InstanceRecord) validate() error {
@@ -148,6 +152,7 @@ func decodeRecord(data []byte, rev uint64) (*InstanceRecord, error) {
 		return nil, fmt.Errorf("%w: instance record: %v", history.ErrMalformed, err)
 	}
 	r.Revision = rev
+	r.indexedAs = unknownRow // set by the backend that read it
 	return &r, nil
 }
 
@@ -176,7 +181,24 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 		return 0, fmt.Errorf("streams: create instance %q: %w", r.InstanceID, err)
 	}
 	r.Revision = rev
+	b.indexAfterWrite(ctx, r)
 	return rev, nil
+}
+
+// indexAfterWrite writes r's index row after its registry write, unless
+// the row it has is already right. A failure is logged, not returned: the
+// record is written and is the truth; a list repairs the row
+// (checkRows), as does RebuildIndex.
+func (b *Backend) indexAfterWrite(ctx context.Context, r *InstanceRecord) {
+	subj := b.indexSubject(r)
+	if subj == r.indexedAs {
+		return
+	}
+	if err := b.writeIndex(ctx, r, r.indexedAs); err != nil {
+		b.log.Warn("index row not written; lists repair it", logkey.Instance, r.InstanceID, logkey.Err, err)
+		return
+	}
+	r.indexedAs = subj
 }
 
 // putRecord stores an entry on the condition that the key's last revision
@@ -208,7 +230,11 @@ func (b *Backend) GetInstance(ctx context.Context, instanceID string) (*Instance
 		}
 		return nil, fmt.Errorf("streams: get instance %q: %w", instanceID, err)
 	}
-	return decodeRecord(e.Value(), e.Revision())
+	r, err := decodeRecord(e.Value(), e.Revision())
+	if err == nil {
+		r.indexedAs = b.indexSubject(r)
+	}
+	return r, err
 }
 
 // UpdateInstance replaces an entry on the condition that it is still at
@@ -227,6 +253,10 @@ func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uin
 		return 0, fmt.Errorf("streams: update instance %q: %w", r.InstanceID, err)
 	}
 	r.Revision = newRev
+	if r.indexedAs == "" {
+		r.indexedAs = unknownRow // a record not read here: its old row is unknown
+	}
+	b.indexAfterWrite(ctx, r)
 	return newRev, nil
 }
 
@@ -241,7 +271,16 @@ func (b *Backend) DeleteInstance(ctx context.Context, instanceID string) error {
 	if err := b.registry.Purge(rctx, key); err != nil {
 		return fmt.Errorf("streams: delete instance %q: %w", instanceID, err)
 	}
+	b.unindex(ctx, instanceID)
 	return nil
+}
+
+// unindex removes the index rows of an instance whose entry is deleted;
+// a failure is logged (a list drops and removes rows without an entry).
+func (b *Backend) unindex(ctx context.Context, instanceID string) {
+	if err := b.removeFromIndex(ctx, instanceID); err != nil {
+		b.log.Warn("index rows of a removed instance not purged; lists remove them", logkey.Instance, instanceID, logkey.Err, err)
+	}
 }
 
 // DeleteInstanceAt removes an instance's registry entry if it is still at
@@ -257,6 +296,7 @@ func (b *Backend) DeleteInstanceAt(ctx context.Context, instanceID string, rev u
 	err = b.registry.Purge(rctx, key, jetstream.LastRevision(rev))
 	switch {
 	case err == nil:
+		b.unindex(ctx, instanceID)
 		return nil
 	case isWrongLastSequence(err) || errors.Is(err, jetstream.ErrKeyExists):
 		return fmt.Errorf("streams: delete instance %q: %w", instanceID, ErrRevisionConflict)
@@ -293,12 +333,16 @@ type InstancePage struct {
 }
 
 // ListInstances lists registry entries newest first, filtered and paged.
-// Paging is stable: instances created after the first page do not shift
-// later pages.
+// Paging is stable: instances created or changed after the first page do
+// not shift later pages.
 //
-// It reads every entry of the namespace (the bucket keeps one per instance),
-// so its cost grows with the number of instances; remove finished instances
-// that are no longer needed.
+// It reads the list index (see index.go): newest first means by when an
+// instance was created or last changed status, and a page costs about the
+// page, whatever the size of the namespace; every record listed is read
+// from the registry, the truth, and a stale index row is repaired. An
+// IDContains search, and a namespace without an index (opened, not
+// provisioned, from before it existed), read every entry of the registry
+// instead, newest first by creation.
 func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*InstancePage, error) {
 	if opts.Status != "" && !opts.Status.Valid() {
 		return nil, fmt.Errorf("streams: unknown status %q (want one of %v)", opts.Status, Statuses)
@@ -309,6 +353,9 @@ func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*Instanc
 		limit = defaultListLimit
 	case limit < 0 || limit > maxListLimit:
 		return nil, fmt.Errorf("streams: list limit %d out of range 1..%d", limit, maxListLimit)
+	}
+	if b.index != nil && opts.IDContains == "" {
+		return b.listFromIndex(ctx, opts, limit)
 	}
 	var after *listCursor
 	if opts.After != "" {

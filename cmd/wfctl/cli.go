@@ -61,6 +61,7 @@ func commands() []*command {
 		devCommand(),
 		uiCommand(),
 		benchCommand(),
+		indexCommand(),
 	}
 }
 

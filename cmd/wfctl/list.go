@@ -31,10 +31,13 @@ func listCommand() *command {
 		summary: "list instances, newest first",
 		description: `
 List the instances of the namespace, newest first (by when their current
-run started), with their status, and the number of instances per status.
+run started or, once finished, finished), with their status, and the
+number of instances per status. A page reads about the page from the list
+index, whatever the size of the namespace.
 
 --status and --workflow filter; --limit sets the page size. When there is
-more, the last line shows the command for the next page (--cursor); --all
+more, the last line shows the command for the next page (--cursor, or
+--next); --all
 reads every page. Paging is stable: instances started meanwhile do not
 shift later pages.
 
@@ -43,7 +46,7 @@ continued-as-new.`,
 		examples: []string{
 			`wfctl list`,
 			`wfctl list --status failed --workflow ProcessOrder`,
-			`wfctl list --limit 20 --cursor '2025-01-02T15:04:05.123Z|order-41'`,
+			`wfctl list --limit 20 --next x41207`,
 			`wfctl list --all --json | jq -r '.instances[].instance_id'`,
 		},
 		flags: func(fs *flag.FlagSet) {
@@ -51,6 +54,7 @@ continued-as-new.`,
 			fs.StringVar(&workflow, "workflow", "", "only instances of this workflow `NAME`")
 			fs.IntVar(&limit, "limit", defaultListLimit, "page size: at most `N` instances")
 			fs.StringVar(&cursor, "cursor", "", "continue after a previous page (its next `CURSOR`)")
+			fs.StringVar(&cursor, "next", "", "`CURSOR`: same as --cursor")
 			fs.BoolVar(&all, "all", false, "read every page")
 			fs.BoolVar(&asJSON, "json", false, "write JSON: {instances, next_cursor, counts}")
 		},
@@ -70,8 +74,7 @@ continued-as-new.`,
 			}
 			opts := client.ListOptions{Status: streams.Status(status), WorkflowName: workflow, Limit: limit, Cursor: cursor}
 			if all {
-				// Each page reads the whole registry, so read it in
-				// as few pages as possible.
+				// Read in as few pages as possible.
 				opts.Limit = maxListLimit
 			}
 			page, err := listPages(ctx, a, c, opts, all)

@@ -158,7 +158,7 @@ func TestNamespaceStreams(t *testing.T) {
 			provisioned = append(provisioned, name)
 		}
 	}
-	assert.ElementsMatch(t, provisioned, slices.Collect(maps.Values(namespaceStreams(ns))))
+	assert.ElementsMatch(t, provisioned, append(slices.Collect(maps.Values(namespaceStreams(ns))), indexStreams(ns)...))
 
 	require.NoError(t, removeNamespace(ctx, b.JetStream(), ns))
 	for name := range b.JetStream().StreamNames(ctx).Name() {

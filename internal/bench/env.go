@@ -165,6 +165,12 @@ func namespaceStreams(ns string) map[string]string {
 	}
 }
 
+// indexStreams names the list index's streams of a namespace: removed
+// with it, not counted as stored (the floor has no index to compare).
+func indexStreams(ns string) []string {
+	return []string{"WF_" + ns + "_INDEX", "WF_" + ns + "_COUNTS"}
+}
+
 // registryBucket is the namespace's registry bucket (see namespaceStreams).
 func registryBucket(ns string) string { return "wf_" + ns + "_instances" }
 
@@ -196,10 +202,15 @@ func lastSeq(ctx context.Context, js jetstream.JetStream, ns, what string) (uint
 	return s.CachedInfo().State.LastSeq, nil
 }
 
-// removeNamespace deletes a namespace's streams and registry bucket.
+// removeNamespace deletes a namespace's streams and registry bucket, the
+// list index's streams included.
 func removeNamespace(ctx context.Context, js jetstream.JetStream, ns string) error {
 	var errs []error
+	names := indexStreams(ns)
 	for _, name := range namespaceStreams(ns) {
+		names = append(names, name)
+	}
+	for _, name := range names {
 		ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 		err := js.DeleteStream(ctx, name)
 		cancel()

@@ -1,0 +1,625 @@
+package streams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
+)
+
+// The list index: one stream per namespace, WF_<ns>_INDEX, with one message
+// per instance on wfx.<ns>.<status>.<workflow>.<inst> (MaxMsgsPerSubject 1).
+// The subject carries what a list filters by, so a status or workflow
+// filter is a subject filter; the stream's order is the order in which
+// instances were created or last changed status, so reading backwards from
+// its last sequence lists the newest first. The registry stays the source
+// of truth: a row is written after its record, and a list checks every row
+// it returns against the record, repairing rows a crash left stale
+// (RebuildIndex repairs the whole index).
+
+// indexRow is the body of an index message: what a list row needs without
+// the registry record.
+type indexRow struct {
+	InstanceID   string    `msgpack:"i"`
+	WorkflowName string    `msgpack:"w"`
+	Status       Status    `msgpack:"s"`
+	ExecutionID  string    `msgpack:"x"`
+	CreatedAt    time.Time `msgpack:"c"`
+	FinishedAt   time.Time `msgpack:"f,omitempty"`
+}
+
+// indexHooks lets tests stop the index write after a registry write, as a
+// crash between the two would.
+type indexHooks struct {
+	skipWrites bool
+}
+
+func (b *Backend) indexConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:              b.n.indexStream(),
+		Description:       "jetflow list index: one row per instance, by status and workflow",
+		Subjects:          []string{b.n.indexAll()},
+		Retention:         jetstream.LimitsPolicy,
+		MaxMsgsPerSubject: 1,
+		Storage:           b.opts.storage,
+		Replicas:          b.opts.replicas,
+		AllowDirect:       true,
+	}
+}
+
+func (b *Backend) countsConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:            b.n.countsStream(),
+		Description:     "jetflow list counters: instances per status and workflow",
+		Subjects:        []string{b.n.countsAll()},
+		Retention:       jetstream.LimitsPolicy,
+		Storage:         b.opts.storage,
+		Replicas:        b.opts.replicas,
+		AllowDirect:     true,
+		AllowMsgCounter: true,
+	}
+}
+
+// openIndex binds the index stream of a namespace opened without
+// provisioning. A namespace provisioned before the index existed has none:
+// lists then read the registry, as they did before.
+func (b *Backend) openIndex(ctx context.Context) {
+	s, err := b.js.Stream(ctx, b.n.indexStream())
+	if err != nil {
+		b.log.Info("namespace has no list index; lists read the whole registry", logkey.Err, err)
+		return
+	}
+	b.index = s
+	if b.counts, err = b.js.Stream(ctx, b.n.countsStream()); err != nil {
+		b.index = nil // both or neither
+		b.log.Info("namespace has no list counters; lists read the whole registry", logkey.Err, err)
+	}
+}
+
+// indexSubject is the subject of r's index row.
+func (b *Backend) indexSubject(r *InstanceRecord) string {
+	inst := encodeToken(r.InstanceID)
+	return b.n.indexRow(string(r.Status), encodeToken(r.WorkflowName), inst)
+}
+
+// writeIndex publishes r's row, after its registry write, and moves the
+// counters. old is the row's subject before: "" when it had none (a new
+// instance), unknownRow when not known (then it is read). When the
+// subject changed, the instance's other rows are purged, keeping only the
+// one just written.
+func (b *Backend) writeIndex(ctx context.Context, r *InstanceRecord, old string) error {
+	if b.index == nil || b.indexHooks.skipWrites {
+		return nil
+	}
+	if old == unknownRow {
+		var err error
+		if old, err = b.rowSubject(ctx, r.InstanceID); err != nil {
+			return err
+		}
+	}
+	data, err := msgpack.Marshal(&indexRow{InstanceID: r.InstanceID, WorkflowName: r.WorkflowName, Status: r.Status,
+		ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt})
+	if err != nil {
+		return fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
+	}
+	subj := b.indexSubject(r)
+	row := func() error {
+		if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
+			return fmt.Errorf("streams: index row of %q: %w", r.InstanceID, err)
+		}
+		return nil
+	}
+	switch old {
+	case subj:
+		return row()
+	case "":
+		// A new row: nothing to purge, so the row and its count go at
+		// once (one round trip on the workflow path).
+		return both(func() error { return row() }, func() error { return b.moveCounters(ctx, "", subj) })
+	}
+	// A moved row: the new row first, so a crash leaves two rows rather
+	// than none; then the purge of the old and the counts at once.
+	if err := row(); err != nil {
+		return err
+	}
+	return both(func() error { return b.purgeIndex(ctx, r.InstanceID, 1) }, func() error { return b.moveCounters(ctx, old, subj) })
+}
+
+// both runs f and g at once and joins their errors.
+func both(f, g func() error) error {
+	var errG error
+	var wg sync.WaitGroup
+	wg.Go(func() { errG = g() })
+	errF := f()
+	wg.Wait()
+	return errors.Join(errF, errG)
+}
+
+// unknownRow stands for a row subject not known.
+const unknownRow = "?"
+
+// rowSubject is the subject of an instance's newest index row; "" if none.
+func (b *Backend) rowSubject(ctx context.Context, instanceID string) (string, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": b.n.indexRow("*", "*", encodeToken(instanceID))})
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	msg, err := b.nc.RequestWithContext(rctx, "$JS.API.DIRECT.GET."+b.n.indexStream(), req)
+	if err != nil {
+		return "", fmt.Errorf("streams: index row of %q: %w", instanceID, err)
+	}
+	if st := msg.Header.Get("Status"); st != "" {
+		if st == "404" {
+			return "", nil
+		}
+		return "", fmt.Errorf("streams: index row of %q: status %s %s", instanceID, st, msg.Header.Get("Description"))
+	}
+	return msg.Header.Get("Nats-Subject"), nil
+}
+
+// counterOf is the counter subject of an index row subject.
+func (b *Backend) counterOf(row string) string {
+	parts := strings.Split(row, ".")
+	if len(parts) != 5 {
+		return ""
+	}
+	return b.n.counter(parts[2], parts[3])
+}
+
+// moveCounters counts a row moved from subject old to subject new (either
+// "" for none), both increments at once.
+func (b *Backend) moveCounters(ctx context.Context, old, new string) error {
+	var incr []*nats.Msg
+	if c := b.counterOf(old); c != "" {
+		incr = append(incr, counterIncr(c, -1))
+	}
+	if c := b.counterOf(new); c != "" {
+		incr = append(incr, counterIncr(c, +1))
+	}
+	return b.addCounters(ctx, incr)
+}
+
+func counterIncr(subject string, by int64) *nats.Msg {
+	m := &nats.Msg{Subject: subject, Header: nats.Header{}}
+	m.Header.Set("Nats-Incr", strconv.FormatInt(by, 10))
+	return m
+}
+
+// addCounters publishes counter increments at once.
+func (b *Backend) addCounters(ctx context.Context, incr []*nats.Msg) error {
+	errs := make([]error, len(incr))
+	var wg sync.WaitGroup
+	for i, m := range incr[min(1, len(incr)):] {
+		wg.Go(func() { _, errs[i+1] = b.publish(ctx, m) })
+	}
+	if len(incr) > 0 {
+		_, errs[0] = b.publish(ctx, incr[0]) // the first on this goroutine
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("streams: list counters: %w", err)
+	}
+	return nil
+}
+
+// purgeIndex removes the index rows of an instance but its newest keep.
+func (b *Backend) purgeIndex(ctx context.Context, instanceID string, keep uint64) error {
+	if b.index == nil {
+		return nil
+	}
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	filter := b.n.indexRow("*", "*", encodeToken(instanceID))
+	opts := []jetstream.StreamPurgeOpt{jetstream.WithPurgeSubject(filter)}
+	if keep > 0 {
+		opts = append(opts, jetstream.WithPurgeKeep(keep))
+	}
+	if err := b.index.Purge(rctx, opts...); err != nil {
+		return fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
+	}
+	return nil
+}
+
+// removeFromIndex removes an instance's index rows and counts it out: the
+// remove path (and retention) calls it after deleting the registry entry.
+func (b *Backend) removeFromIndex(ctx context.Context, instanceID string) error {
+	if b.index == nil {
+		return nil
+	}
+	old, err := b.rowSubject(ctx, instanceID)
+	if err != nil || old == "" {
+		return err
+	}
+	if err := b.purgeIndex(ctx, instanceID, 0); err != nil {
+		return err
+	}
+	return b.moveCounters(ctx, old, "")
+}
+
+// listCursorPrefix marks an index cursor: the sequence to continue below.
+const listCursorPrefix = "x"
+
+// indexed is one index row read back.
+type indexed struct {
+	seq  uint64
+	row  indexRow
+	subj string
+}
+
+// indexMaxRange bounds how far below a position one read looks: the read
+// walks the range forward, so a range far larger than its matches costs
+// the server a walk of blocks that hold none.
+const indexMaxRange = 1 << 22
+
+// readIndexPage reads, newest first, up to limit rows matching filter with
+// a sequence below below (0: from the top). It returns the rows and the
+// sequence to continue below (0 when nothing is left). A read looks at a
+// range of sequences sized to hold about the rows wanted, judged by what
+// the previous range held, so it reads in proportion to the page.
+func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, below uint64) ([]indexed, uint64, error) {
+	hi := below - 1
+	if below == 0 {
+		rctx, cancel := b.bounded(ctx)
+		info, err := b.index.Info(rctx)
+		cancel()
+		if err != nil {
+			return nil, 0, fmt.Errorf("streams: list index: %w", err)
+		}
+		hi = info.State.LastSeq
+	}
+	var out []indexed // newest first
+	span := uint64(2*limit + 16)
+	for hi > 0 && len(out) < limit {
+		lo := uint64(1)
+		if hi > span {
+			lo = hi - span + 1
+		}
+		got, err := b.readIndexRange(ctx, filter, lo, hi)
+		if err != nil {
+			return nil, 0, err
+		}
+		i := len(got) - 1
+		for ; i >= 0 && len(out) < limit; i-- {
+			out = append(out, got[i])
+		}
+		if len(out) == limit {
+			if i < 0 && lo == 1 {
+				return out, 0, nil // the page ends at the bottom
+			}
+			return out, out[len(out)-1].seq, nil
+		}
+		hi = lo - 1
+		// Size the next range by the density of matches seen.
+		need := uint64(limit - len(out))
+		if len(got) == 0 {
+			span *= 8
+		} else {
+			span = max(span, span*need*3/2/uint64(len(got))+16)
+		}
+		span = min(span, indexMaxRange)
+	}
+	return out, 0, nil
+}
+
+// indexRangeWalkers is how many parts of a range are read at once.
+const indexRangeWalkers = 32
+
+// readIndexRange reads every row matching filter with a sequence in
+// [lo, hi], oldest first. The range is cut into parts walked at once, each
+// by single-message direct gets of the next match from a sequence: a
+// batched direct get would cost the server a count of the matches after
+// its start over the stream's whole subject index (the index keeps one
+// message per subject), which grows with the namespace; a single get
+// costs only finding the next match.
+func (b *Backend) readIndexRange(ctx context.Context, filter string, lo, hi uint64) ([]indexed, error) {
+	parts := min(uint64(indexRangeWalkers), hi-lo+1)
+	size := (hi - lo + 1 + parts - 1) / parts
+	found := make([][]indexed, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		from, to := lo+p*size, min(hi, lo+(p+1)*size-1)
+		if from > to {
+			break
+		}
+		wg.Go(func() { found[p], errs[p] = b.walkIndex(ctx, filter, from, to) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("streams: list index: %w", err)
+	}
+	return slices.Concat(found...), nil
+}
+
+// walkIndex reads the rows matching filter in [from, to], oldest first,
+// one direct get each.
+func (b *Backend) walkIndex(ctx context.Context, filter string, from, to uint64) ([]indexed, error) {
+	api := "$JS.API.DIRECT.GET." + b.n.indexStream()
+	var out []indexed
+	for from <= to {
+		req, _ := json.Marshal(directGetRequest{Seq: from, NextFor: filter})
+		rctx, cancel := b.bounded(ctx)
+		msg, err := b.nc.RequestWithContext(rctx, api, req)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if len(msg.Data) == 0 && msg.Header.Get("Status") != "" {
+			if msg.Header.Get("Status") == "404" {
+				return out, nil // no match at or after from
+			}
+			return nil, fmt.Errorf("direct get: status %s %s", msg.Header.Get("Status"), msg.Header.Get("Description"))
+		}
+		seq, err := strconv.ParseUint(msg.Header.Get("Nats-Sequence"), 10, 64)
+		if err != nil {
+			return nil, errors.New("direct get: answer without a sequence header")
+		}
+		if seq > to {
+			return out, nil
+		}
+		from = seq + 1
+		var row indexRow
+		if err := msgpack.Unmarshal(msg.Data, &row); err != nil {
+			b.log.Warn("skipping malformed index row", logkey.Subject, msg.Header.Get("Nats-Subject"), logkey.Err, err)
+			continue
+		}
+		out = append(out, indexed{seq: seq, row: row, subj: msg.Header.Get("Nats-Subject")})
+	}
+	return out, nil
+}
+
+// listFromIndex is ListInstances on the index.
+func (b *Backend) listFromIndex(ctx context.Context, opts ListOptions, limit int) (*InstancePage, error) {
+	var below uint64
+	if opts.After != "" {
+		s, ok := strings.CutPrefix(opts.After, listCursorPrefix)
+		seq, err := strconv.ParseUint(s, 10, 64)
+		if !ok || err != nil || seq == 0 {
+			return nil, fmt.Errorf("streams: malformed list cursor %q", opts.After)
+		}
+		below = seq
+	}
+	wf := ""
+	if opts.WorkflowName != "" {
+		wf = encodeToken(opts.WorkflowName)
+	}
+	page := &InstancePage{Counts: map[Status]int{}}
+	counts, err := b.countByStatus(ctx, wf)
+	if err != nil {
+		return nil, err
+	}
+	page.Counts = counts
+
+	filter := b.n.indexFilter(string(opts.Status), wf)
+	for len(page.Instances) < limit {
+		rows, next, err := b.readIndexPage(ctx, filter, limit-len(page.Instances), below)
+		if err != nil {
+			return nil, err
+		}
+		recs, err := b.checkRows(ctx, rows, opts)
+		if err != nil {
+			return nil, err
+		}
+		page.Instances = append(page.Instances, recs...)
+		if next == 0 {
+			return page, nil
+		}
+		below = next
+		if len(recs) == len(rows) {
+			break
+		}
+		// Some rows were stale and dropped: fill the page from below.
+	}
+	page.NextCursor = listCursorPrefix + strconv.FormatUint(below, 10)
+	return page, nil
+}
+
+// countByStatus counts the instances of each status (of one workflow
+// token, or all for ""): one direct get of the last value of every
+// counter of the filter, a counter per status and workflow.
+func (b *Backend) countByStatus(ctx context.Context, wf string) (map[Status]int, error) {
+	values, err := b.readCounters(ctx, b.n.counter("*", cmpOr(wf, "*")))
+	if err != nil {
+		return nil, err
+	}
+	counts := map[Status]int{}
+	for subj, n := range values {
+		if parts := strings.Split(subj, "."); len(parts) == 4 && n != 0 {
+			counts[Status(parts[2])] += n
+		}
+	}
+	return counts, nil
+}
+
+// readCounters reads the counters matching filter, by subject.
+func (b *Backend) readCounters(ctx context.Context, filter string) (map[string]int, error) {
+	req, _ := json.Marshal(map[string]any{"multi_last": []string{filter}, "batch": 1024})
+	reply, answers, done, err := b.replies.open()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if err := b.nc.PublishRequest("$JS.API.DIRECT.GET."+b.n.countsStream(), reply, req); err != nil {
+		return nil, fmt.Errorf("streams: count instances: %w", err)
+	}
+	bctx, cancel := b.bounded(ctx)
+	defer cancel()
+	values := map[string]int{}
+	_, _, err = readBatch(bctx, answers, withMetadata, func(m *storedMsg) error {
+		var v struct {
+			Val string `json:"val"`
+		}
+		if err := json.Unmarshal(m.Data, &v); err != nil {
+			return fmt.Errorf("counter %s: %w", m.Subject, err)
+		}
+		n, err := strconv.Atoi(v.Val)
+		if err != nil {
+			return fmt.Errorf("counter %s: %w", m.Subject, err)
+		}
+		values[m.Subject] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("streams: count instances: %w", err)
+	}
+	return values, nil
+}
+
+// checkRows reads the registry record of each row, in parallel, and keeps
+// the rows their record agrees with. A row the record disagrees with (a
+// crash came between the record's write and the row's) is rewritten from
+// the record, and one without a record removed: the list heals the index
+// as it reads it, at one registry read per row.
+func (b *Backend) checkRows(ctx context.Context, rows []indexed, opts ListOptions) ([]*InstanceRecord, error) {
+	recs := make([]*InstanceRecord, len(rows))
+	errs := make([]error, len(rows))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range rows {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			recs[i], errs[i] = b.checkRow(ctx, &rows[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(recs, func(r *InstanceRecord) bool {
+		return r == nil || (opts.Status != "" && r.Status != opts.Status) ||
+			(opts.WorkflowName != "" && r.WorkflowName != opts.WorkflowName)
+	}), nil
+}
+
+// checkRow returns the record of a row, repairing the row if the record
+// disagrees; nil when the instance is gone.
+func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, error) {
+	r, err := b.GetInstance(ctx, x.row.InstanceID)
+	if errors.Is(err, ErrInstanceNotFound) {
+		b.log.Info("removing the index row of a removed instance", logkey.Instance, x.row.InstanceID)
+		return nil, b.removeFromIndex(ctx, x.row.InstanceID)
+	}
+	if errors.Is(err, history.ErrMalformed) {
+		// Listed as the scan of the registry lists it: not at all.
+		b.log.Warn("skipping malformed registry entry", logkey.Instance, x.row.InstanceID, logkey.Err, err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if b.indexSubject(r) != x.subj {
+		b.log.Info("repairing a stale index row", logkey.Instance, r.InstanceID, logkey.Subject, x.subj)
+		if err := b.writeIndex(ctx, r, x.subj); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// RebuildIndex rewrites the list index from the registry, the source of
+// truth: it writes the row of every instance whose row is missing or
+// stale and removes rows of instances that are gone. Lists repair the rows
+// they read; this repairs the rows no list reaches (an instance whose row
+// was never written). Its cost grows with the namespace: an operator's
+// repair (wfctl index rebuild), not a routine step.
+func (b *Backend) RebuildIndex(ctx context.Context) (written, removed int, err error) {
+	if b.index == nil {
+		return 0, 0, fmt.Errorf("streams: namespace %q has no list index (provision it with streams.New)", b.n.ns)
+	}
+	// What the index holds now: subject by instance.
+	have := map[string]string{}
+	_, err = b.readSubject(ctx, b.n.indexStream(), b.n.indexAll(), 1, withMetadata, func(m *storedMsg) error {
+		parts := strings.Split(m.Subject, ".")
+		if len(parts) != 5 {
+			return nil
+		}
+		inst, err := DecodeToken(parts[4])
+		if err != nil {
+			return nil
+		}
+		if old, ok := have[inst]; ok && old != m.Subject {
+			have[inst] = "" // more than one row: rewrite
+			return nil
+		}
+		have[inst] = m.Subject
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("streams: rebuild index: %w", err)
+	}
+	var recs []*InstanceRecord
+	_, err = b.readSubject(ctx, "KV_"+b.n.registryBucket(), "$KV."+b.n.registryBucket()+".>", 1, withMetadata, func(m *storedMsg) error {
+		if len(m.Data) == 0 || m.Header.Get("KV-Operation") != "" {
+			return nil
+		}
+		r, err := decodeRecord(m.Data, m.Seq)
+		if err != nil || r.validate() != nil {
+			return nil
+		}
+		recs = append(recs, r)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("streams: rebuild index: %w", err)
+	}
+	// Oldest first, so the rebuilt order follows creation.
+	slices.SortFunc(recs, func(a, b *InstanceRecord) int { return newestFirst(b, a) })
+	for _, r := range recs {
+		subj, ok := have[r.InstanceID]
+		delete(have, r.InstanceID)
+		if ok && subj == b.indexSubject(r) {
+			continue
+		}
+		old := subj
+		if ok && subj == "" {
+			old = unknownRow
+		}
+		// The counters are set right below, whatever this moves.
+		if err := b.writeIndex(ctx, r, old); err != nil {
+			return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
+		}
+		written++
+	}
+	for inst := range have {
+		if err := b.removeFromIndex(ctx, inst); err != nil {
+			return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
+		}
+		removed++
+	}
+	// The counters: each moved by what it is off from the registry.
+	want := map[string]int{}
+	for _, r := range recs {
+		want[b.counterOf(b.indexSubject(r))]++
+	}
+	have2, err := b.readCounters(ctx, b.n.counter("*", "*"))
+	if err != nil {
+		return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
+	}
+	var incr []*nats.Msg
+	for subj, n := range have2 {
+		if d := want[subj] - n; d != 0 {
+			incr = append(incr, counterIncr(subj, int64(d)))
+		}
+		delete(want, subj)
+	}
+	for subj, n := range want {
+		incr = append(incr, counterIncr(subj, int64(n)))
+	}
+	if err := b.addCounters(ctx, incr); err != nil {
+		return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
+	}
+	return written, removed, nil
+}
