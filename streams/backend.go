@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/nats-io/nats.go"
@@ -38,6 +39,7 @@ type options struct {
 	maxAckPending  int
 	requestTimeout time.Duration
 	converter      converter.Converter
+	codec          codec.Codec // payloads.go
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,
@@ -158,6 +160,8 @@ type Backend struct {
 	registry   jetstream.KeyValue
 
 	details detailsBucket // heartbeat details, bound on first use
+
+	payloads *PayloadConverter // payloads.go
 }
 
 // New provisions the namespace's streams, consumers of the default queue and
@@ -261,6 +265,7 @@ func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 		log:  o.logger.With(logkey.Namespace, o.namespace),
 	}
 	b.replies.nc = nc
+	b.payloads = newPayloadConverter(o.converter, o.codec)
 	return b, nil
 }
 
@@ -422,8 +427,9 @@ func (b *Backend) Conn() *nats.Conn { return b.nc }
 // JetStream is the JetStream context the backend uses.
 func (b *Backend) JetStream() jetstream.JetStream { return b.js }
 
-// Converter is the converter of the namespace's payloads (WithConverter).
-func (b *Backend) Converter() converter.Converter { return converter.OrDefault(b.opts.converter) }
+// Converter is the converter of the namespace's payloads (WithConverter),
+// with the namespace's codec (WithCodec) applied: a *PayloadConverter.
+func (b *Backend) Converter() converter.Converter { return b.payloads }
 
 // Logger is the backend's logger, tagged with the namespace.
 func (b *Backend) Logger() *slog.Logger { return b.log }
