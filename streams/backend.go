@@ -40,6 +40,8 @@ type options struct {
 	requestTimeout time.Duration
 	converter      converter.Converter
 	codec          codec.Codec // payloads.go
+
+	payloadThreshold int // payloadstore.go
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,
@@ -162,6 +164,7 @@ type Backend struct {
 	details detailsBucket // heartbeat details, bound on first use
 
 	payloads *PayloadConverter // payloads.go
+	store    payloadStore      // payloadstore.go
 }
 
 // New provisions the namespace's streams, consumers of the default queue and
@@ -266,6 +269,7 @@ func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 	}
 	b.replies.nc = nc
 	b.payloads = newPayloadConverter(o.converter, o.codec)
+	b.payloads.fetch = b.fetchPayload
 	return b, nil
 }
 

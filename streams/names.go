@@ -139,6 +139,7 @@ func (n names) activitiesStream() string { return "WF_" + n.ns + "_ACTIVITIES" }
 func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
 func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
 func (n names) detailsBucket() string    { return "wf_" + n.ns + "_heartbeats" }
+func (n names) payloadsBucket() string   { return "wf_" + n.ns + "_payloads" }
 
 // detailsSubject is the subject that stores the details of key.
 func (n names) detailsSubject(key string) string { return "$KV." + n.detailsBucket() + "." + key }

@@ -53,6 +53,8 @@ const (
 type PayloadConverter struct {
 	inner converter.Converter
 	codec codec.Codec // nil: none
+	// fetch reads a payload from the object store (payloadstore.go).
+	fetch func(name string) ([]byte, error)
 }
 
 func newPayloadConverter(conv converter.Converter, c codec.Codec) *PayloadConverter {
@@ -121,6 +123,22 @@ func (p *PayloadConverter) Plain(data []byte) ([]byte, error) {
 			return nil, fmt.Errorf("streams: decode payload: %w", err)
 		}
 		return plain, nil
+	case wrapRef:
+		ref, err := parseRef(body)
+		if err != nil {
+			return nil, err
+		}
+		if p.fetch == nil {
+			return nil, fmt.Errorf("streams: payload is stored as object %q, and this converter reads no object store", ref.Name)
+		}
+		stored, err := p.fetch(ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		if isRef(stored) {
+			return nil, fmt.Errorf("streams: stored payload %q is itself a reference", ref.Name)
+		}
+		return p.Plain(stored)
 	default:
 		return nil, fmt.Errorf("streams: payload has an unknown wrapping %d (written by a newer jetflow?)", data[1])
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/converter"
+	"github.com/jetflow/jetflow/history"
 )
 
 // rawConverter passes []byte values through as they are: a custom
@@ -85,3 +86,36 @@ type failingCodec struct{}
 
 func (failingCodec) Encode(context.Context, []byte) ([]byte, error) { return nil, errors.New("boom") }
 func (failingCodec) Decode(context.Context, []byte) ([]byte, error) { return nil, errors.New("boom") }
+
+func TestLargePayloadsMoveOutOfMessages(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	big := bytes.Repeat([]byte{7}, 3<<20)
+	small := []byte{1, 2, 3}
+	c := &history.Commit{Events: []history.Event{
+		{Kind: history.WorkflowStarted, Name: "W", Args: [][]byte{small, big}},
+		{Kind: history.WorkflowCompleted, ID: 2, Result: bytes.Clone(big)},
+	}}
+	_, err := b.Commit(ctx, "big-1", "run-1", 0, c)
+	require.NoError(t, err)
+	h, err := b.ReadHistory(ctx, "big-1", "run-1")
+	require.NoError(t, err)
+	ev := h.Commits[0].Events
+	assert.Equal(t, small, ev[0].Args[0], "a small payload stays inline")
+	assert.True(t, isRef(ev[0].Args[1]))
+	assert.Equal(t, ev[0].Args[1], ev[1].Result, "the same payload of one run is one object")
+	var back []byte
+	require.NoError(t, msgpackRaw(b, ev[1].Result, &back))
+	assert.Equal(t, big, back)
+
+	require.NoError(t, b.DeleteHistory(ctx, "big-1"))
+	_, err = b.Converter().(*PayloadConverter).Plain(ev[1].Result)
+	assert.ErrorIs(t, err, ErrPayloadMissing, "a missing object is an error, not a hang")
+}
+
+// msgpackRaw reads a payload through the backend's converter as raw bytes.
+func msgpackRaw(b *Backend, p []byte, out *[]byte) error {
+	plain, err := b.Converter().(*PayloadConverter).Plain(p)
+	*out = plain
+	return err
+}
