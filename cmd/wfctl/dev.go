@@ -132,7 +132,11 @@ func (d *devServer) run(ctx context.Context) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer nc.Close()
-	b, err := streams.New(nc, streams.WithNamespace(d.a.g.namespace), streams.WithLogger(log))
+	codecOpts, err := codecOptions()
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	b, err := streams.New(nc, append([]streams.Option{streams.WithNamespace(d.a.g.namespace), streams.WithLogger(log)}, codecOpts...)...)
 	if err != nil {
 		return fmt.Errorf("dev: provision namespace %q: %w", d.a.g.namespace, err)
 	}
