@@ -53,6 +53,7 @@ func benchCommand() *command {
 		cache, taskSlots, activitySlots             optInt
 		sleep                                       time.Duration
 		floor, tcp, keep, asJSON                    bool
+		codecName                                   string
 		observe, dir, cpuProfile                    string
 	)
 	return &command{
@@ -156,6 +157,7 @@ for timers, whose waits all overlap).`,
 			fs.BoolVar(&keep, "keep", false, "leave the benchmark's namespaces in place")
 			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phase to `FILE`")
 			fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
+			fs.StringVar(&codecName, "codec", "none", "payload codec `C`: none, zstd, aes (AES-256-GCM, a random key) or zstd+aes")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			w := bench.Workload(args[0])
@@ -192,6 +194,11 @@ for timers, whose waits all overlap).`,
 				return usageErrorf("bench: --dir and --tcp are for the embedded server; they do not go with --server")
 			}
 			cfg.Logger = a.log
+			codecOpts, err := benchCodec(codecName)
+			if err != nil {
+				return usageErrorf("bench: %v", err)
+			}
+			cfg.Streams = append(cfg.Streams, codecOpts...)
 
 			target := bench.Target{Dir: dir, TCP: tcp, Logger: a.log}
 			if external {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -89,4 +90,36 @@ func readKeyFile(path string) ([]codec.Key, error) {
 		return nil, fmt.Errorf("%s %s: no keys", envCodecKeys, path)
 	}
 	return keys, nil
+}
+
+// benchCodec is the codec wfctl bench --codec names, with a random key.
+func benchCodec(name string) ([]streams.Option, error) {
+	aes := func() (codec.Codec, error) {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+		return codec.NewAESGCM(codec.Key{ID: "bench", Secret: secret})
+	}
+	var c codec.Codec
+	var err error
+	switch name {
+	case "", "none":
+		return nil, nil
+	case "zstd":
+		c = codec.Zstd()
+	case "aes":
+		c, err = aes()
+	case "zstd+aes":
+		var enc codec.Codec
+		if enc, err = aes(); err == nil {
+			c = codec.Chain(codec.Zstd(), enc)
+		}
+	default:
+		return nil, fmt.Errorf("unknown codec %q (none, zstd, aes, zstd+aes)", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []streams.Option{streams.WithCodec(c)}, nil
 }
