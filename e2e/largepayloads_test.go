@@ -49,7 +49,10 @@ func TestLargePayloadsGoThroughTheObjectStore(t *testing.T) {
 	e := wftest.New(t, wftest.Options{
 		ServerOptions: []testenv.ServerOption{func(o *embedded.Options) { o.MaxPayload = 1 << 20 }},
 		Prefix:        "big",
-		Worker:        &worker.Options{DisableExecutorCache: true}, // every task replays through the references
+		// Every task replays through the references. Copying 20 MiB in
+		// workflow code is slow under -race: allow it more than the
+		// default blocked-code timeout.
+		Worker: &worker.Options{DisableExecutorCache: true, BlockedTimeout: time.Minute},
 		Register: func(w *worker.Worker) {
 			require.NoError(t, w.RegisterWorkflow(bigWorkflow))
 			require.NoError(t, w.RegisterActivity(bigActivity))
