@@ -39,7 +39,8 @@ type testEnv struct {
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
-	b := testenv.Namespace(t, testServer, "client")
+	// Payloads stay inline: the tests check the refusal of one too large.
+	b := testenv.Namespace(t, testServer, "client", streams.WithPayloadThreshold(-1))
 	c := NewWithOptions(b, &Options{ResultPollInterval: testPollLimit, SettleTimeout: 5 * time.Second})
 	return &testEnv{t: t, ctx: testenv.Context(t, 30*time.Second), b: b, c: c}
 }

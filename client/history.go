@@ -3,15 +3,18 @@ package client
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/wire"
+	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -137,6 +140,9 @@ type UndecodablePayload struct {
 	Size int `json:"undecodable_payload_bytes"`
 	// Error says why it did not decode.
 	Error string `json:"error"`
+	// EncryptedWithKey names the key the payload is encrypted with when
+	// that key is what is missing (the codec lacks it, or there is none).
+	EncryptedWithKey string `json:"encrypted_with_key,omitempty"`
 }
 
 // DecodePayload decodes an encoded argument or result without knowing its Go
@@ -147,14 +153,24 @@ type UndecodablePayload struct {
 // of any type as their text.
 func (c *Client) DecodePayload(p []byte) (any, error) {
 	var v any
-	switch c.conv.(type) {
+	conv := c.conv
+	if pc, ok := conv.(*streams.PayloadConverter); ok {
+		// Undo the codec here, so the converter's own bytes can be
+		// decoded without a type below.
+		var err error
+		if p, err = pc.Plain(p); err != nil {
+			return nil, err
+		}
+		conv = pc.Inner()
+	}
+	switch conv.(type) {
 	case converter.Msgpack, *converter.Msgpack:
 		var err error
 		if v, err = decodeMsgpackUntyped(p); err != nil {
 			return nil, err
 		}
 	default:
-		if err := c.conv.Decode(p, &v); err != nil {
+		if err := conv.Decode(p, &v); err != nil {
 			return nil, err
 		}
 	}
@@ -185,7 +201,12 @@ func decodeMsgpackUntyped(p []byte) (any, error) {
 func (c *Client) DisplayPayload(p []byte) any {
 	v, err := c.DecodePayload(p)
 	if err != nil {
-		return UndecodablePayload{Size: len(p), Error: err.Error()}
+		u := UndecodablePayload{Size: len(p), Error: err.Error()}
+		if knf, ok := errors.AsType[*codec.KeyNotFoundError](err); ok {
+			u.EncryptedWithKey = knf.KeyID
+			u.Error = fmt.Sprintf("encrypted with key %q", knf.KeyID)
+		}
+		return u
 	}
 	return v
 }

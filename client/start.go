@@ -149,6 +149,9 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		Run:         runopts.First(runOpts, now),
 		Header:      hdr,
 	}
+	if err = c.b.FitEvent(ctx, id, start); err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
 	if err = c.checkEventSize(start, id, queue); err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}

@@ -190,7 +190,10 @@ func newBadEnv(t *testing.T, maxPayload int32, opts worker.Options, register fun
 	t.Helper()
 	srv := testenv.Server(t, func(o *embedded.Options) { o.MaxPayload = maxPayload })
 	logs := newLogRecorder()
-	b := testenv.Namespace(t, srv, "bad", streams.WithAckWait(5*time.Second), streams.WithLogger(slog.New(logs)))
+	// Payloads stay inline: these scenarios are about messages over the
+	// server's max payload (largepayloads_test.go moves them out).
+	b := testenv.Namespace(t, srv, "bad", streams.WithAckWait(5*time.Second), streams.WithLogger(slog.New(logs)),
+		streams.WithPayloadThreshold(-1))
 	ns := b.Namespace()
 	opts.Logger = slog.New(logs)
 	e := &badEnv{

@@ -99,6 +99,17 @@ func (b *Backend) PublishActivity(ctx context.Context, t *ActivityTask) error {
 	if t.ScheduleID <= 0 {
 		return fmt.Errorf("streams: activity task has schedule ID %d", t.ScheduleID)
 	}
+	args := make([]*[]byte, len(t.Args))
+	for i := range t.Args {
+		args[i] = &t.Args[i]
+	}
+	inst, _ := EncodeInstanceID(t.InstanceID)
+	if err := b.fitPayloads(ctx, inst, t.ExecutionID, args, func() (int, error) {
+		data, err := encodeActivityTask(t)
+		return len(data), err
+	}); err != nil {
+		return err
+	}
 	data, err := encodeActivityTask(t)
 	if err != nil {
 		return err

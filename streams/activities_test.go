@@ -107,7 +107,7 @@ func TestActivityQueuesAreSeparate(t *testing.T) {
 }
 
 func TestPublishActivityErrors(t *testing.T) {
-	b := newBackend(t)
+	b := newBackend(t, WithPayloadThreshold(-1)) // "too large": kept inline
 	ctx := context.Background()
 	tests := []struct {
 		name     string

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/nats-io/nats.go"
@@ -40,6 +41,9 @@ type options struct {
 	converter      converter.Converter
 	telemetry      telemetryOptions
 	retention      time.Duration // WithRetention; 0 keeps finished instances
+	codec          codec.Codec   // payloads.go
+
+	payloadThreshold int // payloadstore.go
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,
@@ -166,6 +170,9 @@ type Backend struct {
 	details   detailsBucket  // heartbeat details, bound on first use
 	schedules scheduleBucket // schedule records, bound on first use
 
+	payloads *PayloadConverter // payloads.go
+	store    payloadStore      // payloadstore.go
+
 	tel telemetryState // tracer and instruments, built on first use
 }
 
@@ -271,6 +278,8 @@ func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 		log:  o.logger.With(logkey.Namespace, o.namespace),
 	}
 	b.replies.nc = nc
+	b.payloads = newPayloadConverter(o.converter, o.codec)
+	b.payloads.fetch = b.fetchPayload
 	return b, nil
 }
 
@@ -438,8 +447,9 @@ func (b *Backend) Conn() *nats.Conn { return b.nc }
 // JetStream is the JetStream context the backend uses.
 func (b *Backend) JetStream() jetstream.JetStream { return b.js }
 
-// Converter is the converter of the namespace's payloads (WithConverter).
-func (b *Backend) Converter() converter.Converter { return converter.OrDefault(b.opts.converter) }
+// Converter is the converter of the namespace's payloads (WithConverter),
+// with the namespace's codec (WithCodec) applied: a *PayloadConverter.
+func (b *Backend) Converter() converter.Converter { return b.payloads }
 
 // Logger is the backend's logger, tagged with the namespace.
 func (b *Backend) Logger() *slog.Logger { return b.log }

@@ -101,6 +101,9 @@ func (b *Backend) Commit(ctx context.Context, instanceID, executionID string, ex
 	if c.ID == "" {
 		c.ID = nuid.Next()
 	}
+	if err := b.fitEvents(ctx, instanceID, executionID, c.Events); err != nil {
+		return 0, err
+	}
 	data, err := history.EncodeCommit(c)
 	if err != nil {
 		return 0, err
@@ -199,6 +202,9 @@ func (b *Backend) DeleteHistoryBefore(ctx context.Context, instanceID string, en
 	if err != nil {
 		return err
 	}
+	if err := b.deleteStoredPayloads(ctx, instanceID, end); err != nil {
+		return err
+	}
 	pctx, cancel := b.bounded(ctx)
 	defer cancel()
 	if err := b.history.Purge(pctx, jetstream.WithPurgeSubject(b.n.historyOfInstance(inst)), jetstream.WithPurgeSequence(end)); err != nil {
@@ -212,6 +218,9 @@ func (b *Backend) DeleteHistoryBefore(ctx context.Context, instanceID string, en
 func (b *Backend) DeleteHistory(ctx context.Context, instanceID string) error {
 	inst, err := EncodeInstanceID(instanceID)
 	if err != nil {
+		return err
+	}
+	if err := b.deleteStoredPayloads(ctx, instanceID, 0); err != nil {
 		return err
 	}
 	pctx, cancel := b.bounded(ctx)

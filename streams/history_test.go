@@ -229,7 +229,7 @@ func TestCommitRecognisesItsOwnCommit(t *testing.T) {
 }
 
 func TestCommitErrors(t *testing.T) {
-	b := newBackend(t)
+	b := newBackend(t, WithPayloadThreshold(-1)) // "too large": kept inline
 	ctx := testContext(t)
 	big := &history.Commit{Events: []history.Event{{Kind: history.WorkflowCompleted, Result: make([]byte, 2<<20)}}}
 	tests := []struct {

@@ -17,6 +17,11 @@ import (
 // queue. e.InboxID names the event and is the message ID JetStream
 // deduplicates on, so publishing the same event twice stores it once.
 func (b *Backend) PublishEvent(ctx context.Context, queue, instanceID string, e *history.Event) error {
+	if e != nil {
+		if err := b.FitEvent(ctx, instanceID, e); err != nil {
+			return err
+		}
+	}
 	msg, err := b.inboxMsg(queue, instanceID, e)
 	if err != nil {
 		return err

@@ -100,7 +100,7 @@ func TestInboxNakRedelivers(t *testing.T) {
 }
 
 func TestPublishEventErrors(t *testing.T) {
-	b := newBackend(t)
+	b := newBackend(t, WithPayloadThreshold(-1)) // "too large": kept inline
 	ctx := testContext(t)
 	tests := []struct {
 		name, queue, inst string

@@ -139,6 +139,7 @@ func (n names) activitiesStream() string { return "WF_" + n.ns + "_ACTIVITIES" }
 func (n names) deadStream() string       { return "WF_" + n.ns + "_DEAD" }
 func (n names) registryBucket() string   { return "wf_" + n.ns + "_instances" }
 func (n names) detailsBucket() string    { return "wf_" + n.ns + "_heartbeats" }
+func (n names) payloadsBucket() string   { return "wf_" + n.ns + "_payloads" }
 func (n names) indexStream() string      { return "WF_" + n.ns + "_INDEX" }
 func (n names) countsStream() string     { return "WF_" + n.ns + "_COUNTS" }
 func (n names) schedulesBucket() string  { return "wf_" + n.ns + "_schedules" }

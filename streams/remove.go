@@ -84,6 +84,11 @@ func (b *Backend) removeListedRuns(ctx context.Context, rec *InstanceRecord, bef
 	if beforeDelete != nil {
 		beforeDelete()
 	}
+	// The objects of offloaded payloads first: they are found through the
+	// references in the history purged next.
+	if err := b.deleteStoredPayloads(ctx, id, 0); err != nil {
+		return fmt.Errorf("streams: remove instance %q: %w", id, err)
+	}
 	for _, run := range append(slices.Clone(rec.Runs), rec.ExecutionID) {
 		if err := CheckExecutionID(run); err != nil {
 			return fmt.Errorf("streams: remove instance %q: %w", id, err)

@@ -80,6 +80,11 @@ type HistoryFile struct {
 // returns nil if the registered code issues exactly the commands the
 // history records. The run may be finished or still running.
 func (r *Replayer) Replay(instanceID, executionID string, events []history.Event) error {
+	return r.replay(r.opts.Converter, instanceID, executionID, events)
+}
+
+// replay is Replay with the converter to decode payloads with.
+func (r *Replayer) replay(conv converter.Converter, instanceID, executionID string, events []history.Event) error {
 	fail := func(err error) error {
 		return &ReplayError{InstanceID: instanceID, ExecutionID: executionID, Err: err}
 	}
@@ -96,7 +101,7 @@ func (r *Replayer) Replay(instanceID, executionID string, events []history.Event
 		InstanceID:  instanceID,
 		ExecutionID: executionID,
 		Registry:    r.reg,
-		Converter:   r.opts.Converter,
+		Converter:   conv,
 		Logger:      r.opts.Logger,
 
 		ContextPropagators: r.opts.ContextPropagators,
@@ -188,7 +193,13 @@ func (r *Replayer) ReplayInstance(ctx context.Context, b *streams.Backend, insta
 		if len(h.Commits) == 0 {
 			continue // removed, or not started yet
 		}
-		errs = append(errs, r.Replay(instanceID, run, h.Events()))
+		// Without a converter of its own, the backend's (with its codec
+		// and large-payload store) reads what the workers wrote.
+		conv := r.opts.Converter
+		if conv == nil {
+			conv = b.Converter()
+		}
+		errs = append(errs, r.replay(conv, instanceID, run, h.Events()))
 	}
 	return errors.Join(errs...)
 }

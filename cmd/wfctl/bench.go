@@ -54,6 +54,7 @@ func benchCommand() *command {
 		cache, taskSlots, activitySlots                 optInt
 		sleep, retention                                time.Duration
 		floor, tcp, keep, asJSON, withOTel, expiryWatch bool
+		codecName                                       string
 		observe, dir, cpuProfile                        string
 	)
 	return &command{
@@ -166,6 +167,7 @@ for timers, whose waits all overlap).`,
 			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phase to `FILE`")
 			fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
 			fs.BoolVar(&withOTel, "otel", false, "turn OpenTelemetry on (every trace sampled and exported to nowhere, metrics aggregated) to measure its cost")
+			fs.StringVar(&codecName, "codec", "none", "payload codec `C`: none, zstd, aes (AES-256-GCM, a random key) or zstd+aes")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			if args[0] == updatesWorkload {
@@ -209,6 +211,11 @@ for timers, whose waits all overlap).`,
 				return usageErrorf("bench: --dir and --tcp are for the embedded server; they do not go with --server")
 			}
 			cfg.Logger = a.log
+			codecOpts, err := benchCodec(codecName)
+			if err != nil {
+				return usageErrorf("bench: %v", err)
+			}
+			cfg.Streams = append(cfg.Streams, codecOpts...)
 
 			target := bench.Target{Dir: dir, TCP: tcp, Logger: a.log}
 			if external {

@@ -138,11 +138,16 @@ func (a *app) backend() (*streams.Backend, error) {
 		return nil, fmt.Errorf("connect to %s: %w", a.g.server, err)
 	}
 	a.log.Debug("connected", "server", nc.ConnectedUrlRedacted(), logkey.Namespace, a.g.namespace)
+	codecOpts, err := codecOptions()
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	// Open, not New: a tool must not create a namespace because of a typo.
-	b, err := streams.Open(nc,
+	b, err := streams.Open(nc, append([]streams.Option{
 		streams.WithNamespace(a.g.namespace),
 		streams.WithLogger(a.log),
-		streams.WithRequestTimeout(a.g.timeout))
+		streams.WithRequestTimeout(a.g.timeout)}, codecOpts...)...)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("open namespace %q on %s: %w", a.g.namespace, a.g.server, err)

@@ -161,7 +161,11 @@ func (d *devServer) run(ctx context.Context) error {
 		return fmt.Errorf("dev: %w", err)
 	}
 	defer nc.Close()
-	opts := []streams.Option{streams.WithNamespace(d.a.g.namespace), streams.WithLogger(log)}
+	codecOpts, err := codecOptions()
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	opts := append([]streams.Option{streams.WithNamespace(d.a.g.namespace), streams.WithLogger(log)}, codecOpts...)
 	if metrics != nil {
 		opts = append(opts, streams.WithMeterProvider(metrics.provider))
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"time"
+
+	"github.com/jetflow/jetflow/streams"
 )
 
 // Workload names a benchmark.
@@ -105,6 +107,10 @@ type Config struct {
 
 	// Keep leaves the run's namespaces in place at the end.
 	Keep bool
+
+	// Streams are extra backend options for the client's and the
+	// workers' backends (a payload codec, wfctl bench --codec).
+	Streams []streams.Option
 
 	// Progress, when set, is called every ProgressInterval while the run
 	// goes, and at the end of each phase; calls may come from several

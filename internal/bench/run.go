@@ -101,7 +101,7 @@ func openSession(ctx context.Context, env *Env, cfg *Config, tr *tracker) (s *se
 		return s, err
 	}
 	s.conns = append(s.conns, nc)
-	if s.b, err = streams.New(nc, streams.WithNamespace(s.ns), streams.WithLogger(s.log)); err != nil {
+	if s.b, err = streams.New(nc, append([]streams.Option{streams.WithNamespace(s.ns), streams.WithLogger(s.log)}, cfg.Streams...)...); err != nil {
 		return s, fmt.Errorf("bench: provision namespace %s: %w", s.ns, err)
 	}
 	s.js = s.b.JetStream()
@@ -115,7 +115,7 @@ func openSession(ctx context.Context, env *Env, cfg *Config, tr *tracker) (s *se
 			return s, err
 		}
 		s.conns = append(s.conns, wnc)
-		wb, err := streams.Open(wnc, streams.WithNamespace(s.ns), streams.WithLogger(s.log), streams.WithRetention(cfg.Retention))
+		wb, err := streams.Open(wnc, append([]streams.Option{streams.WithNamespace(s.ns), streams.WithLogger(s.log), streams.WithRetention(cfg.Retention)}, cfg.Streams...)...)
 		if err != nil {
 			return s, fmt.Errorf("bench: open namespace %s: %w", s.ns, err)
 		}

@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/internal/testenv"
+	"github.com/jetflow/jetflow/internal/testenv/wftest"
+	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/streams/embedded"
+	"github.com/jetflow/jetflow/worker"
+	"github.com/jetflow/jetflow/workflow"
+)
+
+// bigSize is 20 MiB, twenty times the server's max payload; 4 MiB under
+// the race detector, whose slowdown of the copies in workflow code would
+// otherwise count as blocked code (still four times the max payload, so
+// every payload goes through the object store all the same).
+var bigSize = func() int {
+	if raceDetector {
+		return 4 << 20
+	}
+	return 20 << 20
+}()
+
+// bigActivity returns its input with its first byte changed.
+func bigActivity(_ context.Context, in []byte) ([]byte, error) {
+	out := bytes.Clone(in)
+	out[0] = 'A'
+	return out, nil
+}
+
+// bigWorkflow passes its 20 MiB input through an activity, waits for a
+// 20 MiB signal and returns the digests of what it saw with the signal.
+func bigWorkflow(ctx workflow.Context, in []byte) ([]byte, error) {
+	a, err := workflow.ExecuteActivity[[]byte](ctx, workflow.DefaultActivityOptions, bigActivity, in).Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sig, _ := workflow.NewSignalChannel[[]byte](ctx, "big").Receive(ctx)
+	if len(a) != len(in) || a[0] != 'A' || !bytes.Equal(a[1:], in[1:]) {
+		return nil, workflow.NewError("Mismatch", "the activity's result is not its input")
+	}
+	out := bytes.Clone(sig)
+	out[0] = 'W'
+	return out, nil
+}
+
+func TestLargePayloadsGoThroughTheObjectStore(t *testing.T) {
+	e := wftest.New(t, wftest.Options{
+		ServerOptions: []testenv.ServerOption{func(o *embedded.Options) { o.MaxPayload = 1 << 20 }},
+		Prefix:        "big",
+		// Every task replays through the references. Copying 20 MiB in
+		// workflow code is slow under -race: allow it more than the
+		// default blocked-code timeout.
+		Worker: &worker.Options{DisableExecutorCache: true, BlockedTimeout: time.Minute},
+		Register: func(w *worker.Worker) {
+			require.NoError(t, w.RegisterWorkflow(bigWorkflow))
+			require.NoError(t, w.RegisterActivity(bigActivity))
+		},
+	})
+	require.EqualValues(t, 1<<20, e.Backend.Conn().MaxPayload())
+	ctx := testenv.Context(t, 2*time.Minute)
+
+	in := bytes.Repeat([]byte("0123456789abcdef"), bigSize/16)
+	sig := bytes.Repeat([]byte("fedcba9876543210"), bigSize/16)
+	inst, err := e.Client.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, bigWorkflow, in)
+	require.NoError(t, err)
+	testenv.WaitFor(t, time.Minute, "the activity's result in the history", func() bool {
+		h, err := e.Client.GetWorkflowHistory(ctx, inst)
+		if err != nil {
+			return false
+		}
+		for _, ev := range h.Events {
+			if ev.Kind.String() == "ActivityCompleted" {
+				return true
+			}
+		}
+		return false
+	})
+	require.NoError(t, e.Client.SignalWorkflow(ctx, inst.InstanceID, "big", sig))
+	res, err := client.GetWorkflowResult[[]byte](ctx, e.Client, inst, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, res, bigSize)
+	assert.Equal(t, byte('W'), res[0])
+	assert.Equal(t, sha256.Sum256(sig[1:]), sha256.Sum256(res[1:]))
+
+	// Stored messages hold references, not the bytes.
+	h, err := e.Client.GetWorkflowHistory(ctx, inst)
+	require.NoError(t, err)
+	for _, ev := range h.Events {
+		for _, a := range ev.Args {
+			assert.Less(t, len(a), 1024, "%s holds a reference", ev.Kind)
+		}
+		assert.Less(t, len(ev.Result), 1024, "%s holds a reference", ev.Kind)
+	}
+
+	objects := func() []string {
+		os, err := e.Backend.JetStream().ObjectStore(ctx, "wf_"+e.Backend.Namespace()+"_payloads")
+		require.NoError(t, err)
+		list, err := os.List(ctx)
+		if err != nil {
+			require.ErrorIs(t, err, jetstream.ErrNoObjectsFound)
+		}
+		var names []string
+		for _, o := range list {
+			names = append(names, o.Name)
+		}
+		return names
+	}
+	require.NotEmpty(t, objects())
+
+	// Removing the instance removes its objects; a read through a
+	// reference then fails clearly.
+	require.NoError(t, e.Client.RemoveWorkflowInstance(ctx, inst))
+	assert.Empty(t, objects())
+	_, err = e.Client.DecodePayload(h.Events[0].Args[0])
+	assert.ErrorIs(t, err, streams.ErrPayloadMissing)
+}

@@ -1,0 +1,121 @@
+package streams
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jetflow/jetflow/codec"
+	"github.com/jetflow/jetflow/converter"
+	"github.com/jetflow/jetflow/history"
+)
+
+// rawConverter passes []byte values through as they are: a custom
+// converter whose output may start with any byte.
+type rawConverter struct{}
+
+func (rawConverter) Encode(v any) ([]byte, error) { return bytes.Clone(v.([]byte)), nil }
+func (rawConverter) Decode(data []byte, v any) error {
+	*(v.(*[]byte)) = bytes.Clone(data)
+	return nil
+}
+
+func TestPayloadConverter(t *testing.T) {
+	enc, err := codec.NewAESGCM(codec.Key{ID: "k1", Secret: make([]byte, 16)})
+	require.NoError(t, err)
+	withCodec := newPayloadConverter(nil, codec.Chain(codec.Zstd(), enc))
+	plain := newPayloadConverter(nil, nil)
+
+	t.Run("no codec leaves payloads as they were", func(t *testing.T) {
+		b, err := plain.Encode("hello")
+		require.NoError(t, err)
+		want, _ := converter.Default.Encode("hello")
+		assert.Equal(t, want, b)
+	})
+	t.Run("a codec payload is marked and round-trips", func(t *testing.T) {
+		b, err := withCodec.Encode("hello")
+		require.NoError(t, err)
+		assert.Equal(t, []byte{payloadMarker, wrapCodec}, b[:2])
+		var s string
+		require.NoError(t, withCodec.Decode(b, &s))
+		assert.Equal(t, "hello", s)
+	})
+	t.Run("a payload stored before the codec decodes with it", func(t *testing.T) {
+		old, _ := converter.Default.Encode(map[string]int{"a": 1})
+		var m map[string]int
+		require.NoError(t, withCodec.Decode(old, &m))
+		assert.Equal(t, map[string]int{"a": 1}, m)
+	})
+	t.Run("without the codec the key is named", func(t *testing.T) {
+		b, err := withCodec.Encode("hello")
+		require.NoError(t, err)
+		var s string
+		err = plain.Decode(b, &s)
+		assert.ErrorIs(t, err, ErrNoCodec)
+		var knf *codec.KeyNotFoundError
+		require.ErrorAs(t, err, &knf)
+		assert.Equal(t, "k1", knf.KeyID)
+	})
+	t.Run("a custom converter's bytes that start with the marker", func(t *testing.T) {
+		pc := newPayloadConverter(rawConverter{}, nil)
+		for _, in := range [][]byte{{payloadMarker}, {payloadMarker, wrapCodec, 1, 2}, {payloadMarker, 9}, {}, {1}} {
+			b, err := pc.Encode(in)
+			require.NoError(t, err)
+			var out []byte
+			require.NoError(t, pc.Decode(b, &out))
+			assert.Equal(t, in, out)
+		}
+	})
+	t.Run("an unknown wrapping is an error", func(t *testing.T) {
+		var s string
+		err := plain.Decode([]byte{payloadMarker, 0x7f, 1}, &s)
+		assert.ErrorContains(t, err, "unknown wrapping 127")
+	})
+	t.Run("a codec error is wrapped", func(t *testing.T) {
+		bad := newPayloadConverter(nil, failingCodec{})
+		_, err := bad.Encode("x")
+		assert.ErrorContains(t, err, "streams: encode payload: boom")
+	})
+}
+
+type failingCodec struct{}
+
+func (failingCodec) Encode(context.Context, []byte) ([]byte, error) { return nil, errors.New("boom") }
+func (failingCodec) Decode(context.Context, []byte) ([]byte, error) { return nil, errors.New("boom") }
+
+func TestLargePayloadsMoveOutOfMessages(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	big := bytes.Repeat([]byte{7}, 3<<20)
+	small := []byte{1, 2, 3}
+	c := &history.Commit{Events: []history.Event{
+		{Kind: history.WorkflowStarted, Name: "W", Args: [][]byte{small, big}},
+		{Kind: history.WorkflowCompleted, ID: 2, Result: bytes.Clone(big)},
+	}}
+	_, err := b.Commit(ctx, "big-1", "run-1", 0, c)
+	require.NoError(t, err)
+	h, err := b.ReadHistory(ctx, "big-1", "run-1")
+	require.NoError(t, err)
+	ev := h.Commits[0].Events
+	assert.Equal(t, small, ev[0].Args[0], "a small payload stays inline")
+	assert.True(t, isRef(ev[0].Args[1]))
+	assert.Equal(t, ev[0].Args[1], ev[1].Result, "the same payload of one run is one object")
+	var back []byte
+	require.NoError(t, msgpackRaw(b, ev[1].Result, &back))
+	assert.Equal(t, big, back)
+
+	require.NoError(t, b.DeleteHistory(ctx, "big-1"))
+	_, err = b.Converter().(*PayloadConverter).Plain(ev[1].Result)
+	assert.ErrorIs(t, err, ErrPayloadMissing, "a missing object is an error, not a hang")
+}
+
+// msgpackRaw reads a payload through the backend's converter as raw bytes.
+func msgpackRaw(b *Backend, p []byte, out *[]byte) error {
+	plain, err := b.Converter().(*PayloadConverter).Plain(p)
+	*out = plain
+	return err
+}

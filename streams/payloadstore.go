@@ -1,0 +1,306 @@
+package streams
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/wire"
+)
+
+// Large payloads. A message (commit, inbox event, activity task) that would
+// pass the server's max payload has its largest payloads moved to the
+// namespace's object store (bucket wf_<ns>_payloads, created on first use);
+// the message keeps a reference. A reference is a payload wrapped as
+// wrapRef: the marker, the byte 2, then the msgpack of payloadRef. The
+// object holds exactly the bytes the payload would have had inline (codec
+// applied), so reading through the reference gives back the same payload.
+// Objects are named <instance token>/<run>/<sha-256 of the bytes>: the
+// same payload stored twice for one run is one object, and the removal of
+// an instance deletes the objects its histories reference.
+
+// WithPayloadThreshold moves every payload larger than n bytes to the
+// namespace's object store, whatever the size of the message that holds
+// it. Without it (or with 0) payloads move only when the message holding
+// them would not fit the server's max payload: the largest first, until it
+// fits. A negative n keeps every payload inline: a message too large for
+// the server then fails with ErrPayloadTooLarge, as before the store
+// existed.
+func WithPayloadThreshold(n int) Option {
+	return func(o *options) error {
+		o.payloadThreshold = max(n, -1)
+		return nil
+	}
+}
+
+// ErrPayloadMissing is returned (wrapped) when a payload stored in the
+// object store is not there any more (its instance was removed, or the
+// bucket deleted).
+var ErrPayloadMissing = errors.New("streams: stored payload is missing")
+
+// wrapRef: a reference to a payload in the object store.
+const wrapRef byte = 2
+
+// payloadRef is the body of a reference.
+type payloadRef struct {
+	Name string `msgpack:"n"`
+	Size int64  `msgpack:"s"`
+}
+
+// messageHeadroom is what a message's subject, headers and framing may
+// take on top of its body.
+const messageHeadroom = 8 << 10
+
+// smallestMoved is the size below which moving a payload out would save
+// nothing worth a round trip.
+const smallestMoved = 1 << 10
+
+// payloadStore is the namespace's object store, bound on first use.
+type payloadStore struct {
+	mu sync.Mutex
+	os jetstream.ObjectStore
+}
+
+// objects binds the payload bucket, creating it when create is set. Without
+// create, a missing bucket gives jetstream.ErrBucketNotFound.
+func (b *Backend) objects(ctx context.Context, create bool) (jetstream.ObjectStore, error) {
+	b.store.mu.Lock()
+	defer b.store.mu.Unlock()
+	if b.store.os != nil {
+		return b.store.os, nil
+	}
+	bucket := b.n.payloadsBucket()
+	os, err := b.js.ObjectStore(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && create {
+		os, err = b.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      bucket,
+			Description: "jetflow payloads too large for a message",
+			Storage:     b.opts.storage,
+			Replicas:    b.opts.replicas,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			os, err = b.js.ObjectStore(ctx, bucket) // made by another process meanwhile
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.store.os = os
+	return os, nil
+}
+
+// payloadTimeout bounds a transfer of one payload to or from the object
+// store: a missing or stuck object is an error, never a hang.
+func (b *Backend) payloadTimeout() time.Duration { return max(30*time.Second, 6*b.opts.requestTimeout) }
+
+// storePayload moves the payload *p to the object store under the run of
+// instance token inst and replaces it with a reference.
+func (b *Backend) storePayload(ctx context.Context, inst, run string, p *[]byte) error {
+	data := *p
+	if isRef(data) {
+		return nil
+	}
+	sum := sha256.Sum256(data)
+	if run == "" {
+		run = "-"
+	}
+	name := inst + "/" + run + "/" + hex.EncodeToString(sum[:])
+	ctx, cancel := context.WithTimeout(ctx, b.payloadTimeout())
+	defer cancel()
+	os, err := b.objects(ctx, true)
+	if err != nil {
+		return fmt.Errorf("streams: payload store %s: %w", b.n.payloadsBucket(), err)
+	}
+	if _, err := os.GetInfo(ctx, name); errors.Is(err, jetstream.ErrObjectNotFound) {
+		// Chunks must fit the server's max payload, which may be smaller
+		// than the object store's default chunk (128 KiB).
+		chunk := uint32(min(128<<10, max(b.maxPayload()-messageHeadroom, 1<<10)))
+		meta := jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: chunk}}
+		if _, err := os.Put(ctx, meta, bytes.NewReader(data)); err != nil {
+			return fmt.Errorf("streams: store a payload of %d bytes as %s: %w", len(data), name, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("streams: look up stored payload %s: %w", name, err)
+	}
+	ref, err := msgpack.Marshal(payloadRef{Name: name, Size: int64(len(data))})
+	if err != nil {
+		return err
+	}
+	*p = append([]byte{payloadMarker, wrapRef}, ref...)
+	return nil
+}
+
+// fetchPayload reads a stored payload.
+func (b *Backend) fetchPayload(name string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.payloadTimeout())
+	defer cancel()
+	os, err := b.objects(ctx, false)
+	if err == nil {
+		var data []byte
+		if data, err = os.GetBytes(ctx, name); err == nil {
+			return data, nil
+		}
+	}
+	if errors.Is(err, jetstream.ErrObjectNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("%w: object %q of bucket %s (removed with its instance?)", ErrPayloadMissing, name, b.n.payloadsBucket())
+	}
+	return nil, fmt.Errorf("streams: read stored payload %q: %w", name, err)
+}
+
+func isRef(p []byte) bool { return len(p) >= 2 && p[0] == payloadMarker && p[1] == wrapRef }
+
+// parseRef decodes a reference's body.
+func parseRef(body []byte) (payloadRef, error) {
+	var r payloadRef
+	if err := wire.Check(body); err != nil {
+		return r, fmt.Errorf("streams: payload reference: %w", err)
+	}
+	if err := msgpack.Unmarshal(body, &r); err != nil || r.Name == "" {
+		return r, fmt.Errorf("streams: malformed payload reference (%v)", err)
+	}
+	return r, nil
+}
+
+// eventPayloads points at the payloads of events.
+func eventPayloads(events []history.Event) []*[]byte {
+	var ps []*[]byte
+	for i := range events {
+		e := &events[i]
+		for j := range e.Args {
+			ps = append(ps, &e.Args[j])
+		}
+		if e.Result != nil {
+			ps = append(ps, &e.Result)
+		}
+	}
+	return ps
+}
+
+// fitPayloads moves payloads of a message to the object store: those over
+// the threshold, then the largest while size (the message's encoded size,
+// computed only when the payloads alone come near the limit) is over the
+// server's max payload. It changes the payloads in place.
+func (b *Backend) fitPayloads(ctx context.Context, inst, run string, ps []*[]byte, size func() (int, error)) error {
+	limit := int(b.maxPayload()) - messageHeadroom
+	threshold := b.opts.payloadThreshold
+	if threshold < 0 {
+		return nil // kept inline (WithPayloadThreshold(-1))
+	}
+	total := 0
+	for _, p := range ps {
+		total += len(*p)
+	}
+	if limit <= 0 || (total < limit/2 && (threshold == 0 || !slices.ContainsFunc(ps, func(p *[]byte) bool { return len(*p) > threshold }))) {
+		return nil // the common case: nothing near any limit
+	}
+	if threshold > 0 {
+		for _, p := range ps {
+			if len(*p) > threshold {
+				if err := b.storePayload(ctx, inst, run, p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	n, err := size()
+	if err != nil {
+		return err
+	}
+	bySize := slices.Clone(ps)
+	slices.SortStableFunc(bySize, func(x, y *[]byte) int { return len(*y) - len(*x) })
+	for _, p := range bySize {
+		if n <= limit || len(*p) < smallestMoved {
+			break
+		}
+		before := len(*p)
+		if err := b.storePayload(ctx, inst, run, p); err != nil {
+			return err
+		}
+		n -= before - len(*p)
+	}
+	return nil
+}
+
+// fitEvents is fitPayloads for the events of a commit or an inbox message.
+func (b *Backend) fitEvents(ctx context.Context, instanceID, executionID string, events []history.Event) error {
+	inst, err := EncodeInstanceID(instanceID)
+	if err != nil {
+		return err
+	}
+	return b.fitPayloads(ctx, inst, executionID, eventPayloads(events), func() (int, error) {
+		data, err := history.EncodeCommit(&history.Commit{ID: "x", Events: events})
+		return len(data), err
+	})
+}
+
+// deleteStoredPayloads deletes the stored payloads that the commits of
+// every run of an instance before sequence end refer to. A namespace that
+// never stored a payload costs one lookup of the bucket.
+func (b *Backend) deleteStoredPayloads(ctx context.Context, instanceID string, end uint64) error {
+	inst, err := EncodeInstanceID(instanceID)
+	if err != nil {
+		return err
+	}
+	os, err := b.objects(ctx, false)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("streams: payload store: %w", err)
+	}
+	names := map[string]bool{}
+	errEnd := errors.New("end")
+	_, err = b.readSubject(ctx, b.n.historyStream(), b.n.historyOfInstance(inst), 1, withMetadata, func(m *storedMsg) error {
+		if end > 0 && m.Seq >= end {
+			return errEnd
+		}
+		c, err := history.DecodeCommit(m.Data)
+		if err != nil {
+			return nil // not ours to judge here; the purge removes it
+		}
+		for _, p := range eventPayloads(c.Events) {
+			if !isRef(*p) {
+				continue
+			}
+			if r, err := parseRef((*p)[2:]); err == nil && strings.HasPrefix(r.Name, inst+"/") {
+				names[r.Name] = true
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnd) {
+		return fmt.Errorf("streams: find the stored payloads of %q: %w", instanceID, err)
+	}
+	for name := range names {
+		dctx, cancel := b.bounded(ctx)
+		err := os.Delete(dctx, name)
+		cancel()
+		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("streams: delete stored payload %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// FitEvent moves payloads of an inbound event to the object store as
+// PublishEvent would, so a caller can check the event's size before it
+// writes anything else (a start checks before it registers the run).
+func (b *Backend) FitEvent(ctx context.Context, instanceID string, e *history.Event) error {
+	one := []history.Event{*e}
+	if err := b.fitEvents(ctx, instanceID, e.ExecutionID, one); err != nil {
+		return err
+	}
+	*e = one[0]
+	return nil
+}
