@@ -42,5 +42,7 @@ func TestQuickstartMessageCost(t *testing.T) {
 		"WF_" + ns + "_ACTIVITIES":   2, // two activity tasks
 		"WF_" + ns + "_DEAD":         0,
 		"KV_wf_" + ns + "_instances": 2, // created, finished
+		"WF_" + ns + "_INDEX":        2, // the list row at start, moved at the end
+		"WF_" + ns + "_COUNTS":       3, // +1 running; -1 running, +1 completed
 	}, stored)
 }
