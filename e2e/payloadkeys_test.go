@@ -124,3 +124,38 @@ func TestActivityWorkerWithoutTheKeyHandsTheTaskBack(t *testing.T) {
 	assert.Equal(t, "act:y", res)
 	assert.False(t, slices.Contains(failedKinds(t, ctx, cA, inst), history.ActivityFailed))
 }
+
+// A run whose activity result was encrypted with key A, replayed by a
+// workflow worker that holds only key B: the workflow code must not see
+// the error (it would fail the run); the task is retried, with a log line
+// naming A, until a worker with A takes it.
+func TestWorkflowWorkerWithoutTheKeyOfAResultRetries(t *testing.T) {
+	backend := keyedBackends(t)
+	keyA, keyB := testKey("A"), testKey("B")
+	ctx := testenv.Context(t, 60*time.Second)
+	register := func(w *worker.Worker) { require.NoError(t, w.RegisterWorkflow(keyedActivityWorkflow)) }
+
+	// The activity's worker writes its result under A.
+	wftest.Worker(t, backend(keyA, keyB), &worker.Options{Queues: []string{"keyed-acts"}},
+		func(w *worker.Worker) { require.NoError(t, w.RegisterActivity(keyedActivity)) })
+	cB := client.New(backend(keyB))
+	inst, err := cB.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, keyedActivityWorkflow, "z")
+	require.NoError(t, err)
+
+	logs := &syncBuffer{}
+	_, stopB := wftest.StartWorker(t, backend(keyB), &worker.Options{
+		TaskRetryDelay:       20 * time.Millisecond,
+		DisableExecutorCache: true,
+		Logger:               slog.New(slog.NewTextHandler(logs, nil)),
+	}, register)
+	testenv.WaitFor(t, 30*time.Second, "the task retried twice with a log naming key A, or the run failed", func() bool {
+		return strings.Count(logs.String(), "key_id=A") >= 2 || len(failedKinds(t, ctx, cB, inst)) > 0
+	})
+	assert.Empty(t, failedKinds(t, ctx, cB, inst), "the run failed for want of a key")
+	require.NoError(t, stopB())
+
+	wftest.Worker(t, backend(keyB, keyA), nil, register)
+	res, err := client.GetWorkflowResult[string](ctx, cB, inst, 30*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "act:z", res)
+}
