@@ -159,3 +159,68 @@ func TestWorkflowWorkerWithoutTheKeyOfAResultRetries(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "act:z", res)
 }
+
+// echoUntilDone answers the update "echo" until the signal "done".
+func echoUntilDone(ctx workflow.Context) (string, error) {
+	if err := workflow.SetUpdateHandler(ctx, "echo", func(_ workflow.Context, s string) (string, error) { return "echo:" + s, nil }); err != nil {
+		return "", err
+	}
+	s, _ := workflow.NewSignalChannel[string](ctx, "done").Receive(ctx)
+	return s, nil
+}
+
+// An update whose arguments were encrypted with key B, taken by a worker
+// that holds only key A: the update must not be rejected (the caller would
+// be told its update is wrong); the task is retried, with a log line
+// naming B, until a worker with B applies it.
+func TestWorkerWithoutTheKeyOfAnUpdateRetries(t *testing.T) {
+	backend := keyedBackends(t)
+	keyA, keyB := testKey("A"), testKey("B")
+	ctx := testenv.Context(t, 60*time.Second)
+	register := func(w *worker.Worker) { require.NoError(t, w.RegisterWorkflow(echoUntilDone)) }
+
+	bA := backend(keyA)
+	_, stop := wftest.StartWorker(t, bA, nil, register)
+	cA := client.New(bA)
+	inst, err := cA.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, echoUntilDone)
+	require.NoError(t, err)
+	testenv.WaitFor(t, 30*time.Second, "the run's first task", func() bool {
+		h, err := cA.GetWorkflowHistory(ctx, inst)
+		return err == nil && len(h.Events) > 0
+	})
+	require.NoError(t, stop())
+
+	logs := &syncBuffer{}
+	_, stopA := wftest.StartWorker(t, backend(keyA), &worker.Options{
+		TaskRetryDelay: 20 * time.Millisecond,
+		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
+	}, register)
+	type answer struct {
+		s   string
+		err error
+	}
+	answered := make(chan answer, 1)
+	cBA := client.New(backend(keyB, keyA))
+	go func() {
+		s, err := client.UpdateWorkflow[string](ctx, cBA, client.UpdateOptions{Instance: inst, Name: "echo"}, "x")
+		answered <- answer{s, err}
+	}()
+	testenv.WaitFor(t, 30*time.Second, "the task retried twice with a log naming key B, or the update answered", func() bool {
+		return strings.Count(logs.String(), "key_id=B") >= 2 || len(answered) > 0
+	})
+	select {
+	case a := <-answered:
+		t.Fatalf("the update was answered by a worker without its key: %q, %v", a.s, a.err)
+	default:
+	}
+	require.NoError(t, stopA())
+
+	wftest.Worker(t, backend(keyA, keyB), nil, register)
+	select {
+	case a := <-answered:
+		require.NoError(t, a.err)
+		assert.Equal(t, "echo:x", a.s)
+	case <-ctx.Done():
+		t.Fatal("no answer to the update")
+	}
+}
