@@ -13,6 +13,7 @@ import (
 
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/codec"
+	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/internal/testenv/wftest"
@@ -223,4 +224,44 @@ func TestWorkerWithoutTheKeyOfAnUpdateRetries(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no answer to the update")
 	}
+}
+
+// keyedDynamic is a catch-all workflow that decodes its first argument.
+func keyedDynamic(_ workflow.Context, name string, args converter.EncodedValues) (any, error) {
+	var s string
+	if err := args.Get(0, &s); err != nil {
+		return nil, err
+	}
+	return name + ":" + s, nil
+}
+
+// The catch-all workflow decodes its arguments itself: one encrypted with
+// a key the worker lacks must fail the task, not the run, as for a
+// registered workflow.
+func TestDynamicWorkflowWithoutTheKeyLeavesTheRunRunning(t *testing.T) {
+	backend := keyedBackends(t)
+	keyA, keyB := testKey("A"), testKey("B")
+	ctx := testenv.Context(t, 60*time.Second)
+	register := func(w *worker.Worker) { require.NoError(t, w.RegisterDynamicWorkflow(keyedDynamic)) }
+
+	cA := client.New(backend(keyA))
+	inst, err := cA.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, "AnyName", "x")
+	require.NoError(t, err)
+
+	logs := &syncBuffer{}
+	_, stopB := wftest.StartWorker(t, backend(keyB), &worker.Options{
+		TaskRetryDelay: 20 * time.Millisecond,
+		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
+	}, register)
+	testenv.WaitFor(t, 30*time.Second, "the task retried twice with a log naming key A, or the run failed", func() bool {
+		return strings.Count(logs.String(), "key_id=A") >= 2 || len(failedKinds(t, ctx, cA, inst)) > 0
+	})
+	assert.Empty(t, failedKinds(t, ctx, cA, inst), "the run failed for want of a key")
+	require.NoError(t, stopB())
+
+	bAB := backend(keyA, keyB)
+	wftest.Worker(t, bAB, nil, register)
+	res, err := client.GetWorkflowResult[string](ctx, client.New(bAB), inst, 30*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "AnyName:x", res)
 }

@@ -620,7 +620,9 @@ func (e *Executor) startDynamic(ev *history.Event, d *registry.Dynamic) error {
 			Type: workflow.ErrTypeArgument, Message: fmt.Sprintf("workflow %s: context propagation: %v", ev.Name, err), NonRetryable: true,
 		}})
 	}
-	in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(ev.Name), reflect.ValueOf(converter.NewEncodedValues(e.conv, ev.Args))}
+	// The values decode through runEnv.Decode, so one this worker cannot
+	// read fails the task, as the arguments of a registered workflow do.
+	in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(ev.Name), reflect.ValueOf(converter.NewEncodedValues((*runEnv)(e), ev.Args))}
 	e.sched.Spawn("main", func() {
 		out := e.fn.Call(in)
 		e.mainDone, e.mainOut = true, out
