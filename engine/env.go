@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/coro"
+	"github.com/jetflow/jetflow/internal/sentinel"
 	"github.com/jetflow/jetflow/internal/wfenv"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -52,7 +54,18 @@ func (r *runEnv) Info() wfenv.Info {
 
 func (r *runEnv) Encode(v any) ([]byte, error) { return r.conv.Encode(v) }
 
-func (r *runEnv) Decode(data []byte, v any) error { return r.conv.Decode(data, v) }
+// Decode decodes a payload for the workflow code. A payload this worker
+// cannot read now (a key it lacks, a stored object missing: the error
+// matches sentinel.PayloadUnavailable) makes the task fail rather than
+// handing the error to the code, which would likely fail the run: the
+// task is retried, by a worker that has the key.
+func (r *runEnv) Decode(data []byte, v any) error {
+	err := r.conv.Decode(data, v)
+	if err != nil && !r.inQuery && errors.Is(err, sentinel.PayloadUnavailable) {
+		r.exec().fail(fmt.Errorf("workflow %s: %w", r.workflowName, err))
+	}
+	return err
+}
 
 func (r *runEnv) exec() *Executor { return (*Executor)(r) }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jetflow/jetflow/internal/coro"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/sentinel"
 	"github.com/jetflow/jetflow/internal/wfenv"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -582,6 +583,11 @@ func (e *Executor) start(ev *history.Event) error {
 		}})
 	}
 	args, err := call.DecodeArgs(e.conv, fn, 1, ev.Args)
+	if errors.Is(err, sentinel.PayloadUnavailable) {
+		// A key or a stored object this worker lacks: the task fails,
+		// not the run, and is retried (by a worker that has the key).
+		return e.fail(fmt.Errorf("workflow %s: %w", ev.Name, err))
+	}
 	if err != nil {
 		return e.finish(history.Event{Kind: history.WorkflowFailed, Failure: &history.Failure{
 			Type:         workflow.ErrTypeArgument,
@@ -614,7 +620,9 @@ func (e *Executor) startDynamic(ev *history.Event, d *registry.Dynamic) error {
 			Type: workflow.ErrTypeArgument, Message: fmt.Sprintf("workflow %s: context propagation: %v", ev.Name, err), NonRetryable: true,
 		}})
 	}
-	in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(ev.Name), reflect.ValueOf(converter.NewEncodedValues(e.conv, ev.Args))}
+	// The values decode through runEnv.Decode, so one this worker cannot
+	// read fails the task, as the arguments of a registered workflow do.
+	in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(ev.Name), reflect.ValueOf(converter.NewEncodedValues((*runEnv)(e), ev.Args))}
 	e.sched.Spawn("main", func() {
 		out := e.fn.Call(in)
 		e.mainDone, e.mainOut = true, out

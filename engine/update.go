@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime/debug"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
+	"github.com/jetflow/jetflow/internal/sentinel"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -135,6 +137,11 @@ func (e *Executor) requestUpdate(ev history.Event) error {
 		return reject("the workflow has no handler for update %q (it has handlers for %q)", ev.Name, e.updateNames())
 	}
 	args, err := call.DecodeArgsOf(e.conv, h.handler.Type(), 1, ev.Args)
+	if errors.Is(err, sentinel.PayloadUnavailable) {
+		// This worker's fault (a key it lacks), not the update's: the
+		// task is retried rather than the update rejected.
+		return e.fail(fmt.Errorf("update %q: %w", ev.Name, err))
+	}
 	if err != nil {
 		return reject("update %q: %v", ev.Name, err)
 	}
@@ -186,6 +193,9 @@ func (e *Executor) startUpdate(ev *history.Event) error {
 	e.updates[ev.UpdateID] = u
 	completion := history.Event{Kind: history.UpdateCompleted, Name: ev.Name, UpdateID: ev.UpdateID, ScheduleID: ev.ID}
 	args, err := call.DecodeArgsOf(e.conv, h.handler.Type(), 1, ev.Args)
+	if errors.Is(err, sentinel.PayloadUnavailable) {
+		return e.fail(fmt.Errorf("update %q: %w", ev.Name, err))
+	}
 	e.coroutines++
 	e.sched.Spawn(fmt.Sprintf("update %s %s", ev.Name, ev.UpdateID), func() {
 		var result []byte

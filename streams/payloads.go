@@ -7,6 +7,7 @@ import (
 
 	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/converter"
+	"github.com/jetflow/jetflow/internal/sentinel"
 )
 
 // WithCodec sets the codec of every payload of the namespace: workflow and
@@ -31,6 +32,27 @@ func WithCodec(c codec.Codec) Option {
 // ErrNoCodec is returned (wrapped) when a payload was encoded with a codec
 // and the backend reading it has none.
 var ErrNoCodec = errors.New("streams: payload was encoded with a codec and this backend has none (streams.WithCodec)")
+
+// ErrPayloadUnavailable matches (errors.Is) the errors of a payload that is
+// not malformed but cannot be read by this process now: encrypted with a
+// key its codec lacks (codec.ErrKeyNotFound, which the error also
+// matches), encoded with a codec it does not have (ErrNoCodec), or stored
+// as an object that is missing (ErrPayloadMissing) or could not be read
+// (a timeout of the object store). The fault is the process's
+// configuration or the store, not the payload: a worker meeting one in a
+// task retries the task later (the run does not fail), so a worker that
+// has the key, or the store once it is back, takes it.
+var ErrPayloadUnavailable = sentinel.PayloadUnavailable
+
+// unavailable marks err as ErrPayloadUnavailable, keeping its message and
+// its chain (errors.Is and errors.As still find the cause).
+func unavailable(err error) error { return &unavailableError{err} }
+
+type unavailableError struct{ err error }
+
+func (u *unavailableError) Error() string        { return u.err.Error() }
+func (u *unavailableError) Unwrap() error        { return u.err }
+func (u *unavailableError) Is(target error) bool { return target == ErrPayloadUnavailable }
 
 // A payload this layer wrapped starts with payloadMarker and a byte saying
 // what follows. 0xc1 is the one byte msgpack never uses, and it cannot
@@ -114,13 +136,17 @@ func (p *PayloadConverter) Plain(data []byte) ([]byte, error) {
 	case wrapCodec:
 		if p.codec == nil {
 			if id, ok := codec.EncryptedKeyID(body); ok {
-				return nil, fmt.Errorf("%w: %w", ErrNoCodec, &codec.KeyNotFoundError{KeyID: id})
+				return nil, unavailable(fmt.Errorf("%w: %w", ErrNoCodec, &codec.KeyNotFoundError{KeyID: id}))
 			}
-			return nil, ErrNoCodec
+			return nil, unavailable(ErrNoCodec)
 		}
 		plain, err := p.codec.Decode(context.Background(), body)
 		if err != nil {
-			return nil, fmt.Errorf("streams: decode payload: %w", err)
+			err = fmt.Errorf("streams: decode payload: %w", err)
+			if errors.Is(err, codec.ErrKeyNotFound) {
+				return nil, unavailable(err)
+			}
+			return nil, err
 		}
 		return plain, nil
 	case wrapRef:
@@ -129,11 +155,13 @@ func (p *PayloadConverter) Plain(data []byte) ([]byte, error) {
 			return nil, err
 		}
 		if p.fetch == nil {
-			return nil, fmt.Errorf("streams: payload is stored as object %q, and this converter reads no object store", ref.Name)
+			return nil, unavailable(fmt.Errorf("streams: payload is stored as object %q, and this converter reads no object store", ref.Name))
 		}
 		stored, err := p.fetch(ref.Name)
 		if err != nil {
-			return nil, err
+			// Missing, or the store did not answer: either way not
+			// the payload's fault (fetch returns no other errors).
+			return nil, unavailable(err)
 		}
 		if isRef(stored) {
 			return nil, fmt.Errorf("streams: stored payload %q is itself a reference", ref.Name)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/converter"
@@ -118,4 +120,67 @@ func msgpackRaw(b *Backend, p []byte, out *[]byte) error {
 	plain, err := b.Converter().(*PayloadConverter).Plain(p)
 	*out = plain
 	return err
+}
+
+// Errors that are the reader's fault or the store's match
+// ErrPayloadUnavailable, so a worker retries the task; malformed payloads
+// do not, so they still fail as bad input.
+func TestPayloadUnavailable(t *testing.T) {
+	keyA, err := codec.NewAESGCM(codec.Key{ID: "A", Secret: bytes.Repeat([]byte{1}, 16)})
+	require.NoError(t, err)
+	keyB, err := codec.NewAESGCM(codec.Key{ID: "B", Secret: bytes.Repeat([]byte{2}, 16)})
+	require.NoError(t, err)
+	underA, err := newPayloadConverter(nil, keyA).Encode("hello")
+	require.NoError(t, err)
+	tampered := bytes.Clone(underA)
+	tampered[len(tampered)-1] ^= 0xff
+	ref := func(name string) []byte {
+		body, err := msgpack.Marshal(payloadRef{Name: name, Size: 1})
+		require.NoError(t, err)
+		return append([]byte{payloadMarker, wrapRef}, body...)
+	}
+	withStore := func(fetch func(string) ([]byte, error)) *PayloadConverter {
+		p := newPayloadConverter(nil, keyA)
+		p.fetch = fetch
+		return p
+	}
+	missing := withStore(func(name string) ([]byte, error) {
+		return nil, fmt.Errorf("%w: object %q", ErrPayloadMissing, name)
+	})
+	timeout := withStore(func(string) ([]byte, error) {
+		return nil, fmt.Errorf("streams: read stored payload: %w", context.DeadlineExceeded)
+	})
+	storedUnderA := newPayloadConverter(nil, keyB)
+	storedUnderA.fetch = func(string) ([]byte, error) { return underA, nil }
+
+	for _, tc := range []struct {
+		name        string
+		conv        *PayloadConverter
+		payload     []byte
+		unavailable bool
+		keyID       string
+	}{
+		{"a key the codec lacks", newPayloadConverter(nil, keyB), underA, true, "A"},
+		{"no codec", newPayloadConverter(nil, nil), underA, true, "A"},
+		{"an object missing", missing, ref("i/r/x"), true, ""},
+		{"an object store timeout", timeout, ref("i/r/x"), true, ""},
+		{"a stored object under a key the codec lacks", storedUnderA, ref("i/r/x"), true, "A"},
+		{"no object store", newPayloadConverter(nil, keyA), ref("i/r/x"), true, ""},
+		{"a tampered ciphertext", newPayloadConverter(nil, keyA), tampered, false, ""},
+		{"a malformed reference", missing, []byte{payloadMarker, wrapRef, 0xc1}, false, ""},
+		{"an unknown wrapping", newPayloadConverter(nil, keyA), []byte{payloadMarker, 9, 1}, false, ""},
+		{"not a string", newPayloadConverter(nil, keyA), []byte{0x01}, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s string
+			err := tc.conv.Decode(tc.payload, &s)
+			require.Error(t, err)
+			assert.Equal(t, tc.unavailable, errors.Is(err, ErrPayloadUnavailable), "errors.Is(%v, ErrPayloadUnavailable)", err)
+			if tc.keyID != "" {
+				var knf *codec.KeyNotFoundError
+				require.ErrorAs(t, err, &knf)
+				assert.Equal(t, tc.keyID, knf.KeyID)
+			}
+		})
+	}
 }

@@ -89,6 +89,15 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 		return
 	}
 	telemetry.EndSpan(span, err)
+	if errors.Is(err, actrun.ErrArgumentsUnavailable) {
+		// Not the arguments' fault: this worker lacks their key, or the
+		// object store did not give them. The task waits for a worker
+		// that can read them; it must not fail the activity.
+		delay := backoff(w.opts.TaskRetryDelay, m.Deliveries())
+		log.Warn("activity arguments cannot be read by this worker; handing the task back", unavailableAttrs(err, delay)...)
+		_ = m.NakWithDelay(delay)
+		return
+	}
 	if err == nil {
 		w.recordActivity(m, began, took, outcomeCompleted)
 		if w.finishActivity(m, result, nil, log) {

@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/logkey"
@@ -580,8 +581,25 @@ func (w *Worker) failUnknownWorkflow(ctx context.Context, queue, inst, run strin
 func (w *Worker) retryTaskLater(msgs []*streams.InboxMessage, log *slog.Logger, err error) {
 	n := msgs[0].Deliveries()
 	delay := backoff(w.opts.TaskRetryDelay, n)
-	log.Error("workflow task failed; retrying later", logkey.Err, err, "deliveries", n, logkey.RetryIn, delay)
+	if errors.Is(err, streams.ErrPayloadUnavailable) {
+		// The worker's configuration or the object store, not the run:
+		// a worker with the key (or the store once back) takes it.
+		log.Warn("workflow task cannot read a payload; retrying later", append(unavailableAttrs(err, delay), "deliveries", n)...)
+	} else {
+		log.Error("workflow task failed; retrying later", logkey.Err, err, "deliveries", n, logkey.RetryIn, delay)
+	}
 	nakAll(msgs, delay)
+}
+
+// unavailableAttrs are the log attributes of a payload this worker cannot
+// read now (streams.ErrPayloadUnavailable): the error, the key it needs
+// when that is the reason, and the delay before the task is tried again.
+func unavailableAttrs(err error, delay time.Duration) []any {
+	attrs := []any{logkey.Err, err, logkey.RetryIn, delay}
+	if knf, ok := errors.AsType[*codec.KeyNotFoundError](err); ok {
+		attrs = append(attrs, logkey.KeyID, knf.KeyID)
+	}
+	return attrs
 }
 
 // answersAhead returns the messages that answer a command later than the

@@ -74,6 +74,8 @@ Workloads:
   simple   --workflows N one-activity workflows, --concurrency C at a time
            (defaults 10000 and 100). Measures the floor first (--floor) and
            prints the engine's efficiency: its workflows/s ÷ the floor's.
+           --resultsize B: the activity returns B bytes of text (a
+           repeated JSON line), which the workflow returns as its result.
   updates  update round trips one at a time into one run (p50/p99), then
            --workflows N updates (default 3000), --concurrency C at a time
            (default 50), into one run and spread over --instances R runs
@@ -114,6 +116,10 @@ What the figures count:
   stored msgs   messages the namespace's streams stored (histories, inbox,
                 activity tasks, registry, dead letters), from the streams'
                 last sequences, per workflow (a tree counts every workflow)
+  stored bytes  bytes those streams and the object store of large payloads
+                hold after the run more than before, per workflow: what
+                the workflows left stored (histories, registry); acked
+                work-queue messages are gone and do not count
   NATS msgs     messages the benchmark's own connections (client and
                 workers) sent and received, from their statistics: publishes,
                 JetStream API requests and replies, acks, deliveries, notices
@@ -148,7 +154,7 @@ for timers, whose waits all overlap).`,
 			fs.Var(&depth, "depth", "tree: `LEVELS` of mid workflows below the root (2)")
 			fs.Var(&fanout, "fanout", "tree: `N` workflows each root or mid workflow starts (2)")
 			fs.Var(&leafFanout, "leaffanout", "tree: `N` leaf workflows each last-level workflow starts (2)")
-			fs.Var(&resultSize, "resultsize", "tree: `BYTES` each leaf activity returns (100)")
+			fs.Var(&resultSize, "resultsize", "tree: `BYTES` each leaf activity returns (100); simple: its activity and workflow return BYTES of text instead of an int")
 			fs.Var(&runs, "runs", "tree: `R` roots to run (100)")
 			fs.Var(&instances, "instances", "timers, signals: `N` waiting workflows (1000)")
 			fs.DurationVar(&sleep, "sleep", bench.DefaultSleep, "timers: how long `D` each workflow sleeps")
@@ -378,6 +384,13 @@ func printFigures(w io.Writer, r *bench.Report, in string) {
 		}
 	}
 	fmt.Fprintf(w, "%sstored msgs     %.2f per workflow (%s)\n", in, m.StoredPerWorkflow, strings.Join(by, ", "))
+	by = by[:0]
+	for _, k := range []string{"history", "registry", "payloads", "tasks", "activities", "dead"} {
+		if v := m.StoredBytesByStream[k]; v != 0 {
+			by = append(by, fmt.Sprintf("%s %.0f", k, v))
+		}
+	}
+	fmt.Fprintf(w, "%sstored bytes    %.0f per workflow (%s)\n", in, m.StoredBytesPerWorkflow, strings.Join(by, ", "))
 	fmt.Fprintf(w, "%sNATS msgs       %.1f per workflow (in and out of this process's connections)\n", in, m.NATSPerWorkflow)
 	fmt.Fprintf(w, "%sCPU             %.0f µs per workflow, %.0f%% of one core (%s)\n", in, r.CPU.PerWorkflowMicros, r.CPU.UtilisationPercent, r.CPU.Includes)
 	mem := fmt.Sprintf("peak RSS %s, peak heap %s", formatBytes(r.Memory.PeakRSSBytes), formatBytes(r.Memory.PeakHeapBytes))

@@ -19,6 +19,7 @@ import (
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/registry"
+	"github.com/jetflow/jetflow/internal/sentinel"
 	"github.com/jetflow/jetflow/workflow"
 )
 
@@ -72,6 +73,13 @@ func CanceledError(name string) error {
 	return workflow.NewPermanentError(fmt.Errorf("activity %s %w: %w", name, ErrCanceledByWorkflow, workflow.Canceled))
 }
 
+// ErrArgumentsUnavailable is the error (wrapped) of an attempt that could
+// not decode its arguments for a reason of this worker, not of the
+// arguments: a key it lacks, a stored object missing or unreachable
+// (sentinel.PayloadUnavailable). The function was not called; the task is
+// handed back for later, or for a worker that has the key, not failed.
+var ErrArgumentsUnavailable = errors.New("activity arguments cannot be read by this worker")
+
 // Invoke decodes the arguments, calls fn, and encodes its result. A panic
 // becomes a *workflow.PanicError with the stack.
 // A *registry.Dynamic (the catch-all activity) gets the name and the
@@ -82,6 +90,9 @@ func Invoke(ctx context.Context, fn any, args [][]byte, conv converter.Converter
 		fn = d.Fn
 		in = []reflect.Value{reflect.ValueOf(d.Name), reflect.ValueOf(converter.NewEncodedValues(conv, args))}
 	} else if in, err = call.DecodeArgs(conv, fn, 1, args); err != nil {
+		if errors.Is(err, sentinel.PayloadUnavailable) {
+			return nil, fmt.Errorf("%w: %w", ErrArgumentsUnavailable, err)
+		}
 		return nil, workflow.NewPermanentError(err)
 	}
 	defer func() {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/streams"
 )
 
@@ -239,6 +240,27 @@ func TestSimple(t *testing.T) {
 	assert.Equal(t, 20, r.Floor.Workflows)
 	assert.Equal(t, simpleWrites, r.Floor.Messages.StoredByStream, "the floor stores what the engine stores")
 	assert.Positive(t, r.Efficiency)
+}
+
+// Simple with --resultsize stores the text result (in the history twice:
+// the activity's and the workflow's, and in the registry), and a
+// compressing codec stores much less of it.
+func TestSimpleResultSizeStoredBytes(t *testing.T) {
+	const size = 20 << 10
+	stored := map[string]float64{}
+	for name, opts := range map[string][]streams.Option{
+		"none": nil,
+		"zstd": {streams.WithCodec(codec.Zstd())},
+	} {
+		c := small(Simple)
+		c.Floor, c.ResultSize, c.Streams = false, size, opts
+		r := run(t, c)
+		assert.Equal(t, size, r.Params["resultsize"])
+		stored[name] = r.Messages.StoredBytesPerWorkflow
+		assert.Positive(t, r.Messages.StoredBytesByStream["history"], name)
+	}
+	assert.Greater(t, stored["none"], 2.0*size, "the result is in the history twice")
+	assert.Less(t, stored["zstd"], stored["none"]/5, "zstd stores the repeated text in far fewer bytes")
 }
 
 func TestSimpleWatchObserverWithWarmup(t *testing.T) {

@@ -70,6 +70,9 @@ type Config struct {
 	Activities int
 
 	// The tree's shape (TreeShape), and how many roots to run.
+	// ResultSize is also, when positive, the size of simple's result:
+	// text its activity returns and its workflow passes on (0, simple's
+	// default: an int).
 	Depth, Fanout, LeafFanout, ResultSize, Runs int
 
 	// Instances is how many workflows timers and signals keep waiting.
@@ -178,6 +181,8 @@ func DefaultConfig(w Workload) Config {
 		Workers:     1,
 	}
 	switch w {
+	case Simple:
+		c.ResultSize = 0 // the int result; --resultsize makes it text
 	case Fanout:
 		c.Workflows, c.Concurrency, c.Activities = 1, 1, DefaultFanoutActivites
 	case Tree:

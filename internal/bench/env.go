@@ -174,20 +174,33 @@ func indexStreams(ns string) []string {
 // registryBucket is the namespace's registry bucket (see namespaceStreams).
 func registryBucket(ns string) string { return "wf_" + ns + "_instances" }
 
+// payloadsStream is the stream of the namespace's object store of large
+// payloads (streams/payloadstore.go), made when the first one is stored.
+func payloadsStream(ns string) string { return "OBJ_wf_" + ns + "_payloads" }
+
 // storedCounts reads how many messages each stream of a namespace has ever
-// stored (its last sequence: work-queue streams delete what is acked).
-func storedCounts(ctx context.Context, js jetstream.JetStream, ns string) (map[string]uint64, error) {
-	out := map[string]uint64{}
+// stored (its last sequence: work-queue streams delete what is acked), and
+// how many bytes each holds now (the object store's too, once it exists).
+func storedCounts(ctx context.Context, js jetstream.JetStream, ns string) (msgs, bytes map[string]uint64, err error) {
+	msgs, bytes = map[string]uint64{}, map[string]uint64{}
 	for what, name := range namespaceStreams(ns) {
 		ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 		s, err := js.Stream(ctx, name)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("bench: stream %s: %w", name, err)
+			return nil, nil, fmt.Errorf("bench: stream %s: %w", name, err)
 		}
-		out[what] = s.CachedInfo().State.LastSeq
+		msgs[what] = s.CachedInfo().State.LastSeq
+		bytes[what] = s.CachedInfo().State.Bytes
 	}
-	return out, nil
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	if s, err := js.Stream(ctx, payloadsStream(ns)); err == nil {
+		bytes["payloads"] = s.CachedInfo().State.Bytes
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil, fmt.Errorf("bench: stream %s: %w", payloadsStream(ns), err)
+	}
+	return msgs, bytes, nil
 }
 
 // lastSeq reads one stream's last sequence.
@@ -206,7 +219,7 @@ func lastSeq(ctx context.Context, js jetstream.JetStream, ns, what string) (uint
 // list index's streams included.
 func removeNamespace(ctx context.Context, js jetstream.JetStream, ns string) error {
 	var errs []error
-	names := indexStreams(ns)
+	names := append(indexStreams(ns), payloadsStream(ns))
 	for _, name := range namespaceStreams(ns) {
 		names = append(names, name)
 	}

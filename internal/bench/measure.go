@@ -25,6 +25,7 @@ type snapshot struct {
 	cpu    time.Duration
 	msgs   uint64            // messages in and out of the run's connections
 	stored map[string]uint64 // messages ever stored, per stream of the namespace
+	bytes  map[string]uint64 // bytes held now, per stream of the namespace
 }
 
 // takeSnapshot reads the counters.
@@ -35,7 +36,7 @@ func takeSnapshot(ctx context.Context, js jetstream.JetStream, ns string, conns 
 		s.msgs += st.InMsgs + st.OutMsgs
 	}
 	var err error
-	if s.stored, err = storedCounts(ctx, js, ns); err != nil {
+	if s.stored, s.bytes, err = storedCounts(ctx, js, ns); err != nil {
 		return s, err
 	}
 	s.at = time.Now()

@@ -55,6 +55,15 @@ type Messages struct {
 	Stored            uint64             `json:"stored"`
 	StoredPerWorkflow float64            `json:"stored_per_workflow"`
 	StoredByStream    map[string]float64 `json:"stored_per_workflow_by_stream"`
+	// StoredBytes is how many bytes the namespace's streams (and its
+	// object store of large payloads) hold after the measured phase more
+	// than before: what the workflows left stored, histories and registry
+	// entries above all (work-queue streams delete what is acked, so
+	// their messages count only while unacknowledged). Per workflow in
+	// StoredBytesPerWorkflow, and by stream.
+	StoredBytes            int64              `json:"stored_bytes"`
+	StoredBytesPerWorkflow float64            `json:"stored_bytes_per_workflow"`
+	StoredBytesByStream    map[string]float64 `json:"stored_bytes_per_workflow_by_stream"`
 	// NATS is every message the run's own connections (client and
 	// workers) sent or received: publishes, JetStream API requests and
 	// their replies, acknowledgements, delivered messages, result
@@ -117,6 +126,13 @@ func (r *Report) measured(before, after snapshot, mem *memorySampler, embedded b
 		r.Messages.StoredByStream[what] = per(float64(n), r.Workflows)
 	}
 	r.Messages.StoredPerWorkflow = per(float64(r.Messages.Stored), r.Workflows)
+	r.Messages.StoredBytesByStream = map[string]float64{}
+	for _, what := range slices.Sorted(maps.Keys(after.bytes)) {
+		n := int64(after.bytes[what]) - int64(before.bytes[what])
+		r.Messages.StoredBytes += n
+		r.Messages.StoredBytesByStream[what] = per(float64(n), r.Workflows)
+	}
+	r.Messages.StoredBytesPerWorkflow = per(float64(r.Messages.StoredBytes), r.Workflows)
 	r.Messages.NATS = after.msgs - before.msgs
 	r.Messages.NATSPerWorkflow = per(float64(r.Messages.NATS), r.Workflows)
 

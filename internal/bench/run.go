@@ -194,6 +194,9 @@ func (s *session) newReport() *Report {
 	switch c.Workload {
 	case Simple:
 		r.Params["workflows"], r.Params["concurrency"], r.Params["warmup"] = c.Workflows, c.Concurrency, c.Warmup
+		if c.ResultSize > 0 {
+			r.Params["resultsize"] = c.ResultSize
+		}
 	case Fanout:
 		r.Params["workflows"], r.Params["concurrency"], r.Params["activities"] = c.Workflows, c.Concurrency, c.Activities
 	case Tree:
@@ -349,6 +352,14 @@ func (s *session) runSimple(ctx context.Context) (*Report, error) {
 	c := s.cfg
 	one := func(prefix string) func(ctx context.Context, i int) (time.Duration, int64, error) {
 		return func(ctx context.Context, i int) (time.Duration, int64, error) {
+			if c.ResultSize > 0 {
+				var text string
+				d, err := s.startAndWait(ctx, prefix+strconv.Itoa(i), nameSimpleText, &text, c.ResultSize)
+				if err == nil && len(text) != c.ResultSize {
+					err = fmt.Errorf("workflow %s%d returned %d bytes, want %d", prefix, i, len(text), c.ResultSize)
+				}
+				return d, 1, err
+			}
 			var v int
 			d, err := s.startAndWait(ctx, prefix+strconv.Itoa(i), nameSimple, &v, i)
 			if err == nil && v != i+1 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jetflow/jetflow/worker"
@@ -15,14 +16,16 @@ import (
 
 // Registered names: short and stable, whatever the Go names.
 const (
-	nameSimple    = "BenchSimple"
-	nameFanout    = "BenchFanout"
-	nameTreeNode  = "BenchTreeNode"
-	nameTreeLeaf  = "BenchTreeLeaf"
-	nameSleep     = "BenchSleep"
-	nameWait      = "BenchWaitSignal"
-	nameIncrement = "BenchIncrement"
-	namePayload   = "BenchPayload"
+	nameSimple     = "BenchSimple"
+	nameFanout     = "BenchFanout"
+	nameTreeNode   = "BenchTreeNode"
+	nameTreeLeaf   = "BenchTreeLeaf"
+	nameSleep      = "BenchSleep"
+	nameWait       = "BenchWaitSignal"
+	nameIncrement  = "BenchIncrement"
+	namePayload    = "BenchPayload"
+	nameText       = "BenchText"
+	nameSimpleText = "BenchSimpleText"
 
 	// wakeSignal is the signal the signals workload sends.
 	wakeSignal = "wake"
@@ -42,6 +45,8 @@ func register(w *worker.Worker) error {
 		w.RegisterWorkflow(WaitSignalWorkflow, worker.WithName(nameWait)),
 		w.RegisterActivity(Increment, worker.WithName(nameIncrement)),
 		w.RegisterActivity(Payload, worker.WithName(namePayload)),
+		w.RegisterWorkflow(SimpleTextWorkflow, worker.WithName(nameSimpleText)),
+		w.RegisterActivity(Text, worker.WithName(nameText)),
 	)
 }
 
@@ -60,6 +65,23 @@ func Payload(_ context.Context, size int) ([]byte, error) {
 // SimpleWorkflow runs one activity and returns its result, x+1.
 func SimpleWorkflow(ctx workflow.Context, x int) (int, error) {
 	return workflow.ExecuteActivity[int](ctx, activityOptions, nameIncrement, x).Get(ctx)
+}
+
+// textPattern is what Text repeats: text, as real results are, so a
+// compressing codec has something to find (zeros would flatter it).
+const textPattern = `{"order":12345,"customer":"Jane Example","items":[{"sku":"A-1","qty":2,"price":"19.90"}],"status":"shipped"}` + "\n"
+
+// Text is the activity of simple with --resultsize: size bytes of
+// textPattern repeated.
+func Text(_ context.Context, size int) (string, error) {
+	activityCount.Add(1)
+	return strings.Repeat(textPattern, size/len(textPattern)+1)[:size], nil
+}
+
+// SimpleTextWorkflow runs one activity returning size bytes of text and
+// returns them: simple with --resultsize.
+func SimpleTextWorkflow(ctx workflow.Context, size int) (string, error) {
+	return workflow.ExecuteActivity[string](ctx, activityOptions, nameText, size).Get(ctx)
 }
 
 // FanoutWorkflow runs m activities in parallel and returns the sum of

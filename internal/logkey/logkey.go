@@ -33,6 +33,8 @@ const (
 	RetryIn = "retry_in"
 	// Err is the error.
 	Err = "err"
+	// KeyID is the ID of an encryption key a payload needs (codec).
+	KeyID = "key_id"
 	// TraceID and SpanID are the OpenTelemetry trace and span of the work
 	// a workflow.Logger or activity.Logger record comes from (hex).
 	TraceID = "trace_id"

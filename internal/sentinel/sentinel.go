@@ -17,3 +17,11 @@ var (
 	// (streams.ErrInstanceNotFound, workflow and client.ErrInstanceNotFound).
 	InstanceNotFound = errors.New("workflow instance not found")
 )
+
+// PayloadUnavailable means a payload cannot be read here and now, though
+// it is not malformed: it was encrypted with a key this process lacks,
+// encoded with a codec this process does not have, or stored in the object
+// store and the object is missing or could not be read
+// (streams.ErrPayloadUnavailable). A task meeting one is retried later,
+// by this worker or one that has the key, rather than failing its run.
+var PayloadUnavailable = errors.New("payload unavailable")
