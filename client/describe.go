@@ -54,6 +54,9 @@ type InstanceInfo struct {
 	// as the converter encoded it; Memo the same decoded for display.
 	EncodedMemo map[string][]byte `json:"-"`
 	Memo        map[string]any    `json:"memo,omitempty"`
+	// SearchAttributes are the instance's keyword attributes
+	// (WorkflowInstanceOptions.SearchAttributes).
+	SearchAttributes map[string]string `json:"search_attributes,omitempty"`
 	// StartAt is when a delayed start (WorkflowInstanceOptions.StartDelay)
 	// starts the current run; zero for a start at once.
 	StartAt time.Time `json:"start_at,omitzero"`
@@ -220,7 +223,9 @@ func (c *Client) instanceInfo(rec *streams.InstanceRecord) *InstanceInfo {
 		EncodedResult: rec.Result,
 		Failure:       rec.Failure,
 		HistoryEvents: rec.HistoryEvents,
-		StartAt:       rec.StartAt,
+
+		SearchAttributes: rec.SearchAttributes,
+		StartAt:          rec.StartAt,
 	}
 	if len(rec.Result) > 0 {
 		info.Result = c.DisplayPayload(rec.Result)
@@ -321,6 +326,11 @@ type ListOptions struct {
 	// IDContains keeps only instances whose ID contains it, ignoring case
 	// ("" for all).
 	IDContains string
+	// SearchAttributes keeps only instances that have every one of these
+	// pairs, exactly (nil for all); a value may not be empty. The list
+	// reads the index rows of the first pair (by key), newest first by
+	// when that pair was set.
+	SearchAttributes map[string]string
 	// Limit is the page size: 100 when zero, at most 10,000.
 	Limit int
 	// Cursor is the previous page's NextCursor; empty for the first page.
@@ -349,8 +359,10 @@ func (c *Client) ListWorkflowInstances(ctx context.Context, opts ListOptions) (*
 		Status:       opts.Status,
 		WorkflowName: opts.WorkflowName,
 		IDContains:   opts.IDContains,
-		Limit:        opts.Limit,
-		After:        opts.Cursor,
+
+		SearchAttributes: opts.SearchAttributes,
+		Limit:            opts.Limit,
+		After:            opts.Cursor,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("client: list workflow instances: %w", err)

@@ -327,3 +327,53 @@ func TestDecodePayload(t *testing.T) {
 	require.IsType(t, UndecodablePayload{}, shown)
 	assert.Equal(t, 1, shown.(UndecodablePayload).Size)
 }
+
+func TestSearchAttributes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acme := map[string]string{"customer": "acme", "region": "eu"}
+	for i := range 5 {
+		attrs := acme
+		if i == 2 {
+			attrs = map[string]string{"customer": "other"}
+		}
+		_, err := e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{InstanceID: fmt.Sprintf("sa-%d", i), SearchAttributes: attrs}, Greet, "x")
+		require.NoError(t, err)
+	}
+
+	// Filtered and paged, two at a time.
+	var ids []string
+	opts := ListOptions{SearchAttributes: map[string]string{"customer": "acme", "region": "eu"}, Limit: 2}
+	for {
+		page, err := e.c.ListWorkflowInstances(e.ctx, opts)
+		require.NoError(t, err)
+		for _, in := range page.Instances {
+			ids = append(ids, in.InstanceID)
+			assert.Equal(t, acme, in.SearchAttributes)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		opts.Cursor = page.NextCursor
+	}
+	assert.Equal(t, []string{"sa-4", "sa-3", "sa-1", "sa-0"}, ids)
+
+	d, err := e.c.DescribeWorkflowInstance(e.ctx, "sa-2")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"customer": "other"}, d.SearchAttributes)
+
+	// A finished instance, removed, is listed no more.
+	e.finish("sa-4", streams.StatusCompleted, "r", nil)
+	require.NoError(t, e.c.RemoveWorkflowInstance(e.ctx, &workflow.Instance{InstanceID: "sa-4"}))
+	page, err := e.c.ListWorkflowInstances(e.ctx, ListOptions{SearchAttributes: map[string]string{"customer": "acme"}})
+	require.NoError(t, err)
+	require.Len(t, page.Instances, 3)
+	assert.Equal(t, "sa-3", page.Instances[0].InstanceID)
+
+	for _, bad := range []map[string]string{{"bad key": "x"}, {"k": string([]byte{0xff})}, {"": "x"}} {
+		_, err = e.c.CreateWorkflowInstance(e.ctx, WorkflowInstanceOptions{SearchAttributes: bad}, Greet, "x")
+		require.ErrorIs(t, err, streams.ErrInvalidSearchAttribute, "%v", bad)
+	}
+	_, err = e.c.ListWorkflowInstances(e.ctx, ListOptions{SearchAttributes: map[string]string{"customer": ""}})
+	require.ErrorIs(t, err, streams.ErrInvalidSearchAttribute)
+}

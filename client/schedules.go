@@ -834,7 +834,7 @@ func (c *Client) startScheduled(ctx context.Context, r *streams.ScheduleRecord, 
 		Queue:       r.Queue,
 		Args:        r.Args,
 	}
-	if err := c.registerRun(ctx, id, start); err != nil {
+	if err := c.registerRun(ctx, id, start, nil); err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startPublishTimeout)

@@ -39,6 +39,15 @@ type WorkflowInstanceOptions struct {
 	// started it, a ticket link). Each value is encoded by the backend's
 	// converter; it is not searchable (search attributes are).
 	Memo map[string]any
+	// SearchAttributes are keyword attributes to list and filter the
+	// instance by (ListOptions.SearchAttributes): at most
+	// streams.MaxSearchAttributes pairs, keys of [A-Za-z0-9_-] up to 64
+	// bytes, values up to 256 bytes of UTF-8 (a pair with an empty value
+	// is left out); anything else is refused with an error matching
+	// streams.ErrInvalidSearchAttribute. They are kept on the instance's
+	// registry entry across continue-as-new, replaced when the ID is
+	// reused, and shown by describe, wfctl and the web UI.
+	SearchAttributes map[string]string
 
 	// ExecutionTimeout bounds all the instance's runs together, across
 	// continue-as-new and retries, counted from its first run's start;
@@ -116,6 +125,9 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 	if err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
+	if err := streams.CheckSearchAttributes(opts.SearchAttributes); err != nil {
+		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
+	}
 	runOpts, err := opts.runOptions()
 	if err != nil {
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
@@ -156,7 +168,7 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 		return nil, fmt.Errorf("client: create instance %q of workflow %s: %w", id, name, err)
 	}
 
-	if err = c.registerRun(ctx, id, start); err != nil {
+	if err = c.registerRun(ctx, id, start, opts.SearchAttributes); err != nil {
 		return nil, err
 	}
 	// The entry is written: publish the start even if ctx ends now, so a
@@ -175,8 +187,8 @@ func (c *Client) CreateWorkflowInstance(ctx context.Context, opts WorkflowInstan
 // entry of a finished instance moved on to the new run. For a running
 // instance it returns ErrInstanceAlreadyExists (after healing a start that
 // never reached the inbox).
-func (c *Client) registerRun(ctx context.Context, id string, start *history.Event) error {
-	rec, reused, err := c.b.RegisterRun(ctx, id, start)
+func (c *Client) registerRun(ctx context.Context, id string, start *history.Event, attrs map[string]string) error {
+	rec, reused, err := c.b.RegisterRunWithAttributes(ctx, id, start, attrs)
 	switch {
 	case errors.Is(err, streams.ErrInstanceExists):
 		return c.alreadyRunning(ctx, rec, start)

@@ -176,7 +176,8 @@ func TestEmptyList(t *testing.T) {
 func TestFinishedInstance(t *testing.T) {
 	e := newEnv(t)
 	const id = "order/7 #1" // a slash, a space and a hash: escaped in every URL
-	e.startWith(client.WorkflowInstanceOptions{InstanceID: id, Memo: map[string]any{"ticket": "SUP-7"}},
+	e.startWith(client.WorkflowInstanceOptions{InstanceID: id, Memo: map[string]any{"ticket": "SUP-7"},
+		SearchAttributes: map[string]string{"customer": "ann"}},
 		Order, OrderInput{Customer: "ann", Items: []string{"mug", "tee"}, Total: 42.5})
 	e.waitEvents(id, "SubWorkflowCompleted", 1)
 	require.NoError(t, e.c.SignalWorkflow(e.ctx(), id, "approve", Approval{By: "maria"}))
@@ -195,6 +196,7 @@ func TestFinishedInstance(t *testing.T) {
 	assert.Contains(t, txt, `"Charge": "ch_ann_42.50"`)
 	assert.Contains(t, txt, "11 events")
 	assert.Contains(t, txt, `Memo <span class="mono">ticket</span></dt><dd><pre class="json" data-testid="memo">"SUP-7"`)
+	assert.Contains(t, txt, `Search <span class="mono">customer</span></dt><dd class="mono" data-testid="search-attribute">ann<`)
 	assert.False(t, has(body, "action-cancel"), "no actions on a finished run")
 	assert.Contains(t, body, `data-testid="pending" hidden`)
 

@@ -47,6 +47,8 @@ type instanceView struct {
 	HistoryBytes  int
 	// Memo is the instance's memo, by key, each value as JSON.
 	Memo []memoEntry
+	// SearchAttributes are the instance's search attributes, by key.
+	SearchAttributes []memoEntry
 
 	Input      string
 	Result     string
@@ -310,6 +312,9 @@ func (s *server) loadInstance(ctx context.Context, r *http.Request, id, run stri
 		iv.Created, iv.Started, iv.Finished = d.CreatedAt, d.StartedAt, d.FinishedAt
 		iv.StartAt = d.StartAt
 		iv.HistoryEvents, iv.HistoryBytes = len(events), d.HistoryBytes
+		for _, k := range slices.Sorted(maps.Keys(d.SearchAttributes)) {
+			iv.SearchAttributes = append(iv.SearchAttributes, memoEntry{Key: k, Value: d.SearchAttributes[k]})
+		}
 		for _, k := range slices.Sorted(maps.Keys(d.Memo)) {
 			iv.Memo = append(iv.Memo, memoEntry{Key: k, Value: prettyJSON(d.Memo[k])})
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -225,6 +226,16 @@ func (r *runEnv) SideEffect(fn func() ([]byte, error)) ([]byte, error) {
 	result, err := fn()
 	r.exec().record(history.Event{Kind: history.SideEffectRecorded, Result: result, Failure: FailureFromError(err)})
 	return result, err
+}
+
+func (r *runEnv) UpsertSearchAttributes(attrs map[string]string) error {
+	if r.inQuery {
+		panic("workflow: a query handler must not upsert search attributes")
+	}
+	if _, ok := r.exec().record(history.Event{Kind: history.SearchAttributesUpserted, SearchAttributes: maps.Clone(attrs)}); !ok {
+		return r.err
+	}
+	return nil
 }
 
 func (r *runEnv) GetVersion(changeID string, minSupported, maxSupported int) int {

@@ -69,6 +69,10 @@ const (
 	// UpdateCompleted is an update handler's return: Result, or Failure
 	// for the error it returned.
 	UpdateCompleted Kind = 34 // Name, UpdateID, ScheduleID (the UpdateAccepted), Result or Failure
+	// SearchAttributesUpserted is workflow.UpsertSearchAttributes: the
+	// pairs to set (an empty value removes its key), applied to the
+	// instance's registry record when the task commits.
+	SearchAttributesUpserted Kind = 40 // SearchAttributes
 )
 
 var kindNames = map[Kind]string{
@@ -100,6 +104,7 @@ var kindNames = map[Kind]string{
 	WorkflowContinuedAsNew:     "WorkflowContinuedAsNew",
 	WorkflowTerminated:         "WorkflowTerminated",
 	UpdateCompleted:            "UpdateCompleted",
+	SearchAttributesUpserted:   "SearchAttributesUpserted",
 }
 
 var kindsByName = func() map[string]Kind {
@@ -218,6 +223,8 @@ type Event struct {
 	// Header carries context values across processes (ContextPropagator):
 	// on WorkflowStarted, ActivityScheduled and SubWorkflowScheduled.
 	Header map[string][]byte `msgpack:"tlhdr,omitempty" json:"header,omitempty"`
+	// SearchAttributes are the pairs of a SearchAttributesUpserted.
+	SearchAttributes map[string]string `msgpack:"sa,omitempty" json:"search_attributes,omitempty"`
 }
 
 // TraceContext is a W3C trace context (https://www.w3.org/TR/trace-context/)

@@ -38,6 +38,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(e.Run != nil)
 	count(len(e.Memo) > 0)
 	count(len(e.Header) > 0)
+	count(len(e.SearchAttributes) > 0)
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -128,6 +129,10 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if len(e.Header) > 0 {
 		w.key("tlhdr")
 		w.value(e.Header)
+	}
+	if len(e.SearchAttributes) > 0 {
+		w.key("sa")
+		w.value(e.SearchAttributes)
 	}
 	return w.err
 }

@@ -91,6 +91,9 @@ func randomEvent(r *rand.Rand) Event {
 	if maybe() {
 		e.Header = map[string][]byte{str(): bytes()}
 	}
+	if maybe() {
+		e.SearchAttributes = map[string]string{str(): str()}
+	}
 	return e
 }
 

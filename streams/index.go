@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,15 @@ import (
 // of truth: a row is written after its record, and a list checks every row
 // it returns against the record, repairing rows a crash left stale
 // (RebuildIndex repairs the whole index).
+//
+// Search attributes: each pair an instance has is one more row, on
+// wfx.<ns>.a.<key>.<value>.<inst> (the value a token as an instance ID
+// is), written after the record when the pair is set and purged when it
+// changes or the instance is removed. A list filtered by attributes reads
+// the rows of its first pair (by key) newest first, by when the pair was
+// set, and checks the other pairs, the status and the workflow against the
+// record. These rows have six tokens, so no status-row filter
+// (wfx.<ns>.*.*.*) matches them.
 
 // indexRow is the body of an index message: what a list row needs without
 // the registry record.
@@ -137,6 +147,87 @@ func (b *Backend) writeIndex(ctx context.Context, r *InstanceRecord, old string)
 	return both(func() error { return b.purgeIndex(ctx, r.InstanceID, 1) }, func() error { return b.moveCounters(ctx, old, subj) })
 }
 
+// attrSubject is the subject of the index row of one search attribute.
+func (b *Backend) attrSubject(instanceID, key, value string) string {
+	return b.n.indexAttr(key, encodeToken(value), encodeToken(instanceID))
+}
+
+// attrSubjects are the subjects of r's search attribute rows.
+func (b *Backend) attrSubjects(r *InstanceRecord, attrs map[string]string) []string {
+	out := make([]string, 0, len(attrs))
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		out = append(out, b.attrSubject(r.InstanceID, k, attrs[k]))
+	}
+	return out
+}
+
+// writeAttrRows brings r's search attribute rows in line with
+// r.SearchAttributes, after its registry write: it publishes the row of
+// each pair not indexed yet, then purges the rows of the pairs gone.
+// When the rows the record had are not known (attrsIndexed false), every
+// row is written and none purged: a list drops and purges a stale row it
+// reads.
+func (b *Backend) writeAttrRows(ctx context.Context, r *InstanceRecord) error {
+	if b.index == nil || b.indexHooks.skipWrites {
+		return nil
+	}
+	data, err := msgpack.Marshal(&indexRow{InstanceID: r.InstanceID, WorkflowName: r.WorkflowName, Status: r.Status,
+		ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt})
+	if err != nil {
+		return fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
+	}
+	var old map[string]string
+	if r.attrsIndexed {
+		old = r.indexedAttrs
+	}
+	var fs []func() error
+	for k, v := range r.SearchAttributes {
+		if ov, ok := old[k]; ok && ov == v {
+			continue
+		}
+		subj := b.attrSubject(r.InstanceID, k, v)
+		fs = append(fs, func() error {
+			if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
+				return fmt.Errorf("streams: search attribute row of %q: %w", r.InstanceID, err)
+			}
+			return nil
+		})
+	}
+	if err := all(fs); err != nil {
+		return err
+	}
+	fs = fs[:0]
+	for k, v := range old {
+		if nv, ok := r.SearchAttributes[k]; ok && nv == v {
+			continue
+		}
+		subj := b.attrSubject(r.InstanceID, k, v)
+		fs = append(fs, func() error { return b.purgeSubject(ctx, r.InstanceID, subj) })
+	}
+	return all(fs)
+}
+
+// purgeSubject removes every index message on subject (of instanceID).
+func (b *Backend) purgeSubject(ctx context.Context, instanceID, subject string) error {
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	if err := b.index.Purge(rctx, jetstream.WithPurgeSubject(subject)); err != nil {
+		return fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
+	}
+	return nil
+}
+
+// all runs fs at once and joins their errors.
+func all(fs []func() error) error {
+	errs := make([]error, len(fs))
+	var wg sync.WaitGroup
+	for i, f := range fs {
+		wg.Go(func() { errs[i] = f() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // both runs f and g at once and joins their errors.
 func both(f, g func() error) error {
 	var errG error
@@ -236,6 +327,10 @@ func (b *Backend) purgeIndex(ctx context.Context, instanceID string, keep uint64
 func (b *Backend) removeFromIndex(ctx context.Context, instanceID string) error {
 	if b.index == nil {
 		return nil
+	}
+	attrs := b.n.indexAttr("*", "*", encodeToken(instanceID))
+	if err := b.purgeSubject(ctx, instanceID, attrs); err != nil {
+		return err
 	}
 	old, err := b.rowSubject(ctx, instanceID)
 	if err != nil || old == "" {
@@ -402,6 +497,10 @@ func (b *Backend) listFromIndex(ctx context.Context, opts ListOptions, limit int
 	page.Counts = counts
 
 	filter := b.n.indexFilter(string(opts.Status), wf)
+	if len(opts.SearchAttributes) > 0 {
+		k := slices.Min(slices.Collect(maps.Keys(opts.SearchAttributes)))
+		filter = b.n.indexAttr(k, encodeToken(opts.SearchAttributes[k]), "*")
+	}
 	for len(page.Instances) < limit {
 		rows, next, err := b.readIndexPage(ctx, filter, limit-len(page.Instances), below)
 		if err != nil {
@@ -500,7 +599,8 @@ func (b *Backend) checkRows(ctx context.Context, rows []indexed, opts ListOption
 	}
 	return slices.DeleteFunc(recs, func(r *InstanceRecord) bool {
 		return r == nil || (opts.Status != "" && r.Status != opts.Status) ||
-			(opts.WorkflowName != "" && r.WorkflowName != opts.WorkflowName)
+			(opts.WorkflowName != "" && r.WorkflowName != opts.WorkflowName) ||
+			!hasAttributes(r.SearchAttributes, opts.SearchAttributes)
 	}), nil
 }
 
@@ -519,6 +619,13 @@ func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, er
 	}
 	if err != nil {
 		return nil, err
+	}
+	if strings.Count(x.subj, ".") == 5 { // a search attribute row
+		if !slices.Contains(b.attrSubjects(r, r.SearchAttributes), x.subj) {
+			b.log.Info("removing a stale search attribute row", logkey.Instance, r.InstanceID, logkey.Subject, x.subj)
+			return nil, b.purgeSubject(ctx, r.InstanceID, x.subj)
+		}
+		return r, nil
 	}
 	if b.indexSubject(r) != x.subj {
 		b.log.Info("repairing a stale index row", logkey.Instance, r.InstanceID, logkey.Subject, x.subj)
@@ -541,8 +648,13 @@ func (b *Backend) RebuildIndex(ctx context.Context) (written, removed int, err e
 	}
 	// What the index holds now: subject by instance.
 	have := map[string]string{}
+	haveAttrs := map[string]bool{} // search attribute rows, by subject
 	_, err = b.readSubject(ctx, b.n.indexStream(), b.n.indexAll(), 1, withMetadata, func(m *storedMsg) error {
 		parts := strings.Split(m.Subject, ".")
+		if len(parts) == 6 {
+			haveAttrs[m.Subject] = true
+			return nil
+		}
 		if len(parts) != 5 {
 			return nil
 		}
@@ -592,6 +704,38 @@ func (b *Backend) RebuildIndex(ctx context.Context) (written, removed int, err e
 			return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
 		}
 		written++
+	}
+	// Search attribute rows: the missing written, the stale purged.
+	for _, r := range recs {
+		var missing []string
+		for _, subj := range b.attrSubjects(r, r.SearchAttributes) {
+			if !haveAttrs[subj] {
+				missing = append(missing, subj)
+			}
+			delete(haveAttrs, subj)
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		r.attrsIndexed = true // only the missing rows
+		r.indexedAttrs = maps.Clone(r.SearchAttributes)
+		for _, subj := range missing {
+			for k, v := range r.SearchAttributes {
+				if b.attrSubject(r.InstanceID, k, v) == subj {
+					delete(r.indexedAttrs, k)
+				}
+			}
+		}
+		if err := b.writeAttrRows(ctx, r); err != nil {
+			return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
+		}
+		written += len(missing)
+	}
+	for subj := range haveAttrs {
+		if err := b.purgeSubject(ctx, subj, subj); err != nil {
+			return written, removed, fmt.Errorf("streams: rebuild index: %w", err)
+		}
+		removed++
 	}
 	for inst := range have {
 		if err := b.removeFromIndex(ctx, inst); err != nil {

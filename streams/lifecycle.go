@@ -113,8 +113,22 @@ const maxRegisterAttempts = 16
 // error matches ErrInstanceExists and the record returned is that
 // instance's.
 func (b *Backend) RegisterRun(ctx context.Context, instanceID string, start *history.Event) (rec *InstanceRecord, reused string, err error) {
+	return b.RegisterRunWithAttributes(ctx, instanceID, start, nil)
+}
+
+// RegisterRunWithAttributes is RegisterRun for a run that gives the
+// instance search attributes (validated by CheckSearchAttributes; pairs
+// with an empty value are left out). A reused ID's record takes them in
+// place of the attributes of its finished run.
+func (b *Backend) RegisterRunWithAttributes(ctx context.Context, instanceID string, start *history.Event,
+	attrs map[string]string) (rec *InstanceRecord, reused string, err error) {
+	if err := CheckSearchAttributes(attrs); err != nil {
+		return nil, "", fmt.Errorf("streams: register a run of instance %q: %w", instanceID, err)
+	}
+	attrs = MergeSearchAttributes(nil, attrs)
 	for range maxRegisterAttempts {
 		rec := NewRunRecord(instanceID, start)
+		rec.SearchAttributes = attrs
 		if _, err := b.CreateInstance(ctx, rec); err == nil {
 			return rec, "", nil
 		} else if !errors.Is(err, ErrInstanceExists) {
@@ -136,6 +150,7 @@ func (b *Backend) RegisterRun(ctx context.Context, instanceID string, start *his
 		}
 		previous := existing.ExecutionID
 		existing.StartRun(start)
+		existing.SearchAttributes = attrs
 		_, err = b.UpdateInstance(ctx, existing, existing.Revision)
 		if err == nil {
 			return existing, previous, nil

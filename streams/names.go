@@ -184,6 +184,14 @@ func (n names) indexFilter(status, workflow string) string {
 	return n.indexRow(cmpOr(status, "*"), cmpOr(workflow, "*"), "*")
 }
 
+// indexAttr is the subject of the list-index row of one search attribute
+// of an instance: wfx.<ns>.a.<key>.<value>.<inst>. It has one token more
+// than a status row, so no filter of status rows (wfx.<ns>.*.*.*) matches
+// it, and no status is "a".
+func (n names) indexAttr(key, value, inst string) string {
+	return "wfx." + n.ns + ".a." + key + "." + value + "." + inst
+}
+
 func cmpOr(s, def string) string {
 	if s == "" {
 		return def

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,6 +104,10 @@ type InstanceRecord struct {
 	// StartAt is when a delayed start (WorkflowInstanceOptions.StartDelay)
 	// puts the current run's start in its inbox; zero for a start at once.
 	StartAt time.Time `json:"start_at,omitzero"`
+	// SearchAttributes are the instance's keyword attributes
+	// (CheckSearchAttributes), each indexed for lists to filter by. They
+	// are kept across continue-as-new and replaced when the ID is reused.
+	SearchAttributes map[string]string `json:"search_attributes,omitempty"`
 
 	// Revision is the registry revision the record was read at (not stored).
 	Revision uint64 `json:"-"`
@@ -110,6 +115,10 @@ type InstanceRecord struct {
 	// indexedAs is the list-index subject of the record as read or last
 	// written (not stored): an update that keeps it leaves the index alone.
 	indexedAs string
+	// indexedAttrs are the search attributes whose index rows the record
+	// had as read or last written, when attrsIndexed (not stored).
+	indexedAttrs map[string]string
+	attrsIndexed bool
 }
 
 func (r *InstanceRecord) validate() error {
@@ -191,14 +200,21 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 // (checkRows), as does RebuildIndex.
 func (b *Backend) indexAfterWrite(ctx context.Context, r *InstanceRecord) {
 	subj := b.indexSubject(r)
-	if subj == r.indexedAs {
+	if subj != r.indexedAs {
+		if err := b.writeIndex(ctx, r, r.indexedAs); err != nil {
+			b.log.Warn("index row not written; lists repair it", logkey.Instance, r.InstanceID, logkey.Err, err)
+			return
+		}
+		r.indexedAs = subj
+	}
+	if r.attrsIndexed && maps.Equal(r.indexedAttrs, r.SearchAttributes) {
 		return
 	}
-	if err := b.writeIndex(ctx, r, r.indexedAs); err != nil {
-		b.log.Warn("index row not written; lists repair it", logkey.Instance, r.InstanceID, logkey.Err, err)
+	if err := b.writeAttrRows(ctx, r); err != nil {
+		b.log.Warn("search attribute rows not written; wfctl index rebuild repairs them", logkey.Instance, r.InstanceID, logkey.Err, err)
 		return
 	}
-	r.indexedAs = subj
+	r.indexedAttrs, r.attrsIndexed = maps.Clone(r.SearchAttributes), true
 }
 
 // putRecord stores an entry on the condition that the key's last revision
@@ -233,6 +249,7 @@ func (b *Backend) GetInstance(ctx context.Context, instanceID string) (*Instance
 	r, err := decodeRecord(e.Value(), e.Revision())
 	if err == nil {
 		r.indexedAs = b.indexSubject(r)
+		r.indexedAttrs, r.attrsIndexed = maps.Clone(r.SearchAttributes), true
 	}
 	return r, err
 }
@@ -313,6 +330,9 @@ type ListOptions struct {
 	// IDContains keeps only instances whose ID contains it, ignoring case
 	// ("" for all).
 	IDContains string
+	// SearchAttributes keeps only instances that have every one of these
+	// pairs, exactly (nil for all).
+	SearchAttributes map[string]string
 	// Limit is the page size: 100 when zero, at most 10,000.
 	Limit int
 	// After is the cursor from the previous page's NextCursor; empty for
@@ -354,6 +374,9 @@ func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*Instanc
 	case limit < 0 || limit > maxListLimit:
 		return nil, fmt.Errorf("streams: list limit %d out of range 1..%d", limit, maxListLimit)
 	}
+	if err := checkFilterAttributes(opts.SearchAttributes); err != nil {
+		return nil, fmt.Errorf("streams: list instances: %w", err)
+	}
 	if b.index != nil && opts.IDContains == "" {
 		return b.listFromIndex(ctx, opts, limit)
 	}
@@ -382,6 +405,9 @@ func (b *Backend) ListInstances(ctx context.Context, opts ListOptions) (*Instanc
 			return nil
 		}
 		if idContains != "" && !strings.Contains(strings.ToLower(r.InstanceID), idContains) {
+			return nil
+		}
+		if !hasAttributes(r.SearchAttributes, opts.SearchAttributes) {
 			return nil
 		}
 		page.Counts[r.Status]++

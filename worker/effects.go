@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -42,6 +43,8 @@ func (w *Worker) publishEffects(ctx context.Context, queue, inst, run string, st
 			err = w.endChild(ctx, inst, run, e.InstanceID, e.ScheduleID, history.CancelRequested, "")
 		case history.SignalWorkflowScheduled:
 			err = w.signalOther(ctx, queue, inst, run, e)
+		case history.SearchAttributesUpserted:
+			err = w.upsertSearchAttributes(ctx, inst, run, e)
 		case history.UpdateCompleted:
 			err = w.b.PublishUpdateNotice(streams.UpdateNotice{InstanceID: inst, ExecutionID: run, UpdateID: e.UpdateID,
 				Completed: true, Result: e.Result, Failure: e.Failure})
@@ -256,6 +259,23 @@ func (w *Worker) finishRun(ctx context.Context, inst, run string, started histor
 		return err
 	}
 	return nil
+}
+
+// upsertSearchAttributes applies a committed SearchAttributesUpserted to
+// the instance's registry entry (and so its list index), while the entry
+// is still the run's. Applying it again after a crash changes nothing.
+func (w *Worker) upsertSearchAttributes(ctx context.Context, inst, run string, e *history.Event) error {
+	return w.updateRecord(ctx, inst, func(r *streams.InstanceRecord) bool {
+		if r.ExecutionID != run {
+			return false // the instance moved on
+		}
+		merged := streams.MergeSearchAttributes(r.SearchAttributes, e.SearchAttributes)
+		if maps.Equal(merged, r.SearchAttributes) {
+			return false
+		}
+		r.SearchAttributes = merged
+		return true
+	})
 }
 
 // updateRecord applies change to an instance's registry entry, retrying

@@ -173,7 +173,8 @@ func TestDescribeListResultHistory(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx()
 	for _, id := range []string{"g1", "g2"} {
-		e.mustWfctl("start", "Greet", "--id", id, "--input", `"`+id+`"`, "--memo", `ticket="T-`+id+`"`, "--memo", `n=7`)
+		e.mustWfctl("start", "Greet", "--id", id, "--input", `"`+id+`"`, "--memo", `ticket="T-`+id+`"`, "--memo", `n=7`,
+			"--search", "who="+id, "--search", "team=core")
 	}
 	e.mustWfctl("start", "Rejects", "--id", "r1")
 
@@ -202,7 +203,7 @@ func TestDescribeListResultHistory(t *testing.T) {
 	// describe
 	r = e.mustWfctl("describe", "g1")
 	for _, want := range []string{"Instance:", "g1", "Workflow:", "Greet", "completed", `Input:`, `["g1"]`, `Result:`, `"hello, g1"`, "History:",
-		"Memo:", `n = 7`, `ticket = "T-g1"`} {
+		"Memo:", `n = 7`, `ticket = "T-g1"`, "Search:", "team = core", "who = g1"} {
 		assert.Contains(t, r.stdout, want)
 	}
 	r = e.mustWfctl("describe", "g1", "--json")
@@ -213,6 +214,7 @@ func TestDescribeListResultHistory(t *testing.T) {
 	assert.Equal(t, []any{"g1"}, d.Input)
 	assert.Equal(t, "hello, g1", d.Result)
 	assert.Equal(t, map[string]any{"ticket": "T-g1", "n": float64(7)}, d.Memo)
+	assert.Equal(t, map[string]string{"who": "g1", "team": "core"}, d.SearchAttributes)
 	assert.Positive(t, d.HistoryLength)
 	assert.True(t, d.Pending.Empty())
 	r = e.mustWfctl("describe", "r1")
@@ -243,6 +245,18 @@ func TestDescribeListResultHistory(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &page), r)
 	assert.Equal(t, []string{"g2", "g1"}, ids(page))
 	assert.Equal(t, map[streams.Status]int{streams.StatusCompleted: 2}, page.Counts)
+
+	page = client.InstancePage{}
+	r = e.mustWfctl("list", "--search", "team=core", "--json")
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &page), r)
+	assert.Equal(t, []string{"g2", "g1"}, ids(page))
+	page = client.InstancePage{}
+	r = e.mustWfctl("list", "--search", "team=core", "--search", "who=g1", "--json")
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &page), r)
+	assert.Equal(t, []string{"g1"}, ids(page))
+	assert.Equal(t, map[string]string{"who": "g1", "team": "core"}, page.Instances[0].SearchAttributes)
+	r = e.wfctl("list", "--search", "team")
+	assert.NotZero(t, r.code, r)
 
 	page = client.InstancePage{}
 	r = e.mustWfctl("list", "--limit", "1", "--json")

@@ -95,6 +95,13 @@ func printDescription(w io.Writer, d *client.InstanceDescription, now time.Time)
 	if len(d.Input) > 0 {
 		t.row("Input:", truncate(compactJSON(d.Input), 400))
 	}
+	for i, k := range slices.Sorted(maps.Keys(d.SearchAttributes)) {
+		label := ""
+		if i == 0 {
+			label = "Search:"
+		}
+		t.row(label, k+" = "+d.SearchAttributes[k])
+	}
 	for i, k := range slices.Sorted(maps.Keys(d.Memo)) {
 		label := ""
 		if i == 0 {

@@ -25,6 +25,7 @@ func listCommand() *command {
 		cursor   string
 		all      bool
 		asJSON   bool
+		search   searchFlag
 	)
 	return &command{
 		name:    "list",
@@ -35,7 +36,8 @@ run started or, once finished, finished), with their status, and the
 number of instances per status. A page reads about the page from the list
 index, whatever the size of the namespace.
 
---status and --workflow filter; --limit sets the page size. When there is
+--status, --workflow and --search KEY=VALUE (repeatable: every pair must
+match; the instance's search attributes) filter; --limit sets the page size. When there is
 more, the last line shows the command for the next page (--cursor, or
 --next); --all
 reads every page. Paging is stable: instances started meanwhile do not
@@ -46,6 +48,7 @@ continued-as-new.`,
 		examples: []string{
 			`wfctl list`,
 			`wfctl list --status failed --workflow ProcessOrder`,
+			`wfctl list --search customer=acme --search region=eu`,
 			`wfctl list --limit 20 --next x41207`,
 			`wfctl list --all --json | jq -r '.instances[].instance_id'`,
 		},
@@ -55,6 +58,7 @@ continued-as-new.`,
 			fs.IntVar(&limit, "limit", defaultListLimit, "page size: at most `N` instances")
 			fs.StringVar(&cursor, "cursor", "", "continue after a previous page (its next `CURSOR`)")
 			fs.StringVar(&cursor, "next", "", "`CURSOR`: same as --cursor")
+			fs.Var(&search, "search", "only instances with this search attribute `KEY=VALUE` (repeatable)")
 			fs.BoolVar(&all, "all", false, "read every page")
 			fs.BoolVar(&asJSON, "json", false, "write JSON: {instances, next_cursor, counts}")
 		},
@@ -72,7 +76,8 @@ continued-as-new.`,
 			if err != nil {
 				return err
 			}
-			opts := client.ListOptions{Status: streams.Status(status), WorkflowName: workflow, Limit: limit, Cursor: cursor}
+			opts := client.ListOptions{Status: streams.Status(status), WorkflowName: workflow, Limit: limit, Cursor: cursor,
+				SearchAttributes: search.attrs}
 			if all {
 				// Read in as few pages as possible.
 				opts.Limit = maxListLimit
@@ -173,4 +178,21 @@ func shortID(id string) string {
 		return id[:8] + "…"
 	}
 	return id
+}
+
+// searchFlag collects repeated --search KEY=VALUE flags.
+type searchFlag struct{ attrs map[string]string }
+
+func (f *searchFlag) String() string { return "" }
+
+func (f *searchFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" || val == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	if f.attrs == nil {
+		f.attrs = map[string]string{}
+	}
+	f.attrs[k] = val
+	return nil
 }

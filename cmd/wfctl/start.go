@@ -25,6 +25,7 @@ func startCommand() *command {
 		id, queue string
 		inputs    stringList
 		memos     stringList
+		search    searchFlag
 		asJSON    bool
 
 		startDelay, runTimeout, executionTimeout time.Duration
@@ -47,7 +48,8 @@ float parameters alike. "@FILE" reads the JSON from a file, "@-" from
 standard input.
 
 Each --memo KEY=JSON adds a value to the instance's memo: not indexed,
-shown by describe and the web UI.
+shown by describe and the web UI. Each --search KEY=VALUE adds a search
+attribute: indexed, so wfctl list --search KEY=VALUE finds the instance.
 
 An ID of a running instance is refused; the ID of a finished one starts a
 new run of it.`,
@@ -63,6 +65,7 @@ new run of it.`,
 			fs.StringVar(&queue, "queue", streams.DefaultQueue, "`QUEUE` whose workers run it")
 			fs.Var(&inputs, "input", "one workflow argument as `JSON`, or @FILE")
 			fs.Var(&memos, "memo", "one memo value as `KEY=JSON`")
+			fs.Var(&search, "search", "one search attribute as `KEY=VALUE`")
 			fs.DurationVar(&startDelay, "start-delay", 0, "start the run after this `DURATION` (a server-side schedule)")
 			fs.DurationVar(&runTimeout, "run-timeout", 0, "fail a run that takes longer than `DURATION`")
 			fs.DurationVar(&executionTimeout, "execution-timeout", 0, "fail the instance when its runs together take longer than `DURATION`")
@@ -85,7 +88,7 @@ new run of it.`,
 			ctx, cancel := a.opContext(ctx)
 			defer cancel()
 			inst, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{
-				InstanceID: id, Queue: queue, Memo: memo,
+				InstanceID: id, Queue: queue, Memo: memo, SearchAttributes: search.attrs,
 				StartDelay: startDelay, RunTimeout: runTimeout, ExecutionTimeout: executionTimeout,
 			}, name, wfArgs...)
 			if err != nil {

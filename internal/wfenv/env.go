@@ -54,6 +54,10 @@ type Env interface {
 	// SideEffect runs fn and records its result, or returns the recorded
 	// result without running fn when replaying.
 	SideEffect(fn func() ([]byte, error)) ([]byte, error)
+	// UpsertSearchAttributes records the pairs (already validated) to set
+	// on the instance's search attributes; replaying, it checks the
+	// history has them recorded here.
+	UpsertSearchAttributes(attrs map[string]string) error
 	// GetVersion returns the version of a change for this run.
 	GetVersion(changeID string, minSupported, maxSupported int) int
 	// SignalChannel returns the channel registered for a signal name,
