@@ -3,7 +3,7 @@ package workflow
 import (
 	"fmt"
 
-	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/internal/searchattr"
 )
 
 // UpsertSearchAttributes sets search attributes of the instance: each
@@ -16,7 +16,7 @@ import (
 // refused with an error matching streams.ErrInvalidSearchAttribute, and
 // nothing is recorded.
 func UpsertSearchAttributes(ctx Context, attrs map[string]string) error {
-	if err := streams.CheckSearchAttributes(attrs); err != nil {
+	if err := searchattr.Check(attrs); err != nil {
 		return fmt.Errorf("workflow.UpsertSearchAttributes: %w", err)
 	}
 	if len(attrs) == 0 {
