@@ -267,3 +267,42 @@ func TestBatchProgressIsLive(t *testing.T) {
 	assert.Contains(t, frag.Body, `data-running="true" data-total="10" data-done="4"`)
 	s.cancel()
 }
+
+// The UI's memory of batches: a batch ID that runs or ran without
+// failures is not run again; one that failed is; the oldest finished batch
+// makes room, and none is dropped while running.
+func TestUIBatchesClaim(t *testing.T) {
+	var bs uiBatches
+	t0 := time.Now()
+	finish := func(ub *uiBatch, err error) { ub.update(func() { ub.running, ub.err = false, err }) }
+
+	a := &uiBatch{ID: "a", Started: t0}
+	got, fresh := bs.claim(a)
+	require.True(t, fresh)
+	require.Same(t, a, got)
+	got, fresh = bs.claim(&uiBatch{ID: "a", Started: t0})
+	require.False(t, fresh, "running")
+	require.Same(t, a, got)
+	finish(a, nil)
+	_, fresh = bs.claim(&uiBatch{ID: "a", Started: t0})
+	require.False(t, fresh, "finished without failures")
+	finish(a, assert.AnError)
+	a2 := &uiBatch{ID: "a", Started: t0}
+	got, fresh = bs.claim(a2)
+	require.True(t, fresh, "failed: run again")
+	require.Same(t, a2, bs.get("a"))
+
+	for i := 1; i < maxUIBatches; i++ {
+		_, fresh := bs.claim(&uiBatch{ID: "b" + strings.Repeat("x", i), Started: t0.Add(time.Duration(i) * time.Second)})
+		require.True(t, fresh)
+	}
+	got, _ = bs.claim(&uiBatch{ID: "full", Started: t0.Add(time.Hour)})
+	require.Nil(t, got, "every remembered batch is running")
+	finish(bs.get("bxx"), nil)
+	finish(bs.get("bxxx"), nil)
+	_, fresh = bs.claim(&uiBatch{ID: "next", Started: t0.Add(time.Hour)})
+	require.True(t, fresh)
+	require.Nil(t, bs.get("bxx"), "the oldest finished batch is forgotten")
+	require.NotNil(t, bs.get("bxxx"))
+	require.NotNil(t, bs.get("a"), "a running batch is kept")
+}
