@@ -76,6 +76,7 @@ type uiBatch struct {
 	Query   listQuery
 	Reason  string // terminate
 	Signal  string // signal: its name
+	Value   string // signal: its value as JSON, as typed ("" sends null)
 	Started time.Time
 
 	mu       sync.Mutex
@@ -289,6 +290,7 @@ func (s *server) startBatch(w http.ResponseWriter, r *http.Request) {
 	case "signal":
 		ub.Signal = strings.TrimSpace(f.Get("name"))
 		raw := f.Get("value")
+		ub.Value = strings.TrimSpace(raw)
 		problem := ""
 		if ub.Signal == "" {
 			problem = "Nothing sent: give the signal a name."
@@ -425,8 +427,8 @@ func wfctlBatchCommand(ub *uiBatch) string {
 	if ub.Action == "terminate" {
 		args = append(args, "--reason", shellQuote(ub.Reason))
 	}
-	if ub.Action == "signal" {
-		args = append(args, "--input", "VALUE")
+	if ub.Action == "signal" && ub.Value != "" {
+		args = append(args, "--input", shellQuote(ub.Value))
 	}
 	return strings.Join(append(args, "--batch-id", shellQuote(ub.ID), "--yes"), " ")
 }

@@ -197,7 +197,7 @@ func TestBatchFromTheList(t *testing.T) {
 	page := e.get(location)
 	require.Equal(t, http.StatusOK, page.Code, page.Body)
 	assert.Contains(t, page.Body, `data-running="false" data-total="2" data-done="2" data-skipped="0" data-failed="0"`)
-	assert.Contains(t, text(page.Body), "wfctl batch signal approve --search customer=acme --search region=eu --input VALUE --batch-id "+st.BatchID+" --yes")
+	assert.Contains(t, text(page.Body), "wfctl batch signal approve --search customer=acme --search region=eu --input '{\"By\": \"batch\"}' --batch-id "+st.BatchID+" --yes")
 	e.waitEvents("s-acme-eu-1", "SignalReceived", 1)
 	e.waitEvents("s-acme-eu-2", "SignalReceived", 1)
 
