@@ -21,6 +21,12 @@ type BatchFilter struct {
 	Status streams.Status
 	// WorkflowName keeps instances of this workflow ("" for all).
 	WorkflowName string
+	// SearchAttributes keeps instances that have every one of these
+	// pairs, exactly (nil for all); see ListOptions.SearchAttributes.
+	SearchAttributes map[string]string
+	// IDContains keeps instances whose ID contains it, ignoring case (""
+	// for all). Unlike the other filters it reads every registry entry.
+	IDContains string
 }
 
 // BatchOptions configure a batch operation.
@@ -110,7 +116,8 @@ func (c *Client) batchTargets(ctx context.Context, filter BatchFilter) ([]*strea
 	var out []*streams.InstanceRecord
 	after := ""
 	for {
-		p, err := c.b.ListInstances(ctx, streams.ListOptions{Status: status, WorkflowName: filter.WorkflowName, Limit: 10_000, After: after})
+		p, err := c.b.ListInstances(ctx, streams.ListOptions{Status: status, WorkflowName: filter.WorkflowName,
+			SearchAttributes: filter.SearchAttributes, IDContains: filter.IDContains, Limit: 10_000, After: after})
 		if err != nil {
 			return nil, fmt.Errorf("client: batch: %w", err)
 		}

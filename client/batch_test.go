@@ -113,3 +113,71 @@ func TestBatchNeedsABatchID(t *testing.T) {
 	_, err = e.Client.BatchSignal(ctx, client.BatchFilter{}, client.BatchOptions{BatchID: "x"}, "", nil)
 	require.ErrorContains(t, err, "empty signal name")
 }
+
+// A batch filter on search attributes and on the ID acts on just the
+// instances that match, combined with the workflow filter.
+func TestBatchFilterSearchAttributesAndID(t *testing.T) {
+	e := wftest.New(t, wftest.Options{Prefix: "batchsa", Register: func(w *worker.Worker) {
+		require.NoError(t, w.RegisterWorkflow(batchWaiter))
+	}})
+	ctx := testenv.Context(t, 2*time.Minute)
+	c, b := e.Client, e.Backend
+	starts := []struct {
+		id    string
+		attrs map[string]string
+	}{
+		{"acme-eu-1", map[string]string{"customer": "acme", "region": "eu"}},
+		{"acme-eu-2", map[string]string{"customer": "acme", "region": "eu"}},
+		{"acme-us-1", map[string]string{"customer": "acme", "region": "us"}},
+		{"globex-eu-1", map[string]string{"customer": "globex", "region": "eu"}},
+		{"plain-1", nil},
+	}
+	for _, s := range starts {
+		_, err := c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: s.id, SearchAttributes: s.attrs}, batchWaiter)
+		require.NoError(t, err)
+	}
+	testenv.WaitFor(t, time.Minute, "every instance to run", func() bool {
+		got, err := c.BatchCount(ctx, client.BatchFilter{WorkflowName: "batchWaiter"})
+		return err == nil && got == len(starts)
+	})
+
+	for _, tc := range []struct {
+		name   string
+		filter client.BatchFilter
+		want   int
+	}{
+		{"one pair", client.BatchFilter{SearchAttributes: map[string]string{"customer": "acme"}}, 3},
+		{"two pairs", client.BatchFilter{SearchAttributes: map[string]string{"customer": "acme", "region": "eu"}}, 2},
+		{"pair and workflow", client.BatchFilter{WorkflowName: "batchWaiter", SearchAttributes: map[string]string{"region": "eu"}}, 3},
+		{"pair of another workflow", client.BatchFilter{WorkflowName: "other", SearchAttributes: map[string]string{"region": "eu"}}, 0},
+		{"no match", client.BatchFilter{SearchAttributes: map[string]string{"customer": "initech"}}, 0},
+		{"id", client.BatchFilter{IDContains: "EU-"}, 3},
+		{"id and pair", client.BatchFilter{IDContains: "eu", SearchAttributes: map[string]string{"customer": "acme"}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.BatchCount(ctx, tc.filter)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+	_, err := c.BatchCount(ctx, client.BatchFilter{SearchAttributes: map[string]string{"bad key": "x"}})
+	require.ErrorIs(t, err, streams.ErrInvalidSearchAttribute)
+
+	res, err := c.BatchTerminate(ctx, client.BatchFilter{SearchAttributes: map[string]string{"customer": "acme", "region": "eu"}},
+		client.BatchOptions{BatchID: "t-acme-eu"}, "cleanup")
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Done)
+	for _, s := range starts {
+		want := streams.StatusRunning
+		if s.id == "acme-eu-1" || s.id == "acme-eu-2" {
+			want = streams.StatusTerminated
+		}
+		testenv.WaitFor(t, time.Minute, s.id+" to be "+string(want), func() bool {
+			rec, err := b.GetInstance(ctx, s.id)
+			return err == nil && rec.Status == want
+		})
+	}
+	got, err := c.BatchCount(ctx, client.BatchFilter{SearchAttributes: map[string]string{"customer": "acme"}})
+	require.NoError(t, err)
+	require.Equal(t, 1, got, "only acme-us-1 is left running")
+}

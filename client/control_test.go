@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -344,18 +345,22 @@ func TestRecordOfAnInstanceThatContinuesForEver(t *testing.T) {
 		run = streams.ContinuedRunID(run)
 		rec.ContinueTo(run, time.Now())
 	}
-	_, err = e.b.UpdateInstance(e.ctx, rec, rec.Revision)
+	// The loop takes seconds under -race on a busy machine: the NATS work
+	// after it gets a deadline of its own, not what is left of e.ctx.
+	ctx := testenv.Context(t, 30*time.Second)
+	_, err = e.b.UpdateInstance(ctx, rec, rec.Revision)
 	require.NoError(t, err, "the record fits a message however many runs there were")
-	rec = e.record("forever")
+	rec, err = e.b.GetInstance(ctx, "forever")
+	require.NoError(t, err)
 	assert.Len(t, rec.Runs, streams.MaxListedRuns)
 	assert.Equal(t, 300_001, rec.RunCount())
 
 	// The first run is no longer listed but is still a run of the
 	// instance: its history is read, and its result follows the chain.
-	hist, err := e.c.GetWorkflowHistory(e.ctx, &workflow.Instance{InstanceID: "forever", ExecutionID: first})
+	hist, err := e.c.GetWorkflowHistory(ctx, &workflow.Instance{InstanceID: "forever", ExecutionID: first})
 	require.NoError(t, err)
 	assert.Len(t, hist.Events, 1)
-	_, err = e.c.GetWorkflowHistory(e.ctx, &workflow.Instance{InstanceID: "forever", ExecutionID: streams.NewID()})
+	_, err = e.c.GetWorkflowHistory(ctx, &workflow.Instance{InstanceID: "forever", ExecutionID: streams.NewID()})
 	require.ErrorIs(t, err, ErrExecutionNotFound)
 }
 

@@ -34,7 +34,7 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 }
 
 // apiList serves a page of instances: the list's parameters (status,
-// workflow, q, limit, cursor); next_cursor gives the next page.
+// workflow, q, search, limit, cursor); next_cursor gives the next page.
 func (s *server) apiList(w http.ResponseWriter, r *http.Request) {
 	lq, err := s.parseListQuery(r)
 	if err != nil {

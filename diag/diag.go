@@ -2,7 +2,8 @@
 // instances of a namespace, shows one instance (its status, input, result or
 // error, pending work, children, earlier runs and its history as a
 // timeline), follows it live as it moves on, and lets an operator cancel,
-// terminate or signal it.
+// terminate or signal it, or every running instance the list's filters
+// select (a batch, with a dry-run count first and its progress after).
 //
 // Mount it in any service, at the root or under a prefix:
 //
@@ -26,7 +27,7 @@
 //
 // # Routes (relative to where the handler is mounted)
 //
-//	GET  /                              instance list (status, workflow, q, limit, cursor, back)
+//	GET  /                              instance list (status, workflow, q, search=KEY=VALUE (repeatable), limit, cursor, back)
 //	GET  /fragments/instances           the live part of the list, same parameters
 //	GET  /events                        server-sent events: the list may have changed
 //	GET  /instances/{id}                one instance (?run=EXECUTION_ID for an earlier run)
@@ -36,6 +37,12 @@
 //	POST /instances/{id}/cancel         cancel the run (form: run, confirm)
 //	POST /instances/{id}/terminate      terminate the run (form: run, reason, confirm)
 //	POST /instances/{id}/signal         signal the instance (form: name, value (JSON), confirm)
+//	GET  /batch                         batch confirmation: a dry-run count (action, workflow, q, search)
+//	POST /batches                       start a batch (form: action, batch_id, confirm, the filters, reason, name, value)
+//	GET  /batches/{id}                  a batch's progress (live while it runs)
+//	GET  /batches/{id}/fragment         the live part of the batch page
+//	GET  /batches/{id}/events           server-sent events: the batch moved on
+//	GET  /api/batches/{id}              JSON: a batch's progress, for polling
 //	GET  /api/instances                 JSON: a page of instances (as client.InstancePage)
 //	GET  /api/instances/{id}            JSON: client.InstanceDescription
 //	GET  /api/instances/{id}/history    JSON: the decoded events of a run (?run=)
@@ -54,10 +61,17 @@
 //	               "error"); error-page (data-status, the HTTP status)
 //	list           status-tab (data-status, "" for all; data-active="true"
 //	               on the current one); filter-form with workflow-filter,
-//	               id-search, filter-submit and filter-clear; instance-list
+//	               id-search, search-filter (one per pair, and a blank
+//	               one), filter-submit and filter-clear; instance-list
 //	               (the table); instance-row (data-instance-id, data-status,
 //	               data-workflow); instance-link; empty; pager-older,
-//	               pager-newer
+//	               pager-newer; batch-actions with batch-cancel,
+//	               batch-terminate, batch-signal (links)
+//	batch          batch-form, batch-count (data-count), batch-filter,
+//	               batch-reason, batch-signal-name, batch-signal-value,
+//	               batch-error, batch-confirm (the confirmation page);
+//	               batch-id, batch-progress (data-running, data-total,
+//	               data-done, data-skipped, data-failed), batch-command
 //	instance       instance-id; status (data-status); workflow; queue; run;
 //	               input; result; error (the run's failure); terminate-reason-shown;
 //	               failure-type, failure-message, failure-stack (inside any
@@ -152,6 +166,9 @@ type server struct {
 	// names remembers the workflow names seen, for the workflow filter.
 	namesMu sync.Mutex
 	names   map[string]struct{}
+
+	// batches are the batch operations started from this UI.
+	batches uiBatches
 }
 
 // NewServeMux returns the web UI of the backend's namespace as an
@@ -197,6 +214,7 @@ func (s *server) handler() http.Handler {
 	mux.HandleFunc("GET /api/instances/{id}/history", s.apiHistory)
 	mux.Handle("GET /static/", s.staticHandler())
 	s.routeSchedules(mux)
+	s.routeBatches(mux)
 	mux.HandleFunc("/", s.notFound)
 
 	cop := http.NewCrossOriginProtection()

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +23,11 @@ type listQuery struct {
 	Status   streams.Status
 	Workflow string
 	Q        string
-	Limit    int
-	Cursor   string
+	// Search holds the search-attribute pairs every instance listed has
+	// (nil for all), from the repeatable parameter search=KEY=VALUE.
+	Search map[string]string
+	Limit  int
+	Cursor string
 	// Back holds the cursors of the pages before this one, oldest
 	// first ("" is the first page), for the "newer" link.
 	Back []string
@@ -58,7 +63,46 @@ func (s *server) parseListQuery(r *http.Request) (listQuery, error) {
 	if len(lq.Back) > maxBack {
 		lq.Back = lq.Back[len(lq.Back)-maxBack:]
 	}
+	search, err := parseSearch(q["search"])
+	if err != nil {
+		return lq, err
+	}
+	lq.Search = search
 	return lq, nil
+}
+
+// parseSearch reads search=KEY=VALUE parameters; empty ones (a blank field
+// of the form) are skipped, and a later pair with the same key wins.
+func parseSearch(params []string) (map[string]string, error) {
+	var out map[string]string
+	for _, p := range params {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(p, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("%w: search %q is not KEY=VALUE", errBadQuery, truncate(p, 100))
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = v
+	}
+	if err := streams.CheckSearchAttributes(out); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadQuery, err)
+	}
+	return out, nil
+}
+
+// searchPairs are the search filter's pairs as KEY=VALUE, sorted.
+func (lq listQuery) searchPairs() []string {
+	out := make([]string, 0, len(lq.Search))
+	for _, k := range slices.Sorted(maps.Keys(lq.Search)) {
+		out = append(out, k+"="+lq.Search[k])
+	}
+	return out
 }
 
 // values encodes the query; the page size only when it is not the default.
@@ -72,6 +116,9 @@ func (lq listQuery) values(defaultLimit int) url.Values {
 	}
 	if lq.Q != "" {
 		v.Set("q", lq.Q)
+	}
+	for _, p := range lq.searchPairs() {
+		v.Add("search", p)
 	}
 	if lq.Limit != defaultLimit {
 		v.Set("limit", strconv.Itoa(lq.Limit))
@@ -103,10 +150,20 @@ type listView struct {
 	Tabs       []statusTab
 	Rows       []rowView
 	Names      []string
-	Filtered   bool
-	ClearURL   string
+	// SearchPairs are the search filter's pairs (KEY=VALUE), one field
+	// each in the form, which has a blank one more.
+	SearchPairs []string
+	Filtered    bool
+	// Batch links the confirmation pages of the batch actions, which act
+	// on the running instances the filters (but the status) select.
+	Batch    *batchLinks
+	ClearURL string
 	// Total is how many instances the filters keep, across pages.
 	Total int
+	// Uncounted is set when the counts cannot follow the filters: the
+	// index counts per status and workflow, not per search attribute, so
+	// with a search filter the tabs and the pager show no counts.
+	Uncounted bool
 	// PageNumber counts from 1; Older and Newer link the pages around it.
 	PageNumber int
 	Older      string
@@ -190,7 +247,8 @@ var errBadCursor = errors.New("the cursor parameter is not a position in the lis
 
 // list runs the query. A cursor the registry cannot use gives errBadCursor.
 func (s *server) list(ctx context.Context, lq listQuery) (*client.InstancePage, error) {
-	opts := client.ListOptions{Status: lq.Status, WorkflowName: lq.Workflow, IDContains: lq.Q, Limit: lq.Limit, Cursor: lq.Cursor}
+	opts := client.ListOptions{Status: lq.Status, WorkflowName: lq.Workflow, IDContains: lq.Q, SearchAttributes: lq.Search,
+		Limit: lq.Limit, Cursor: lq.Cursor}
 	page, err := s.c.ListWorkflowInstances(ctx, opts)
 	if err != nil && lq.Cursor != "" {
 		// Tell a bad cursor from a failing registry: the same query
@@ -219,11 +277,14 @@ func (s *server) listView(r *http.Request, lq listQuery, page *client.InstancePa
 	b := base(r)
 	now := time.Now()
 	lv := &listView{
-		Query:      lq,
-		Names:      s.knownNames(lq.Workflow),
-		Filtered:   lq.Status != "" || lq.Workflow != "" || lq.Q != "",
-		ClearURL:   b + "/",
-		PageNumber: len(lq.Back) + 1,
+		Query:       lq,
+		Names:       s.knownNames(lq.Workflow),
+		SearchPairs: lq.searchPairs(),
+		Filtered:    lq.Status != "" || lq.Workflow != "" || lq.Q != "" || len(lq.Search) > 0,
+		ClearURL:    b + "/",
+		PageNumber:  len(lq.Back) + 1,
+		Batch:       batchLinksOf(b, lq),
+		Uncounted:   len(lq.Search) > 0,
 	}
 	if lq.Limit != s.cfg.pageSize {
 		lv.LimitParam = strconv.Itoa(lq.Limit)

@@ -35,7 +35,7 @@ type views struct {
 
 // pageNames are the templates/*.html files that are pages; layout.html and
 // parts.html are shared by all of them.
-var pageNames = []string{"list", "instance", "confirm", "error"}
+var pageNames = []string{"list", "instance", "confirm", "error", "batchconfirm", "batch"}
 
 func mustViews() *views {
 	v, err := loadViews()

@@ -20,6 +20,8 @@ func batchCommand() *command {
 		status, workflow, batchID, reason, input string
 		dryRun, yes, asJSON                      bool
 		inFlight                                 int
+		search                                   searchFlag
+		idContains                               string
 	)
 	return &command{
 		name:    "batch",
@@ -27,8 +29,9 @@ func batchCommand() *command {
 		minArgs: 1, maxArgs: 2,
 		summary: "cancel, terminate or signal every instance a filter selects",
 		description: `
-Act on every instance that --status (default running) and --workflow
-select: cancel it, terminate it (--reason), or send it the signal NAME
+Act on every instance that --status (default running), --workflow,
+--search KEY=VALUE (repeatable: every pair must match the instance's search
+attributes, as in wfctl list) and --id-contains select: cancel it, terminate it (--reason), or send it the signal NAME
 (--input as JSON, or @FILE). --dry-run prints how many instances would be
 acted on; without --yes nothing is done either, and the count is printed
 with what to add. Progress goes to stderr.
@@ -39,12 +42,15 @@ acted on once (a run applies a signal of the same batch once, and is
 canceled or terminated once however often it is asked).`,
 		examples: []string{
 			`wfctl batch cancel --workflow ProcessOrder --dry-run`,
+			`wfctl batch cancel --search customer=acme --search region=eu --yes`,
 			`wfctl batch terminate --workflow ProcessOrder --reason "bad deploy" --batch-id cleanup-1 --yes`,
 			`wfctl batch signal approve --input '{"By": "ann"}' --workflow Approval --batch-id approve-all --yes`,
 		},
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&status, "status", "", "only instances with this `STATUS` (default running)")
 			fs.StringVar(&workflow, "workflow", "", "only instances of this workflow `NAME`")
+			fs.Var(&search, "search", "only instances with this search attribute `KEY=VALUE` (repeatable)")
+			fs.StringVar(&idContains, "id-contains", "", "only instances whose ID contains `TEXT` (ignoring case; reads every registry entry)")
 			fs.StringVar(&batchID, "batch-id", "", "the batch's `ID`: a re-run with the same ID acts on each instance once")
 			fs.StringVar(&reason, "reason", "", "terminate: the `REASON` recorded")
 			fs.StringVar(&input, "input", "", "signal: the value as `JSON`, or @FILE")
@@ -88,7 +94,8 @@ canceled or terminated once however often it is asked).`,
 			if err != nil {
 				return err
 			}
-			filter := client.BatchFilter{Status: streams.Status(status), WorkflowName: workflow}
+			filter := client.BatchFilter{Status: streams.Status(status), WorkflowName: workflow,
+				SearchAttributes: search.attrs, IDContains: idContains}
 			if dryRun || !yes {
 				n, err := c.BatchCount(ctx, filter)
 				if err != nil {

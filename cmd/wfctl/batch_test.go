@@ -35,3 +35,26 @@ func TestBatchCancelCountsFirstAndActsWithYes(t *testing.T) {
 		assert.Equal(t, exitUsage, r.code, r)
 	}
 }
+
+func TestBatchBySearchAttribute(t *testing.T) {
+	e := newEnv(t)
+	for _, s := range []struct{ id, team, region string }{
+		{"bs1", "core", "eu"}, {"bs2", "core", "us"}, {"bs3", "web", "eu"},
+	} {
+		e.mustWfctl("start", "Approval", "--id", s.id, "--search", "team="+s.team, "--search", "region="+s.region)
+		e.waitStarted(s.id)
+	}
+	r := e.mustWfctl("batch", "terminate", "--search", "team=core", "--dry-run")
+	assert.Equal(t, "2 instances would be terminated\n", r.stdout)
+	r = e.mustWfctl("batch", "terminate", "--search", "region=eu", "--id-contains", "BS", "--dry-run")
+	assert.Equal(t, "2 instances would be terminated\n", r.stdout)
+	r = e.mustWfctl("batch", "terminate", "--search", "team=core", "--search", "region=eu", "--batch-id", "t1", "--yes")
+	assert.Contains(t, r.stdout, "batch terminate t1: 1 instances terminated, 0 skipped")
+	r = e.wfctl("result", "bs1", "--wait", "1m")
+	assert.Equal(t, exitUnsuccessful, r.code, r)
+	r = e.mustWfctl("batch", "terminate", "--workflow", "Approval", "--dry-run")
+	assert.Equal(t, "2 instances would be terminated\n", r.stdout, "bs2 and bs3 are still running")
+
+	r = e.wfctl("batch", "cancel", "--search", "team")
+	assert.Equal(t, exitUsage, r.code, r)
+}

@@ -257,6 +257,10 @@ func TestDescribeListResultHistory(t *testing.T) {
 	assert.Equal(t, map[string]string{"who": "g1", "team": "core"}, page.Instances[0].SearchAttributes)
 	r = e.wfctl("list", "--search", "team")
 	assert.NotZero(t, r.code, r)
+	// The counts are of every instance (the index does not count by search
+	// attribute), and the table says so.
+	r = e.mustWfctl("list", "--search", "who=g1")
+	assert.Contains(t, r.stdout, "total 3: completed 2, failed 1 (not narrowed by --search)\n", r.stdout)
 
 	page = client.InstancePage{}
 	r = e.mustWfctl("list", "--limit", "1", "--json")

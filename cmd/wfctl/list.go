@@ -89,7 +89,7 @@ continued-as-new.`,
 			if asJSON {
 				return writeJSON(a.stdout, page)
 			}
-			return printList(a, page)
+			return printList(a, page, len(search.attrs) > 0)
 		},
 	}
 }
@@ -118,8 +118,9 @@ func listPages(ctx context.Context, a *app, c *client.Client, opts client.ListOp
 }
 
 // printList writes a page as a table with the counts and the next page's
-// cursor below.
-func printList(a *app, page *client.InstancePage) error {
+// cursor below; searched says the list was filtered by search attributes,
+// which the counts are not.
+func printList(a *app, page *client.InstancePage, searched bool) error {
 	if len(page.Instances) == 0 {
 		fmt.Fprintln(a.stdout, "no instances")
 	} else {
@@ -133,7 +134,13 @@ func printList(a *app, page *client.InstancePage) error {
 			return err
 		}
 	}
-	fmt.Fprintf(a.stdout, "\n%s\n", formatCounts(page.Counts))
+	if searched {
+		// The index counts per status and workflow, not per search
+		// attribute: say so rather than pass them off as the filter's.
+		fmt.Fprintf(a.stdout, "\n%s (not narrowed by --search)\n", formatCounts(page.Counts))
+	} else {
+		fmt.Fprintf(a.stdout, "\n%s\n", formatCounts(page.Counts))
+	}
 	if page.NextCursor != "" {
 		fmt.Fprintf(a.stdout, "more: wfctl list --cursor '%s' (same filters)\n", page.NextCursor)
 	}

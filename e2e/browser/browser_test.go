@@ -587,6 +587,25 @@ func TestBrowser(t *testing.T) {
 		br.waitJS("the empty state", count(sel("empty"))+` === 1 && `+count(sel("instance-row"))+` === 0`)
 	})
 
+	t.Run("search attribute and batch count", func(t *testing.T) {
+		br.t = t
+		br.open(w.base+"/", sel("instance-list"))
+		br.do("filter by a search attribute",
+			chromedp.SendKeys(chromedp.CSS(sel("search-filter")), "customer=nobody"),
+			chromedp.Click(chromedp.CSS(sel("filter-submit"))),
+		)
+		br.waitJS("the filter in the address, and no match", `location.search.includes("search=customer%3Dnobody") && `+
+			count(sel("empty"))+` === 1 && document.querySelector('`+sel("search-filter")+`').value === "customer=nobody"`)
+
+		// Cancel all… counts the running instances of the filter first and
+		// does nothing until confirmed.
+		br.open(w.base+"/?workflow=ReviewOrder", sel("instance-list"))
+		br.do("open cancel all", chromedp.Click(chromedp.CSS(sel("batch-cancel"))))
+		br.waitJS("the dry-run count", `document.querySelector('`+sel("batch-count")+`') !== null && `+
+			`document.querySelector('`+sel("batch-count")+`').dataset.count === "1"`)
+		w.waitStatus("review-2001", streams.StatusRunning)
+	})
+
 	t.Run("list updates live", func(t *testing.T) {
 		br.t = t
 		br.open(w.base+"/", sel("instance-list"))
