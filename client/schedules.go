@@ -11,6 +11,7 @@ import (
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
+	"github.com/jetflow/jetflow/internal/crashpoint"
 	"github.com/jetflow/jetflow/internal/cron"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
@@ -673,10 +674,14 @@ func (c *Client) handleFire(ctx context.Context, f streams.ScheduleFireMessage) 
 	}
 	retry := time.Duration(0)
 
-	switch _, gerr := c.b.GetInstance(ctx, id); {
+	switch existing, gerr := c.b.GetInstance(ctx, id); {
 	case gerr == nil:
 		// Started by an earlier delivery of this fire that did not get to
-		// record it: record it now, start nothing.
+		// record it: record it now, start nothing new (but publish its
+		// start again if that delivery died before publishing it).
+		if err := c.healScheduledStart(ctx, r, existing, now); err != nil {
+			return 0, err
+		}
 		rec.InstanceID, rec.Outcome = id, fireStarted
 	case !errors.Is(gerr, streams.ErrInstanceNotFound):
 		return 0, gerr
@@ -722,6 +727,7 @@ func (c *Client) handleFire(ctx context.Context, f streams.ScheduleFireMessage) 
 			if err := c.startScheduled(ctx, r, id, now); err != nil && !errors.Is(err, ErrInstanceAlreadyExists) {
 				return 0, err
 			}
+			crashpoint.Reached(crashpoint.ScheduleStarted)
 			rec.InstanceID, rec.Outcome = id, fireStarted
 		}
 	}
@@ -755,6 +761,7 @@ func (c *Client) handleFire(ctx context.Context, f streams.ScheduleFireMessage) 
 	if err := c.b.UpdateSchedule(ctx, r); err != nil {
 		return 0, err
 	}
+	crashpoint.Reached(crashpoint.ScheduleRecorded)
 	if scheduled {
 		if err := c.arm(ctx, r, sp); err != nil {
 			return 0, err
@@ -821,11 +828,11 @@ func (c *Client) scheduleRunning(ctx context.Context, r *streams.ScheduleRecord)
 	return r.LastInstance, nil
 }
 
-// startScheduled starts the schedule's workflow as instance id with the
-// arguments encoded at creation.
-func (c *Client) startScheduled(ctx context.Context, r *streams.ScheduleRecord, id string, now time.Time) error {
+// scheduledStart is the start event of a new run of the schedule's
+// workflow, with the arguments encoded at creation.
+func scheduledStart(r *streams.ScheduleRecord, now time.Time) *history.Event {
 	run := streams.NewID()
-	start := &history.Event{
+	return &history.Event{
 		Kind:        history.WorkflowStarted,
 		Time:        now,
 		InboxID:     streams.StartInboxID(run),
@@ -834,9 +841,33 @@ func (c *Client) startScheduled(ctx context.Context, r *streams.ScheduleRecord, 
 		Queue:       r.Queue,
 		Args:        r.Args,
 	}
+}
+
+// healScheduledStart looks at the instance an earlier delivery of a fire
+// registered: if it is running with an empty history, that delivery died
+// between registering it and publishing its start, and the start is
+// published again (the registry keeps the run; the message ID makes a
+// start already stored count once). Without this the instance would stay
+// "running" and never run.
+func (c *Client) healScheduledStart(ctx context.Context, r *streams.ScheduleRecord, existing *streams.InstanceRecord, now time.Time) error {
+	if existing.Status != streams.StatusRunning {
+		return nil
+	}
+	err := c.alreadyRunning(ctx, existing, scheduledStart(r, now))
+	if err != nil && !errors.Is(err, ErrInstanceAlreadyExists) {
+		return fmt.Errorf("client: schedule %q: instance %q: %w", r.ScheduleID, existing.InstanceID, err)
+	}
+	return nil
+}
+
+// startScheduled starts the schedule's workflow as instance id with the
+// arguments encoded at creation.
+func (c *Client) startScheduled(ctx context.Context, r *streams.ScheduleRecord, id string, now time.Time) error {
+	start := scheduledStart(r, now)
 	if err := c.registerRun(ctx, id, start, nil); err != nil {
 		return err
 	}
+	crashpoint.Reached(crashpoint.ScheduleRegistered)
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startPublishTimeout)
 	defer cancel()
 	if err := c.b.PublishEvent(pctx, r.Queue, id, start); err != nil {
