@@ -85,26 +85,48 @@ func TestSchedulePauseUnpauseTrigger(t *testing.T) {
 	require.NoError(t, c.CreateSchedule(ctx, client.ScheduleOptions{
 		ScheduleID: "p", Spec: client.ScheduleSpec{Every: time.Second}, Workflow: Tick, Args: []any{"x"},
 	}))
+	// A witness of the same spec, not paused: its fires are the ones "p"
+	// would have had.
+	require.NoError(t, c.CreateSchedule(ctx, client.ScheduleOptions{
+		ScheduleID: "witness", Spec: client.ScheduleSpec{Every: time.Second}, Workflow: Tick, Args: []any{"x"},
+	}))
 	testenv.WaitFor(t, 20*time.Second, "a fire", func() bool {
 		d, err := c.DescribeSchedule(ctx, "p")
 		require.NoError(t, err)
 		return len(started(d)) >= 1
 	})
 	require.NoError(t, c.PauseSchedule(ctx, "p", "maintenance"))
+	pausedAt := time.Now()
 	d, err := c.DescribeSchedule(ctx, "p")
 	require.NoError(t, err)
 	require.True(t, d.Paused)
 	require.Equal(t, "maintenance", d.Note)
 	require.Empty(t, d.NextFires)
-	// A fire already on its way when pausing may still land: wait past it.
-	time.Sleep(1500 * time.Millisecond)
-	d, err = c.DescribeSchedule(ctx, "p")
+	_, armed, err := env.Backend.ArmedFire(ctx, "p")
 	require.NoError(t, err)
+	require.False(t, armed, "pausing disarms")
+	// A fire handled while pausing either was recorded before the pause
+	// or finds the schedule paused (the record is revision-checked): from
+	// here on the counters must not move.
 	before := d.Fires
-	time.Sleep(3 * time.Second) // no fire may come while paused: a fixed observation window
+	// Proof that fires were due meanwhile: the witness handled two fires
+	// whose times are after the pause, each of which "p" would have had.
+	testenv.WaitFor(t, 20*time.Second, "two witness fires after the pause", func() bool {
+		w, err := c.DescribeSchedule(ctx, "witness")
+		require.NoError(t, err)
+		n := 0
+		for _, f := range started(w) {
+			if f.FireTime.After(pausedAt) {
+				n++
+			}
+		}
+		return n >= 2
+	})
 	d, err = c.DescribeSchedule(ctx, "p")
 	require.NoError(t, err)
 	require.Equal(t, before, d.Fires, "fires while paused")
+	require.Zero(t, d.Skipped+d.Missed)
+	require.True(t, d.Paused)
 
 	// A trigger fires a paused schedule once.
 	require.NoError(t, c.TriggerSchedule(ctx, "p"))
