@@ -674,7 +674,9 @@ func (c *Client) handleFire(ctx context.Context, f streams.ScheduleFireMessage) 
 	}
 	retry := time.Duration(0)
 
-	late := f.Kind != "trigger" && now.Sub(fire) > r.CatchupWindow
+	// Only a scheduled fire can be missed: a trigger is now, and a backfill
+	// asks for past fires on purpose (however old).
+	late := f.Kind == "scheduled" && now.Sub(fire) > r.CatchupWindow
 	// An earlier delivery of this fire may have started its instance and
 	// died before recording it. Look it up first when that can be (the
 	// message was delivered before), or when the fire is late (its
