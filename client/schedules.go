@@ -11,6 +11,7 @@ import (
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/call"
+	"github.com/jetflow/jetflow/internal/crashpoint"
 	"github.com/jetflow/jetflow/internal/cron"
 	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
@@ -673,19 +674,43 @@ func (c *Client) handleFire(ctx context.Context, f streams.ScheduleFireMessage) 
 	}
 	retry := time.Duration(0)
 
-	switch _, gerr := c.b.GetInstance(ctx, id); {
-	case gerr == nil:
-		// Started by an earlier delivery of this fire that did not get to
-		// record it: record it now, start nothing.
+	// Only a scheduled fire can be missed: a trigger is now, and a backfill
+	// asks for past fires on purpose (however old).
+	late := f.Kind == "scheduled" && now.Sub(fire) > r.CatchupWindow
+	// An earlier delivery of this fire may have started its instance and
+	// died before recording it. Look it up first when that can be (the
+	// message was delivered before), or when the fire is late (its
+	// instance, if any, is then recorded as started, not missed). A first
+	// delivery goes straight to the start: the start is a create-only
+	// registry write, which tells as well that the instance exists.
+	exists := false
+	if f.Redelivered || late {
+		existing, gerr := c.b.GetInstance(ctx, id)
+		switch {
+		case gerr == nil:
+			// Started by an earlier delivery that did not get to record
+			// it: record it now, start nothing new (but publish its start
+			// again if that delivery died before publishing it).
+			if err := c.healScheduledStart(ctx, r, existing, now); err != nil {
+				return 0, err
+			}
+			exists = true
+		case !errors.Is(gerr, streams.ErrInstanceNotFound):
+			return 0, gerr
+		}
+	}
+	switch {
+	case exists:
 		rec.InstanceID, rec.Outcome = id, fireStarted
-	case !errors.Is(gerr, streams.ErrInstanceNotFound):
-		return 0, gerr
-	case f.Kind != "trigger" && now.Sub(fire) > r.CatchupWindow:
+	case late:
 		rec.Outcome, rec.Reason = fireMissed, fmt.Sprintf("handled %s late, past the catch-up window %s", now.Sub(fire).Round(time.Second), r.CatchupWindow)
 	default:
-		running, err := c.scheduleRunning(ctx, r)
-		if err != nil {
-			return 0, err
+		running := ""
+		if overlap != OverlapAllowAll { // allow-all starts whatever runs: no need to look
+			var err error
+			if running, err = c.scheduleRunning(ctx, r); err != nil {
+				return 0, err
+			}
 		}
 		start := true
 		if overlap == OverlapBufferOne && !r.Buffered.IsZero() && !buffered {
@@ -719,9 +744,10 @@ func (c *Client) handleFire(ctx context.Context, f streams.ScheduleFireMessage) 
 			}
 		}
 		if start {
-			if err := c.startScheduled(ctx, r, id, now); err != nil && !errors.Is(err, ErrInstanceAlreadyExists) {
+			if err := c.startScheduled(ctx, r, id, now); err != nil {
 				return 0, err
 			}
+			crashpoint.Reached(crashpoint.ScheduleStarted)
 			rec.InstanceID, rec.Outcome = id, fireStarted
 		}
 	}
@@ -755,6 +781,7 @@ func (c *Client) handleFire(ctx context.Context, f streams.ScheduleFireMessage) 
 	if err := c.b.UpdateSchedule(ctx, r); err != nil {
 		return 0, err
 	}
+	crashpoint.Reached(crashpoint.ScheduleRecorded)
 	if scheduled {
 		if err := c.arm(ctx, r, sp); err != nil {
 			return 0, err
@@ -821,11 +848,11 @@ func (c *Client) scheduleRunning(ctx context.Context, r *streams.ScheduleRecord)
 	return r.LastInstance, nil
 }
 
-// startScheduled starts the schedule's workflow as instance id with the
-// arguments encoded at creation.
-func (c *Client) startScheduled(ctx context.Context, r *streams.ScheduleRecord, id string, now time.Time) error {
+// scheduledStart is the start event of a new run of the schedule's
+// workflow, with the arguments encoded at creation.
+func scheduledStart(r *streams.ScheduleRecord, now time.Time) *history.Event {
 	run := streams.NewID()
-	start := &history.Event{
+	return &history.Event{
 		Kind:        history.WorkflowStarted,
 		Time:        now,
 		InboxID:     streams.StartInboxID(run),
@@ -834,9 +861,47 @@ func (c *Client) startScheduled(ctx context.Context, r *streams.ScheduleRecord, 
 		Queue:       r.Queue,
 		Args:        r.Args,
 	}
-	if err := c.registerRun(ctx, id, start, nil); err != nil {
-		return err
+}
+
+// healScheduledStart looks at the instance an earlier delivery of a fire
+// registered: if it is running with an empty history, that delivery died
+// between registering it and publishing its start, and the start is
+// published again (the registry keeps the run; the message ID makes a
+// start already stored count once). Without this the instance would stay
+// "running" and never run.
+func (c *Client) healScheduledStart(ctx context.Context, r *streams.ScheduleRecord, existing *streams.InstanceRecord, now time.Time) error {
+	if existing.Status != streams.StatusRunning {
+		return nil
 	}
+	err := c.alreadyRunning(ctx, existing, scheduledStart(r, now))
+	if err != nil && !errors.Is(err, ErrInstanceAlreadyExists) {
+		return fmt.Errorf("client: schedule %q: instance %q: %w", r.ScheduleID, existing.InstanceID, err)
+	}
+	return nil
+}
+
+// startScheduled starts the schedule's workflow as instance id with the
+// arguments encoded at creation, unless the instance exists. Its registry
+// entry is created only if the ID was never used: unlike a client start,
+// a fire never starts a new run of a finished instance of its ID, which an
+// earlier delivery of the same fire started. An instance that exists and
+// runs with an empty history has its start published again.
+func (c *Client) startScheduled(ctx context.Context, r *streams.ScheduleRecord, id string, now time.Time) error {
+	start := scheduledStart(r, now)
+	if _, err := c.b.CreateInstance(ctx, streams.NewRunRecord(id, start)); err != nil {
+		if !errors.Is(err, streams.ErrInstanceExists) {
+			return fmt.Errorf("client: schedule %q: start %q: %w", r.ScheduleID, id, err)
+		}
+		existing, gerr := c.b.GetInstance(ctx, id)
+		if errors.Is(gerr, streams.ErrInstanceNotFound) {
+			return nil // it ran and was removed since (retention)
+		}
+		if gerr != nil {
+			return fmt.Errorf("client: schedule %q: instance %q: %w", r.ScheduleID, id, gerr)
+		}
+		return c.healScheduledStart(ctx, r, existing, now)
+	}
+	crashpoint.Reached(crashpoint.ScheduleRegistered)
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startPublishTimeout)
 	defer cancel()
 	if err := c.b.PublishEvent(pctx, r.Queue, id, start); err != nil {

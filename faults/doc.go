@@ -61,6 +61,19 @@
 //     update, and the test SIGKILLs the process); the test checks the
 //     effect is really missing, then a new worker recovers it from the
 //     redelivered inbox message and the run completes.
+//   - TestScheduleFiresWorkerKilled: a schedule fires every second into
+//     two worker processes; one SIGKILLs itself at an exact step of a
+//     fire's handling (instance registered / start stored / fire recorded,
+//     internal/crashpoint, testworker -crashat) and is started again, the
+//     other is SIGKILLed at random moments. Every fire from the first to
+//     the last recorded started exactly one instance with one run that
+//     completed; the record counts each fire once and misses none.
+//   - TestScheduleServerRestart: a worker process dies between recording
+//     a fire and arming the next, the server is restarted (down while two
+//     fires come due) with no worker running: the record and the missing
+//     message schedule disagree across the restart; a worker started
+//     after it puts them back in line and the outage's fires are caught
+//     up, each started once.
 //   - Regression tests for bugs this suite found, each making the fault
 //     precisely (see their comments): TestStaleCachedExecutorKeepsAnswer
 //     (a stale cached executor acked answers it did not know),

@@ -105,6 +105,22 @@ type workerConfig struct {
 	// spans, when set, is the file the worker appends its spans to
 	// (testworker -spans).
 	spans string
+	// crashAt, when set, is the crash point (internal/crashpoint) at
+	// which the worker SIGKILLs itself the first time it gets there.
+	crashAt string
+	// queue, when set, is the one queue the worker serves (schedule fires
+	// it takes whatever its queues).
+	queue string
+}
+
+// onQueue makes a worker process serve queue q only.
+func onQueue(q string) func(*workerConfig) {
+	return func(c *workerConfig) { c.queue = q }
+}
+
+// crashAt makes a worker process SIGKILL itself at point.
+func crashAt(point string) func(*workerConfig) {
+	return func(c *workerConfig) { c.crashAt = point }
 }
 
 // noCache makes a worker process replay every task (no executor cache).
@@ -156,6 +172,12 @@ func (ps *procSet) start(name string, opts ...func(*workerConfig)) *proc {
 	}
 	if cfg.spans != "" {
 		args = append(args, "-spans", cfg.spans)
+	}
+	if cfg.queue != "" {
+		args = append(args, "-queue", cfg.queue)
+	}
+	if cfg.crashAt != "" {
+		args = append(args, "-crashat", cfg.crashAt)
 	}
 	if lvl := os.Getenv("FAULTS_WORKER_LOG"); lvl != "" {
 		args = append(args, "-log", lvl)

@@ -138,9 +138,19 @@ func pause(ctx context.Context, d time.Duration) {
 	}
 }
 
-// Register registers Flow and its activities with w.
+// ScheduleTick is the workflow the schedule scenarios' fires start: it
+// returns its instance ID at once, so a fire's run is complete as soon as
+// it ran, and a second run of the same fire could start right after.
+func ScheduleTick(ctx workflow.Context) (string, error) {
+	return workflow.GetInfo(ctx).InstanceID, nil
+}
+
+// Register registers Flow, ScheduleTick and Flow's activities with w.
 func Register(w *worker.Worker, log *AppendLog) error {
 	if err := w.RegisterWorkflow(Flow); err != nil {
+		return err
+	}
+	if err := w.RegisterWorkflow(ScheduleTick); err != nil {
 		return err
 	}
 	return w.RegisterActivity(&Activities{Log: log})

@@ -119,6 +119,11 @@ type ScheduleFireMessage struct {
 	FireTime   time.Time `json:"fire_time"` // the nominal time
 	Kind       string    `json:"kind"`      // "scheduled", "trigger", "backfill"
 	Overlap    string    `json:"overlap,omitempty"`
+
+	// Redelivered is set by ScheduleFireQueue.Fetch when the message was
+	// delivered before (so an earlier handling may have started its
+	// instance); it is not part of the body.
+	Redelivered bool `json:"-"`
 }
 
 // scheduleBucket binds the schedules bucket once, creating it on first use.
@@ -396,6 +401,18 @@ func (b *Backend) ScheduleFires(ctx context.Context) (*ScheduleFireQueue, error)
 	return &ScheduleFireQueue{b: b, cons: cons}, nil
 }
 
+// Pending returns how many fires wait in the queue and how many are
+// delivered but not yet acknowledged.
+func (q *ScheduleFireQueue) Pending(ctx context.Context) (waiting, unacked uint64, err error) {
+	rctx, cancel := q.b.bounded(ctx)
+	defer cancel()
+	info, err := q.cons.Info(rctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("streams: schedule consumer: %w", err)
+	}
+	return info.NumPending, uint64(info.NumAckPending), nil
+}
+
 // Fetch pulls up to max fires, waiting at most wait for the first.
 func (q *ScheduleFireQueue) Fetch(ctx context.Context, max int, wait time.Duration) ([]*ScheduleFireMessageIn, error) {
 	msgs, err := fetch(ctx, q.cons, max, wait)
@@ -405,6 +422,7 @@ func (q *ScheduleFireQueue) Fetch(ctx context.Context, max int, wait time.Durati
 	out := make([]*ScheduleFireMessageIn, len(msgs))
 	for i, m := range msgs {
 		in := &ScheduleFireMessageIn{TaskMessage: newTaskMessage(m)}
+		in.Fire.Redelivered = in.Deliveries() > 1
 		if err := json.Unmarshal(m.Data(), &in.Fire); err != nil {
 			in.Err = fmt.Errorf("streams: malformed schedule fire on %s: %w", m.Subject(), err)
 		} else if in.Fire.ScheduleID == "" || in.Fire.FireTime.IsZero() {

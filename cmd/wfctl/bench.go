@@ -180,7 +180,7 @@ for timers, whose waits all overlap).`,
 				return benchUpdates(ctx, a, updatesFlags{workflows, concurrency, instances, dir, tcp, asJSON})
 			}
 			if args[0] == "schedules" { // bench_schedules.go: -n schedules, --runs rounds, --sleep interval
-				return runScheduleBench(ctx, a.stdout, workflows.or(10000), runs.or(2), cmp.Or(sleep, time.Minute), asJSON, a.stderr)
+				return runScheduleBench(ctx, a.stdout, scheduleBenchConfig{n: workflows.or(10000), rounds: runs.or(2), every: cmp.Or(sleep, time.Minute), asJSON: asJSON, cpuProfile: cpuProfile}, a.stderr)
 			}
 			w := bench.Workload(args[0])
 			if err := oneOf("workload", w, bench.Workloads); err != nil {

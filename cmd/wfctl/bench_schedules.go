@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,12 +42,21 @@ type scheduleBenchReport struct {
 
 type latencyMS struct{ P50, P95, P99, Max float64 }
 
+// scheduleBenchConfig is what "wfctl bench schedules" is given.
+type scheduleBenchConfig struct {
+	n, rounds  int
+	every      time.Duration
+	asJSON     bool
+	cpuProfile string // a file for a CPU profile of the fires (after creating the schedules)
+}
+
 // runScheduleBench runs "wfctl bench schedules": an embedded server in
 // this process, one worker, n schedules of the same interval (so all fire
 // at once: the worst case) for rounds fires each; the lateness of a fire
 // is from its nominal time to its instance's start. CPU and memory are the
 // process's (server included).
-func runScheduleBench(ctx context.Context, w io.Writer, n, rounds int, every time.Duration, asJSON bool, progress io.Writer) error {
+func runScheduleBench(ctx context.Context, w io.Writer, cfg scheduleBenchConfig, progress io.Writer) error {
+	n, rounds, every, asJSON := cfg.n, cfg.rounds, cfg.every, cfg.asJSON
 	srv, err := embedded.Start(embedded.Options{})
 	if err != nil {
 		return err
@@ -126,14 +137,48 @@ func runScheduleBench(ctx context.Context, w io.Writer, n, rounds int, every tim
 	}
 	created := time.Since(began)
 	fmt.Fprintf(progress, "bench schedules: created %d schedules in %s; waiting for %d rounds of %s\n", n, created.Round(time.Millisecond), rounds, every)
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
+	// Wait for the last round without reading the records meanwhile (10,000
+	// records of 20 recent fires each are tens of MB a read: polling them
+	// would load the machine it measures): past the last round's time,
+	// poll the schedule consumer until no fire waits or is in hand, then
+	// read the records once; a schedule short of its rounds (creation
+	// crossed a fire time) makes it read again a little later.
+	q, err := b.ScheduleFires(ctx)
+	if err != nil {
+		return err
+	}
+	first := time.Unix(0, (time.Now().UnixNano()/int64(every)+1)*int64(every)) // the next multiple, as Every fires
+	lastRound := first.Add(time.Duration(rounds-1) * every)
 	var lateness []time.Duration
 	var missed int64
-	deadline := time.Now().Add(time.Duration(rounds+1)*every + 2*time.Minute)
+	deadline := lastRound.Add(every + 2*time.Minute)
 	for {
-		time.Sleep(2 * time.Second)
+		time.Sleep(time.Second)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		waiting, unacked, err := q.Pending(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "bench schedules: %d fires waiting, %d in hand; last round at %s\n", waiting, unacked, lastRound.Format(time.TimeOnly))
+		if time.Now().Before(lastRound.Add(time.Second)) || waiting+unacked > 0 {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("bench: the fires were not handled by %s", deadline.Format(time.TimeOnly))
+			}
+			continue
 		}
 		list, err := b.ListSchedules(ctx)
 		if err != nil {

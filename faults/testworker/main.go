@@ -3,7 +3,9 @@
 // the tests start, SIGKILL and start again. It connects to -url (one URL, or
 // several comma-separated for a cluster) and reconnects forever, so it
 // rides out server restarts and lost cluster nodes. It prints "ready" on
-// stdout once it polls its queues.
+// stdout once it polls its queues. With -crashat it SIGKILLs itself the
+// first time it reaches that crash point (a moment between two steps of
+// the schedule fire path).
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/jetflow/jetflow/faults"
+	"github.com/jetflow/jetflow/internal/crashpoint"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/worker"
 )
@@ -36,15 +39,27 @@ func main() {
 		reqTO    = flag.Duration("reqtimeout", 0, "JetStream request timeout (0: the library's default)")
 		unknown  = flag.Duration("unknowntimeout", 0, "worker UnknownNameTimeout (0: the library's default)")
 		spans    = flag.String("spans", "", "trace every span and append it to this file, a JSON line each")
+		queue    = flag.String("queue", "", "the one queue the worker serves (empty: the default queue)")
+		crashAt  = flag.String("crashat", "", "SIGKILL this process the first time it reaches this crash point (internal/crashpoint)")
 	)
 	flag.Parse()
-	if err := run(*url, *ns, *name, *logDir, *ackWait, *replicas, *noCache, *logLevel, *reqTO, *unknown, *spans); err != nil {
+	if *crashAt != "" {
+		point := *crashAt
+		crashpoint.Set(func(p string) {
+			if p == point {
+				fmt.Fprintln(os.Stderr, "testworker: crash point", p, "reached: SIGKILL")
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {} // the signal is on its way: go no further
+			}
+		})
+	}
+	if err := run(*url, *ns, *name, *logDir, *queue, *ackWait, *replicas, *noCache, *logLevel, *reqTO, *unknown, *spans); err != nil {
 		fmt.Fprintln(os.Stderr, "testworker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, ns, name, logDir string, ackWait time.Duration, replicas int, noCache bool, level string, reqTimeout, unknownTimeout time.Duration, spans string) error {
+func run(url, ns, name, logDir, queue string, ackWait time.Duration, replicas int, noCache bool, level string, reqTimeout, unknownTimeout time.Duration, spans string) error {
 	if url == "" || ns == "" || logDir == "" {
 		return fmt.Errorf("-url, -ns and -logdir are required")
 	}
@@ -102,7 +117,12 @@ func run(url, ns, name, logDir string, ackWait time.Duration, replicas int, noCa
 		return err
 	}
 	defer actLog.Close()
+	var queues []string
+	if queue != "" {
+		queues = []string{queue}
+	}
 	w := worker.New(b, &worker.Options{
+		Queues:               queues,
 		DisableExecutorCache: noCache,
 		PollWait:             500 * time.Millisecond,
 		TaskRetryDelay:       50 * time.Millisecond,
