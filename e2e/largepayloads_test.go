@@ -125,3 +125,53 @@ func TestLargePayloadsGoThroughTheObjectStore(t *testing.T) {
 	_, err = e.Client.DecodePayload(h.Events[0].Args[0])
 	assert.ErrorIs(t, err, streams.ErrPayloadMissing)
 }
+
+// orphanParent starts orphanChild with its input as the child's argument,
+// abandons it and ends.
+func orphanParent(ctx workflow.Context, in []byte) error {
+	opts := workflow.SubWorkflowOptions{
+		InstanceID:        workflow.GetInfo(ctx).InstanceID + "-child",
+		ParentClosePolicy: workflow.ParentCloseAbandon,
+	}
+	workflow.CreateSubWorkflowInstance[int](ctx, opts, orphanChild, in)
+	return nil
+}
+
+// orphanChild waits for the signal "go" and returns the size of its input.
+func orphanChild(ctx workflow.Context, in []byte) (int, error) {
+	workflow.NewSignalChannel[struct{}](ctx, "go").Receive(ctx)
+	return len(in), nil
+}
+
+// A child's arguments stored in the object store by its parent must
+// outlive the parent: removed before the child reads its arguments again,
+// the parent must not take them with it.
+func TestChildArgumentsOutliveTheirParent(t *testing.T) {
+	e := wftest.New(t, wftest.Options{
+		Prefix:  "orphan",
+		Streams: []streams.Option{streams.WithPayloadThreshold(1 << 10)},
+		// Every task replays, reading the child's arguments again.
+		Worker: &worker.Options{DisableExecutorCache: true},
+		Register: func(w *worker.Worker) {
+			require.NoError(t, w.RegisterWorkflow(orphanParent))
+			require.NoError(t, w.RegisterWorkflow(orphanChild))
+		},
+	})
+	ctx := testenv.Context(t, time.Minute)
+	in := bytes.Repeat([]byte("x"), 64<<10)
+	parent, err := e.Client.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, orphanParent, in)
+	require.NoError(t, err)
+	_, err = client.GetWorkflowResult[struct{}](ctx, e.Client, parent, 30*time.Second)
+	require.NoError(t, err)
+	child := &workflow.Instance{InstanceID: parent.InstanceID + "-child"}
+	testenv.WaitFor(t, 30*time.Second, "the child started", func() bool {
+		h, err := e.Client.GetWorkflowHistory(ctx, child)
+		return err == nil && len(h.Events) > 0
+	})
+
+	require.NoError(t, e.Client.RemoveWorkflowInstance(ctx, parent))
+	require.NoError(t, e.Client.SignalWorkflow(ctx, child.InstanceID, "go", struct{}{}))
+	n, err := client.GetWorkflowResult[int](ctx, e.Client, child, 30*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, len(in), n)
+}
