@@ -75,6 +75,10 @@ func (e *remoteError) Unwrap() []error { return e.errs }
 // ErrNoQueryResponder means no worker serves the queue's queries.
 var ErrNoQueryResponder = errors.New("streams: no worker is serving queries on the queue")
 
+// failureTypePayloadTooLarge is workflow.ErrTypePayloadTooLarge (streams
+// does not import package workflow).
+const failureTypePayloadTooLarge = "PayloadTooLarge"
+
 // queryWorkers is the queue group all workers of a queue answer queries in,
 // so each query is answered by one worker.
 const queryWorkers = "workers"
@@ -137,6 +141,14 @@ func (b *Backend) ServeQueries(queue string, handle func(*QueryRequest) *QueryRe
 		data, err := json.Marshal(resp)
 		if err != nil {
 			data, _ = json.Marshal(&QueryResponse{Failure: &history.Failure{Message: "encode query answer: " + err.Error()}})
+		}
+		if err := b.checkSize("the answer to query "+req.Name, len(data)+len(msg.Reply)+64); err != nil {
+			// Answers are not moved to the object store: tell the
+			// caller now rather than let it wait for its timeout.
+			data, _ = json.Marshal(&QueryResponse{Failure: &history.Failure{
+				Type:    failureTypePayloadTooLarge,
+				Message: err.Error() + " (query answers are not moved to the object store: return less, or read large values another way)",
+			}})
 		}
 		if err := msg.Respond(data); err != nil {
 			b.log.Warn("answering a query failed", logkey.Err, err)
