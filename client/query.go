@@ -81,7 +81,7 @@ func (c *Client) query(ctx context.Context, inst *workflow.Instance, name string
 		return nil, fmt.Errorf("client: query %q of instance %q: %w", name, inst.InstanceID, err)
 	}
 	if resp.Failure != nil {
-		return nil, fmt.Errorf("client: query %q of instance %q failed: %w", name, inst.InstanceID, engine.ErrorFromFailure(resp.Failure))
+		return nil, fmt.Errorf("client: query %q of instance %q failed: %w", name, inst.InstanceID, resp.Err(engine.ErrorFromFailure(resp.Failure)))
 	}
 	return resp.Result, nil
 }

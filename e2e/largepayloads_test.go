@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/activity"
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/testenv"
 	"github.com/jetflow/jetflow/internal/testenv/wftest"
 	"github.com/jetflow/jetflow/streams"
@@ -124,4 +129,127 @@ func TestLargePayloadsGoThroughTheObjectStore(t *testing.T) {
 	assert.Empty(t, objects())
 	_, err = e.Client.DecodePayload(h.Events[0].Args[0])
 	assert.ErrorIs(t, err, streams.ErrPayloadMissing)
+}
+
+// orphanParent starts orphanChild with its input as the child's argument,
+// abandons it and ends.
+func orphanParent(ctx workflow.Context, in []byte) error {
+	opts := workflow.SubWorkflowOptions{
+		InstanceID:        workflow.GetInfo(ctx).InstanceID + "-child",
+		ParentClosePolicy: workflow.ParentCloseAbandon,
+	}
+	workflow.CreateSubWorkflowInstance[int](ctx, opts, orphanChild, in)
+	return nil
+}
+
+// orphanChild waits for the signal "go" and returns the size of its input.
+func orphanChild(ctx workflow.Context, in []byte) (int, error) {
+	workflow.NewSignalChannel[struct{}](ctx, "go").Receive(ctx)
+	return len(in), nil
+}
+
+// A child's arguments stored in the object store by its parent must
+// outlive the parent: removed before the child reads its arguments again,
+// the parent must not take them with it.
+func TestChildArgumentsOutliveTheirParent(t *testing.T) {
+	e := wftest.New(t, wftest.Options{
+		Prefix:  "orphan",
+		Streams: []streams.Option{streams.WithPayloadThreshold(1 << 10)},
+		// Every task replays, reading the child's arguments again.
+		Worker: &worker.Options{DisableExecutorCache: true},
+		Register: func(w *worker.Worker) {
+			require.NoError(t, w.RegisterWorkflow(orphanParent))
+			require.NoError(t, w.RegisterWorkflow(orphanChild))
+		},
+	})
+	ctx := testenv.Context(t, time.Minute)
+	in := bytes.Repeat([]byte("x"), 64<<10)
+	parent, err := e.Client.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, orphanParent, in)
+	require.NoError(t, err)
+	_, err = client.GetWorkflowResult[struct{}](ctx, e.Client, parent, 30*time.Second)
+	require.NoError(t, err)
+	child := &workflow.Instance{InstanceID: parent.InstanceID + "-child"}
+	testenv.WaitFor(t, 30*time.Second, "the child started", func() bool {
+		h, err := e.Client.GetWorkflowHistory(ctx, child)
+		return err == nil && len(h.Events) > 0
+	})
+
+	require.NoError(t, e.Client.RemoveWorkflowInstance(ctx, parent))
+	require.NoError(t, e.Client.SignalWorkflow(ctx, child.InstanceID, "go", struct{}{}))
+	n, err := client.GetWorkflowResult[int](ctx, e.Client, child, 30*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, len(in), n)
+}
+
+// bigAnswerWorkflow answers the query "big" with n bytes and heartbeats
+// an n-byte detail from its activity.
+func bigAnswerWorkflow(ctx workflow.Context, n int) error {
+	if err := workflow.SetQueryHandler(ctx, "big", func() (string, error) { return strings.Repeat("q", n), nil }); err != nil {
+		return err
+	}
+	_, err := workflow.ExecuteActivity[struct{}](ctx, workflow.DefaultActivityOptions, bigHeartbeatActivity, n).Get(ctx)
+	if err != nil {
+		return err
+	}
+	return workflow.Sleep(ctx, time.Hour)
+}
+
+// bigHeartbeatActivity heartbeats an n-byte detail three times.
+func bigHeartbeatActivity(ctx context.Context, n int) error {
+	for range 3 {
+		activity.RecordHeartbeat(ctx, strings.Repeat("h", n))
+		time.Sleep(1200 * time.Millisecond) //jetflowvet:ignore activities may sleep; long enough for the details to be written
+	}
+	return nil
+}
+
+// Query answers and heartbeat details are not moved to the object store:
+// one over the server's max payload is a clear error (the query's caller
+// gets it at once instead of waiting for its timeout; heartbeat details
+// are dropped with a warning, not retried).
+func TestAnswersAndDetailsOverTheMaxPayload(t *testing.T) {
+	logs := &syncBuffer{}
+	e := wftest.New(t, wftest.Options{
+		ServerOptions: []testenv.ServerOption{func(o *embedded.Options) { o.MaxPayload = 1 << 20 }},
+		Prefix:        "bigq",
+		Worker:        &worker.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))},
+		Register: func(w *worker.Worker) {
+			require.NoError(t, w.RegisterWorkflow(bigAnswerWorkflow))
+			require.NoError(t, w.RegisterActivity(bigHeartbeatActivity))
+		},
+	})
+	ctx := testenv.Context(t, time.Minute)
+	inst, err := e.Client.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, bigAnswerWorkflow, 2<<20)
+	require.NoError(t, err)
+
+	qctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	testenv.WaitFor(t, 20*time.Second, "the query answered", func() bool {
+		_, err = client.QueryWorkflow[string](qctx, e.Client, inst, "big")
+		var we *workflow.Error
+		return !errors.As(err, &we) || we.Type != workflow.ErrTypeNotStarted
+	})
+	require.Error(t, err)
+	require.NoError(t, qctx.Err(), "the caller got its answer before its timeout: %v", err)
+	var we *workflow.Error
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, workflow.ErrTypePayloadTooLarge, we.Type)
+	assert.Contains(t, err.Error(), "query answers are not moved to the object store")
+
+	testenv.WaitFor(t, 30*time.Second, "the activity completed", func() bool {
+		h, err := e.Client.GetWorkflowHistory(ctx, inst)
+		if err != nil {
+			return false
+		}
+		for _, ev := range h.Events {
+			if ev.Kind == history.ActivityCompleted {
+				return true
+			}
+		}
+		return false
+	})
+	// One warning per heartbeat's details at most: each is tried once.
+	warnings := strings.Count(logs.String(), "heartbeat details are too large to store")
+	assert.True(t, warnings >= 1 && warnings <= 3, "%d warnings:\n%s", warnings, logs.String())
+	assert.NotContains(t, logs.String(), "storing heartbeat details failed")
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jetflow/jetflow/activity"
 	"github.com/jetflow/jetflow/client"
 	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/converter"
@@ -124,6 +127,56 @@ func TestActivityWorkerWithoutTheKeyHandsTheTaskBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "act:y", res)
 	assert.False(t, slices.Contains(failedKinds(t, ctx, cA, inst), history.ActivityFailed))
+}
+
+// secondTryActivity fails its first attempt and reports the attempt that
+// succeeded.
+func secondTryActivity(ctx context.Context, s string) (string, error) {
+	if n := activity.Attempt(ctx); n < 2 {
+		return "", fmt.Errorf("attempt %d fails", n)
+	}
+	return fmt.Sprintf("act:%s on attempt %d", s, activity.Attempt(ctx)), nil
+}
+
+// twoAttemptsWorkflow runs secondTryActivity on the queue "keyed-acts" with
+// at most two attempts.
+func twoAttemptsWorkflow(ctx workflow.Context, s string) (string, error) {
+	opts := workflow.DefaultActivityOptions
+	opts.Queue = "keyed-acts"
+	opts.RetryOptions = workflow.RetryOptions{MaxAttempts: 2, FirstRetryInterval: 10 * time.Millisecond}
+	return workflow.ExecuteActivity[string](ctx, opts, secondTryActivity, s).Get(ctx)
+}
+
+// Hand-backs by a worker that lacks the arguments' key are not attempts:
+// an activity allowed two attempts, handed back several times first, still
+// gets both (its first attempt fails), numbered 1 and 2.
+func TestActivityHandBacksDoNotUseAttempts(t *testing.T) {
+	backend := keyedBackends(t)
+	keyA, keyB := testKey("A"), testKey("B")
+	ctx := testenv.Context(t, 60*time.Second)
+
+	bAB := backend(keyA, keyB)
+	wftest.Worker(t, bAB, nil, func(w *worker.Worker) { require.NoError(t, w.RegisterWorkflow(twoAttemptsWorkflow)) })
+	cA := client.New(bAB)
+	inst, err := cA.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, twoAttemptsWorkflow, "z")
+	require.NoError(t, err)
+
+	registerActivity := func(w *worker.Worker) { require.NoError(t, w.RegisterActivity(secondTryActivity)) }
+	logs := &syncBuffer{}
+	_, stopB := wftest.StartWorker(t, backend(keyB), &worker.Options{
+		Queues:         []string{"keyed-acts"},
+		TaskRetryDelay: 10 * time.Millisecond,
+		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
+	}, registerActivity)
+	testenv.WaitFor(t, 30*time.Second, "the activity handed back three times", func() bool {
+		return strings.Count(logs.String(), "handing the task back") >= 3
+	})
+	require.NoError(t, stopB())
+
+	wftest.Worker(t, backend(keyB, keyA), &worker.Options{Queues: []string{"keyed-acts"}}, registerActivity)
+	res, err := client.GetWorkflowResult[string](ctx, cA, inst, 30*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "act:z on attempt 2", res)
 }
 
 // A run whose activity result was encrypted with key A, replayed by a
@@ -264,4 +317,43 @@ func TestDynamicWorkflowWithoutTheKeyLeavesTheRunRunning(t *testing.T) {
 	res, err := client.GetWorkflowResult[string](ctx, client.New(bAB), inst, 30*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, "AnyName:x", res)
+}
+
+// echoQueryWorkflow answers the query "echo" until it is canceled.
+func echoQueryWorkflow(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, "echo", func(s string) (string, error) { return "echo:" + s, nil }); err != nil {
+		return err
+	}
+	return workflow.Sleep(ctx, time.Hour)
+}
+
+// A query whose argument was encrypted with a key the worker lacks gets an
+// error that says so: it matches ErrPayloadUnavailable and names the key
+// through the client.
+func TestQueryWithAnArgumentUnderAKeyTheWorkerLacks(t *testing.T) {
+	backend := keyedBackends(t)
+	keyA, keyB := testKey("A"), testKey("B")
+	ctx := testenv.Context(t, 60*time.Second)
+
+	bB := backend(keyB)
+	logs := &syncBuffer{}
+	wftest.Worker(t, bB, &worker.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))},
+		func(w *worker.Worker) { require.NoError(t, w.RegisterWorkflow(echoQueryWorkflow)) })
+	cB := client.New(bB)
+	inst, err := cB.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, echoQueryWorkflow)
+	require.NoError(t, err)
+	testenv.WaitFor(t, 30*time.Second, "the query answered under key B", func() bool {
+		res, err := client.QueryWorkflow[string](ctx, cB, inst, "echo", "b")
+		return err == nil && res == "echo:b"
+	})
+
+	_, err = client.QueryWorkflow[string](ctx, client.New(backend(keyA, keyB)), inst, "echo", "a")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, streams.ErrPayloadUnavailable)
+	assert.ErrorIs(t, err, codec.ErrKeyNotFound)
+	knf, ok := errors.AsType[*codec.KeyNotFoundError](err)
+	require.True(t, ok, "a *codec.KeyNotFoundError in %v", err)
+	assert.Equal(t, "A", knf.KeyID)
+	assert.Contains(t, err.Error(), `key "A"`)
+	assert.Contains(t, logs.String(), "key_id=A")
 }

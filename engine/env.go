@@ -25,7 +25,26 @@ var _ wfenv.Env = (*runEnv)(nil)
 
 func (r *runEnv) Scheduler() *coro.Scheduler { return r.sched }
 
+// enter guards every method that reads or changes the run's state: it
+// returns false for workflow code that the scheduler reported blocked
+// (which runs on unsynchronised with the executor) once it comes back to the
+// workflow API, and for deferred calls run by Close. Such code gets zero
+// values and commands that never complete (waiting on one parks it for
+// good): the run went on without it. Between enter and leave no user code
+// runs and nothing blocks (see coro.Scheduler.Enter).
+func (r *runEnv) enter() bool { return r.sched.Enter() }
+
+func (r *runEnv) leave() { r.sched.Leave() }
+
+// errDropped is what code that the run went on without gets from the
+// workflow calls that return an error.
+var errDropped = errors.New("workflow: the run went on without this code (it blocked outside the workflow API and was reported; see BlockedError)")
+
 func (r *runEnv) Go(fn func()) {
+	if !r.enter() {
+		return
+	}
+	defer r.leave()
 	if r.inQuery {
 		panic("workflow: a query handler must not start coroutines")
 	}
@@ -33,13 +52,29 @@ func (r *runEnv) Go(fn func()) {
 	r.sched.Spawn("workflow.Go #"+strconv.Itoa(r.coroutines), fn)
 }
 
-func (r *runEnv) Now() time.Time { return r.now }
+func (r *runEnv) Now() time.Time {
+	if !r.enter() {
+		return time.Time{}
+	}
+	defer r.leave()
+	return r.now
+}
 
-func (r *runEnv) Replaying() bool { return r.replaying }
+func (r *runEnv) Replaying() bool {
+	if !r.enter() {
+		return false
+	}
+	defer r.leave()
+	return r.replaying
+}
 
 func (r *runEnv) Logger() *slog.Logger { return r.logger }
 
 func (r *runEnv) Info() wfenv.Info {
+	if !r.enter() {
+		return wfenv.Info{InstanceID: r.opts.InstanceID, ExecutionID: r.opts.ExecutionID}
+	}
+	defer r.leave()
 	return wfenv.Info{
 		InstanceID:           r.opts.InstanceID,
 		ExecutionID:          r.opts.ExecutionID,
@@ -62,8 +97,11 @@ func (r *runEnv) Encode(v any) ([]byte, error) { return r.conv.Encode(v) }
 // task is retried, by a worker that has the key.
 func (r *runEnv) Decode(data []byte, v any) error {
 	err := r.conv.Decode(data, v)
-	if err != nil && !r.inQuery && errors.Is(err, sentinel.PayloadUnavailable) {
-		r.exec().fail(fmt.Errorf("workflow %s: %w", r.workflowName, err))
+	if err != nil && errors.Is(err, sentinel.PayloadUnavailable) && r.enter() {
+		if !r.inQuery {
+			r.exec().fail(fmt.Errorf("workflow %s: %w", r.workflowName, err))
+		}
+		r.leave()
 	}
 	return err
 }
@@ -75,17 +113,29 @@ func (r *runEnv) exec() *Executor { return (*Executor)(r) }
 // Executor.dropped) takes the hole's ID without a history event: the run
 // canceled it before its task committed, and the code must do so again.
 func (r *runEnv) schedule(ev history.Event, done wfenv.Callback, waitCancel bool) int64 {
+	id, ok := r.scheduleEntered(ev, done, waitCancel)
+	if !ok {
+		r.stop()
+	}
+	return id
+}
+
+func (r *runEnv) scheduleEntered(ev history.Event, done wfenv.Callback, waitCancel bool) (int64, bool) {
+	if !r.enter() {
+		return 0, true
+	}
+	defer r.leave()
 	e := r.exec()
 	if e.err == nil && !e.inQuery && e.dropped() {
 		e.lastID++
 		ev.ID, ev.Time = e.lastID, e.now
 		r.pending[ev.ID] = &command{event: ev, done: done, waitCancel: waitCancel, hole: true}
 		e.holes = append(e.holes, ev.ID)
-		return ev.ID
+		return ev.ID, true
 	}
 	out, ok := e.record(ev)
 	if !ok {
-		return 0
+		return 0, false
 	}
 	c := &command{event: out, done: done, waitCancel: waitCancel}
 	if !e.replaying {
@@ -93,7 +143,25 @@ func (r *runEnv) schedule(ev history.Event, done wfenv.Callback, waitCancel bool
 		e.unsent = append(e.unsent, out.ID)
 	}
 	r.pending[out.ID] = c
-	return out.ID
+	return out.ID, true
+}
+
+// nextEventID is the ID the next event of the run will get.
+func (r *runEnv) nextEventID() int64 {
+	if !r.enter() {
+		return 0
+	}
+	defer r.leave()
+	return r.lastID + 1
+}
+
+// stop parks workflow code for good after a command the run could not
+// take (see Executor.record): nothing it does next may reach the run.
+// Called outside enter/leave, since it blocks.
+func (r *runEnv) stop() {
+	if r.sched.Running() {
+		r.sched.BlockForever()
+	}
 }
 
 // drop forgets a command canceled before its task committed: its event
@@ -134,7 +202,7 @@ func (r *runEnv) ScheduleActivity(req wfenv.ActivityRequest, done wfenv.Callback
 }
 
 func (r *runEnv) ScheduleTimer(d time.Duration, done wfenv.Callback) int64 {
-	return r.schedule(history.Event{Kind: history.TimerScheduled, FireAt: r.now.Add(d)}, done, false)
+	return r.schedule(history.Event{Kind: history.TimerScheduled, FireAt: r.Now().Add(d)}, done, false)
 }
 
 func (r *runEnv) ScheduleSubWorkflow(req wfenv.SubWorkflowRequest, done wfenv.Callback) int64 {
@@ -150,7 +218,7 @@ func (r *runEnv) ScheduleSubWorkflow(req wfenv.SubWorkflowRequest, done wfenv.Ca
 		if run == "" {
 			run = r.opts.InstanceID
 		}
-		id = run + "-" + strconv.FormatInt(r.lastID+1, 10)
+		id = run + "-" + strconv.FormatInt(r.nextEventID(), 10)
 	}
 	return r.schedule(history.Event{
 		Kind:        history.SubWorkflowScheduled,
@@ -180,13 +248,23 @@ func (r *runEnv) SignalWorkflow(instanceID, name string, arg []byte, done wfenv.
 // cannot be canceled once sent. A command canceled before its task commits
 // is dropped instead (see drop): nothing of it is recorded.
 func (r *runEnv) CancelCommand(id int64) {
+	if !r.cancelEntered(id) {
+		r.stop()
+	}
+}
+
+func (r *runEnv) cancelEntered(id int64) bool {
+	if !r.enter() {
+		return true
+	}
+	defer r.leave()
 	c := r.pending[id]
 	if c == nil || c.cancelRequested {
-		return
+		return true
 	}
 	if c.unsent || c.hole {
 		r.drop(c)
-		return
+		return true
 	}
 	var kind history.Kind
 	switch c.event.Kind {
@@ -197,50 +275,105 @@ func (r *runEnv) CancelCommand(id int64) {
 	case history.SubWorkflowScheduled:
 		kind = history.SubWorkflowCancelRequested
 	default:
-		return
+		return true
 	}
 	// The target's name and instance travel along, so the worker can act on
 	// the cancel from this event alone.
 	if _, ok := r.exec().record(history.Event{Kind: kind, ScheduleID: id, Name: c.event.Name, InstanceID: c.event.InstanceID}); !ok {
-		return
+		return false
 	}
 	c.cancelRequested = true
 	if c.waitCancel {
-		return
+		return true
 	}
 	delete(r.pending, id)
 	c.done(nil, workflow.Canceled)
+	return true
 }
 
 func (r *runEnv) SideEffect(fn func() ([]byte, error)) ([]byte, error) {
-	if r.replaying {
-		ev, ok := r.exec().record(history.Event{Kind: history.SideEffectRecorded})
-		if !ok {
-			return nil, r.err
-		}
-		return ev.Result, ErrorFromFailure(ev.Failure)
+	if !r.enter() {
+		return nil, errDropped
 	}
-	if r.inQuery {
+	replaying, inQuery := r.replaying, r.inQuery
+	r.leave()
+	if replaying {
+		return r.recordSideEffect(history.Event{Kind: history.SideEffectRecorded}, true)
+	}
+	if inQuery {
 		panic("workflow: a query handler must not record side effects")
 	}
+	// fn is user code: it runs outside enter/leave.
 	result, err := fn()
-	r.exec().record(history.Event{Kind: history.SideEffectRecorded, Result: result, Failure: FailureFromError(err)})
+	if _, rerr := r.recordSideEffect(history.Event{Kind: history.SideEffectRecorded, Result: result, Failure: FailureFromError(err)}, false); rerr != nil {
+		return nil, rerr
+	}
 	return result, err
 }
 
-func (r *runEnv) UpsertSearchAttributes(attrs map[string]string) error {
+// recordSideEffect records a side effect's event and returns, replaying,
+// the recorded result.
+func (r *runEnv) recordSideEffect(ev history.Event, replaying bool) ([]byte, error) {
+	out, err := r.recordEntered(ev)
+	if err != nil {
+		return nil, err
+	}
+	if !replaying {
+		return ev.Result, nil
+	}
+	return out.Result, ErrorFromFailure(out.Failure)
+}
+
+// recordEntered records an event from workflow code and parks the code
+// for good if the run cannot take it.
+func (r *runEnv) recordEntered(ev history.Event) (history.Event, error) {
+	if !r.enter() {
+		return ev, errDropped
+	}
 	if r.inQuery {
+		r.leave()
+		panic("workflow: a query handler must not change the workflow's state (schedule work, cancel, start coroutines)")
+	}
+	out, ok := r.exec().record(ev)
+	err := r.err
+	r.leave()
+	if !ok {
+		r.stop()
+		return out, err
+	}
+	return out, nil
+}
+
+func (r *runEnv) UpsertSearchAttributes(attrs map[string]string) error {
+	if !r.enter() {
+		return errDropped
+	}
+	inQuery := r.inQuery
+	r.leave()
+	if inQuery {
 		panic("workflow: a query handler must not upsert search attributes")
 	}
-	if _, ok := r.exec().record(history.Event{Kind: history.SearchAttributesUpserted, SearchAttributes: maps.Clone(attrs)}); !ok {
-		return r.err
-	}
-	return nil
+	_, err := r.recordEntered(history.Event{Kind: history.SearchAttributesUpserted, SearchAttributes: maps.Clone(attrs)})
+	return err
 }
 
 func (r *runEnv) GetVersion(changeID string, minSupported, maxSupported int) int {
+	v, ok := r.getVersionEntered(changeID, minSupported, maxSupported)
+	if !ok {
+		r.stop()
+	}
+	return v
+}
+
+// getVersionEntered is GetVersion; it reports false when the run cannot go
+// on (the code must be stopped).
+func (r *runEnv) getVersionEntered(changeID string, minSupported, maxSupported int) (int, bool) {
+	if !r.enter() {
+		return maxSupported, true
+	}
+	defer r.leave()
 	if v, ok := r.versions[changeID]; ok {
-		return v
+		return v, true
 	}
 	e := r.exec()
 	v := maxSupported
@@ -251,14 +384,14 @@ func (r *runEnv) GetVersion(changeID string, minSupported, maxSupported int) int
 	switch {
 	case !r.replaying:
 		if _, ok := e.record(history.Event{Kind: history.VersionMarker, Name: changeID, Version: v}); !ok {
-			return v
+			return v, false
 		}
 	case h != nil && h.Kind == history.VersionMarker && h.Name == changeID:
 		if v = h.Version; v < minSupported || v > maxSupported {
 			break
 		}
 		if _, ok := e.record(history.Event{Kind: history.VersionMarker, Name: changeID}); !ok {
-			return v
+			return v, false
 		}
 	default:
 		// The run passed this point before the change existed.
@@ -272,33 +405,44 @@ func (r *runEnv) GetVersion(changeID string, minSupported, maxSupported int) int
 				changeID, v, minSupported, maxSupported)
 		}
 		e.fail(e.nondeterminism(h, &history.Event{Kind: history.VersionMarker, Name: changeID}, detail))
-		if r.sched.Running() {
-			r.sched.BlockForever()
-		}
-		return v
+		return v, false
 	}
 	r.versions[changeID] = v
-	return v
+	return v, true
 }
 
 func (r *runEnv) SignalChannel(name string, create func() (any, func([]byte))) any {
+	if !r.enter() {
+		// A channel of its own, which nothing feeds.
+		ch, _ := create()
+		return ch
+	}
 	s := r.signals[name]
 	if s == nil {
 		s = &signalState{}
 		r.signals[name] = s
 	}
 	if s.ch != nil {
+		r.leave()
 		return s.ch
 	}
 	s.ch, s.sink = create()
-	for _, p := range s.pending {
-		s.sink(p)
-	}
+	pending, sink := s.pending, s.sink
 	s.pending = nil
+	r.leave()
+	// The sink decodes (which may fetch a stored payload): outside
+	// enter/leave.
+	for _, p := range pending {
+		sink(p)
+	}
 	return s.ch
 }
 
 func (r *runEnv) SetQueryHandler(name string, handler reflect.Value) {
+	if !r.enter() {
+		return
+	}
+	defer r.leave()
 	r.queries[name] = handler
 }
 

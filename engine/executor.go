@@ -169,7 +169,7 @@ func NewExecutor(opts Options) (*Executor, error) {
 		base = slog.New(slog.DiscardHandler)
 	}
 	e.log = base.With(logkey.Instance, opts.InstanceID, logkey.Execution, opts.ExecutionID)
-	e.logger = slog.New(&replayFilter{inner: e.log.Handler(), replaying: &e.replaying})
+	e.logger = slog.New(&replayFilter{inner: e.log.Handler(), replaying: &e.replaying, sched: e.sched})
 	return e, nil
 }
 
@@ -596,11 +596,7 @@ func (e *Executor) start(ev *history.Event) error {
 		}})
 	}
 	in := append([]reflect.Value{reflect.ValueOf(ctx)}, args...)
-	e.sched.Spawn("main", func() {
-		out := e.fn.Call(in)
-		e.mainDone, e.mainOut = true, out
-		e.sched.Halt()
-	})
+	e.sched.Spawn("main", e.mainCoroutine(in))
 	if e.cancelAsked {
 		cancel()
 	}
@@ -623,15 +619,24 @@ func (e *Executor) startDynamic(ev *history.Event, d *registry.Dynamic) error {
 	// The values decode through runEnv.Decode, so one this worker cannot
 	// read fails the task, as the arguments of a registered workflow do.
 	in := []reflect.Value{reflect.ValueOf(ctx), reflect.ValueOf(ev.Name), reflect.ValueOf(converter.NewEncodedValues((*runEnv)(e), ev.Args))}
-	e.sched.Spawn("main", func() {
-		out := e.fn.Call(in)
-		e.mainDone, e.mainOut = true, out
-		e.sched.Halt()
-	})
+	e.sched.Spawn("main", e.mainCoroutine(in))
 	if e.cancelAsked {
 		cancel()
 	}
 	return nil
+}
+
+// mainCoroutine calls the workflow function and keeps what it returns.
+func (e *Executor) mainCoroutine(in []reflect.Value) func() {
+	return func() {
+		out := e.fn.Call(in)
+		if !e.sched.Enter() {
+			return // the run went on without this code (see runEnv.enter)
+		}
+		e.mainDone, e.mainOut = true, out
+		e.sched.Leave()
+		e.sched.Halt()
+	}
 }
 
 // extractHeader gives the root context what the start's header carries,
@@ -753,7 +758,8 @@ func (e *Executor) finish(ev history.Event) error {
 // record adds an event the run produced: during Replay it must match the
 // next event of the history (which it returns); otherwise it gets the next
 // ID and goes into the output. It reports false when the executor cannot go
-// on; called from workflow code it then never returns.
+// on; workflow code must then not go on (runEnv.stop), which its caller
+// sees to once out of runEnv.enter/leave.
 func (e *Executor) record(ev history.Event) (history.Event, bool) {
 	if e.inQuery {
 		panic("workflow: a query handler must not change the workflow's state (schedule work, cancel, start coroutines)")
@@ -782,10 +788,6 @@ func (e *Executor) record(ev history.Event) (history.Event, bool) {
 			e.lastID = h.ID
 			return h, true
 		}
-	}
-	if e.sched.Running() {
-		// Workflow code must not go on past a command the run cannot take.
-		e.sched.BlockForever()
 	}
 	return ev, false
 }

@@ -203,6 +203,10 @@ func (e *Executor) startUpdate(ev *history.Event) error {
 			result, err = e.runHandler(ev.Name, h.handler, args)
 		}
 		completion.Result, completion.Failure = result, FailureFromError(err)
+		if !e.sched.Enter() {
+			return // the run went on without this code (see runEnv.enter)
+		}
+		defer e.sched.Leave()
 		out, ok := e.record(completion)
 		if !ok {
 			return
@@ -243,6 +247,10 @@ func (e *Executor) answerUnfinished() {
 }
 
 func (r *runEnv) SetUpdateHandler(name string, handler, validator reflect.Value) {
+	if !r.enter() {
+		return
+	}
+	defer r.leave()
 	if r.inQuery {
 		panic("workflow: a query handler or update validator must not register handlers")
 	}
@@ -250,6 +258,10 @@ func (r *runEnv) SetUpdateHandler(name string, handler, validator reflect.Value)
 }
 
 func (r *runEnv) UpdatesRunning() int {
+	if !r.enter() {
+		return 0
+	}
+	defer r.leave()
 	n := 0
 	for _, u := range r.updates {
 		if !u.done {

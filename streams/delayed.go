@@ -25,6 +25,9 @@ func (b *Backend) PublishStartAt(ctx context.Context, queue, instanceID string, 
 	if !at.After(time.Now()) {
 		return b.PublishEvent(ctx, queue, instanceID, e)
 	}
+	if err := b.FitEvent(ctx, instanceID, e); err != nil {
+		return err
+	}
 	return b.publishAt(ctx, queue, instanceID, e, at, b.n.runStart)
 }
 

@@ -141,6 +141,36 @@ func (b *Backend) storePayload(ctx context.Context, inst, run string, p *[]byte)
 	return nil
 }
 
+// adoptPayload copies a payload stored for another run than inst's run to
+// an object of that run, and points *p at it; other payloads are left.
+func (b *Backend) adoptPayload(ctx context.Context, inst, run string, p *[]byte) error {
+	if !isRef(*p) {
+		return nil
+	}
+	r, err := parseRef((*p)[2:])
+	if err != nil {
+		return err
+	}
+	if run == "" {
+		run = "-"
+	}
+	// Payloads sent to an instance without naming its run are stored
+	// under "-" and referenced from there by the run that takes them.
+	if strings.HasPrefix(r.Name, inst+"/"+run+"/") || strings.HasPrefix(r.Name, inst+"/-/") ||
+		(run == "-" && strings.HasPrefix(r.Name, inst+"/")) {
+		return nil
+	}
+	data, err := b.fetchPayload(r.Name)
+	if err != nil {
+		return fmt.Errorf("streams: copy a stored payload to run %s of %s: %w", run, inst, err)
+	}
+	if err := b.storePayload(ctx, inst, run, &data); err != nil {
+		return err
+	}
+	*p = data
+	return nil
+}
+
 // fetchPayload reads a stored payload.
 func (b *Backend) fetchPayload(name string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.payloadTimeout())
@@ -233,12 +263,23 @@ func (b *Backend) fitPayloads(ctx context.Context, inst, run string, ps []*[]byt
 }
 
 // fitEvents is fitPayloads for the events of a commit or an inbox message.
+// A reference to an object stored for another run (a child's arguments
+// stored under its parent, a signal's under its sender, a continued run's
+// arguments under the run before) is first copied to an object of this
+// run: removing that other instance, or the older run, deletes its
+// objects, which must not take this run's payloads with them.
 func (b *Backend) fitEvents(ctx context.Context, instanceID, executionID string, events []history.Event) error {
 	inst, err := EncodeInstanceID(instanceID)
 	if err != nil {
 		return err
 	}
-	return b.fitPayloads(ctx, inst, executionID, eventPayloads(events), func() (int, error) {
+	ps := eventPayloads(events)
+	for _, p := range ps {
+		if err := b.adoptPayload(ctx, inst, executionID, p); err != nil {
+			return err
+		}
+	}
+	return b.fitPayloads(ctx, inst, executionID, ps, func() (int, error) {
 		data, err := history.EncodeCommit(&history.Commit{ID: "x", Events: events})
 		return len(data), err
 	})

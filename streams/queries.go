@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/logkey"
 )
@@ -28,10 +29,55 @@ type QueryRequest struct {
 type QueryResponse struct {
 	Result  []byte           `json:"result,omitempty"`
 	Failure *history.Failure `json:"failure,omitempty"`
+	// Unavailable is set when the failure is a payload the worker could
+	// not read (ErrPayloadUnavailable: the query's arguments or the run's
+	// history), KeyID when the reason is a key it lacks. Err keeps both
+	// matchable on the caller's side.
+	Unavailable bool   `json:"unavailable,omitempty"`
+	KeyID       string `json:"key_id,omitempty"`
 }
+
+// NewQueryFailure is the answer for a query that failed with err.
+func NewQueryFailure(f *history.Failure, err error) *QueryResponse {
+	r := &QueryResponse{Failure: f}
+	if errors.Is(err, ErrPayloadUnavailable) {
+		r.Unavailable = true
+		if knf, ok := errors.AsType[*codec.KeyNotFoundError](err); ok {
+			r.KeyID = knf.KeyID
+		}
+	}
+	return r
+}
+
+// Err rebuilds, around failure (the error the answer's Failure makes), what
+// the worker's error matched: ErrPayloadUnavailable, and a
+// *codec.KeyNotFoundError naming the key.
+func (r *QueryResponse) Err(failure error) error {
+	if !r.Unavailable {
+		return failure
+	}
+	errs := []error{failure, ErrPayloadUnavailable}
+	if r.KeyID != "" {
+		errs = append(errs, &codec.KeyNotFoundError{KeyID: r.KeyID})
+	}
+	return &remoteError{msg: failure.Error(), errs: errs}
+}
+
+// remoteError is an error from another process with what it matched there.
+type remoteError struct {
+	msg  string
+	errs []error
+}
+
+func (e *remoteError) Error() string   { return e.msg }
+func (e *remoteError) Unwrap() []error { return e.errs }
 
 // ErrNoQueryResponder means no worker serves the queue's queries.
 var ErrNoQueryResponder = errors.New("streams: no worker is serving queries on the queue")
+
+// failureTypePayloadTooLarge is workflow.ErrTypePayloadTooLarge (streams
+// does not import package workflow).
+const failureTypePayloadTooLarge = "PayloadTooLarge"
 
 // queryWorkers is the queue group all workers of a queue answer queries in,
 // so each query is answered by one worker.
@@ -95,6 +141,14 @@ func (b *Backend) ServeQueries(queue string, handle func(*QueryRequest) *QueryRe
 		data, err := json.Marshal(resp)
 		if err != nil {
 			data, _ = json.Marshal(&QueryResponse{Failure: &history.Failure{Message: "encode query answer: " + err.Error()}})
+		}
+		if err := b.checkSize("the answer to query "+req.Name, len(data)+len(msg.Reply)+64); err != nil {
+			// Answers are not moved to the object store: tell the
+			// caller now rather than let it wait for its timeout.
+			data, _ = json.Marshal(&QueryResponse{Failure: &history.Failure{
+				Type:    failureTypePayloadTooLarge,
+				Message: err.Error() + " (query answers are not moved to the object store: return less, or read large values another way)",
+			}})
 		}
 		if err := msg.Respond(data); err != nil {
 			b.log.Warn("answering a query failed", logkey.Err, err)

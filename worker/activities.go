@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -61,7 +62,11 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 		return
 	}
 	t := m.Task
-	log := w.log.With(logkey.Instance, t.InstanceID, logkey.Execution, t.ExecutionID, logkey.Activity, t.Name, logkey.Attempt, m.Attempt())
+	ref := streams.ActivityRef{InstanceID: t.InstanceID, ExecutionID: t.ExecutionID, ScheduleID: t.ScheduleID}
+	handBacks := w.handBacks(m, ref)
+	// Deliveries that handed the task back unrun are not attempts.
+	attempt := max(m.Attempt()-handBacks, 1)
+	log := w.log.With(logkey.Instance, t.InstanceID, logkey.Execution, t.ExecutionID, logkey.Activity, t.Name, logkey.Attempt, attempt)
 	fn, ok := w.reg.Activity(t.Name)
 	if !ok {
 		if wait := w.opts.UnknownNameTimeout - time.Since(t.ScheduledAt); wait > 0 {
@@ -76,11 +81,11 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 		return
 	}
 
-	details := newAttemptDetails(w, streams.ActivityRef{InstanceID: t.InstanceID, ExecutionID: t.ExecutionID, ScheduleID: t.ScheduleID}, m.Attempt(), log)
+	details := newAttemptDetails(w, ref, attempt, log)
 	// One span per attempt, a child of the task that scheduled it.
-	sctx, span := w.startActivitySpan(m)
+	sctx, span := w.startActivitySpan(m, attempt)
 	began := time.Now()
-	result, err := w.callActivity(sctx, m, fn, details)
+	result, err := w.callActivity(sctx, m, attempt, fn, details)
 	took := time.Since(began)
 	if errors.Is(err, actenv.ErrResultPending) {
 		// The attempt's span ends here; the outside system completes it.
@@ -92,20 +97,20 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 	if errors.Is(err, actrun.ErrArgumentsUnavailable) {
 		// Not the arguments' fault: this worker lacks their key, or the
 		// object store did not give them. The task waits for a worker
-		// that can read them; it must not fail the activity.
-		delay := backoff(w.opts.TaskRetryDelay, m.Deliveries())
-		log.Warn("activity arguments cannot be read by this worker; handing the task back", unavailableAttrs(err, delay)...)
-		_ = m.NakWithDelay(delay)
+		// that can read them; it must not fail the activity, nor use
+		// up its attempts.
+		w.handBack(m, ref, handBacks+1, err, log)
 		return
 	}
 	if err == nil {
 		w.recordActivity(m, began, took, outcomeCompleted)
 		if w.finishActivity(m, result, nil, log) {
 			details.remove()
+			w.forgetHandBacks(ref, handBacks, log)
 		}
 		return
 	}
-	if delay, retry := w.retryDelay(m, err); retry {
+	if delay, retry := w.retryDelay(attempt, m, err); retry {
 		w.recordActivity(m, began, took, outcomeRetry)
 		// The next attempt reads the last details this one recorded.
 		details.flush(true)
@@ -117,13 +122,61 @@ func (w *Worker) runActivity(m *streams.ActivityMessage) {
 	log.Warn("activity failed", logkey.Err, err)
 	if w.finishActivity(m, nil, engine.FailureFromError(err), log) {
 		details.remove()
+		w.forgetHandBacks(ref, handBacks, log)
+	}
+}
+
+// handBacks returns how many deliveries of the task were handed back
+// unrun (see streams.ActivityHandBacks); a first delivery had none. If
+// the count cannot be read, they count as attempts.
+func (w *Worker) handBacks(m *streams.ActivityMessage, ref streams.ActivityRef) int {
+	if m.Deliveries() <= 1 {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := w.b.ActivityHandBacks(ctx, ref)
+	if err != nil {
+		w.log.Warn("cannot read how often an activity task was handed back; counting those deliveries as attempts",
+			logkey.Instance, ref.InstanceID, logkey.Activity, m.Task.Name, logkey.Err, err)
+		return 0
+	}
+	return n
+}
+
+// handBack puts the task back on its queue unrun, for a worker that can
+// read its arguments: the n-th time, with the task backoff for n
+// (TaskRetryDelay doubled per hand-back, at most a minute), and records n
+// so the deliveries are not counted as attempts.
+func (w *Worker) handBack(m *streams.ActivityMessage, ref streams.ActivityRef, n int, err error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if perr := w.b.PutActivityHandBacks(ctx, ref, n); perr != nil {
+		log.Warn("cannot record an activity task's hand-back; the delivery will count as an attempt", logkey.Err, perr)
+	}
+	delay := backoff(w.opts.TaskRetryDelay, uint64(n))
+	w.recordHandBack(m)
+	log.Warn("activity arguments cannot be read by this worker; handing the task back",
+		append(unavailableAttrs(err, delay), "hand_backs", n)...)
+	_ = m.NakWithDelay(delay)
+}
+
+// forgetHandBacks removes the hand-back count of an activity that ended.
+func (w *Worker) forgetHandBacks(ref streams.ActivityRef, n int, log *slog.Logger) {
+	if n == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.b.DeleteActivityHandBacks(ctx, ref); err != nil {
+		log.Debug("removing an activity's hand-back count failed; its TTL will", logkey.Err, err)
 	}
 }
 
 // callActivity runs the activity function with its deadline, lease keeping,
 // heartbeat timeout, heartbeat details and panic recovery. The activity's
 // context derives from sctx, which holds the attempt's span.
-func (w *Worker) callActivity(sctx context.Context, m *streams.ActivityMessage, fn any, details *attemptDetails) ([]byte, error) {
+func (w *Worker) callActivity(sctx context.Context, m *streams.ActivityMessage, attempt int, fn any, details *attemptDetails) ([]byte, error) {
 	t := m.Task
 	opts := t.Options
 	timeout, cause := opts.StartToClose, actrun.ErrStartToClose
@@ -157,7 +210,7 @@ func (w *Worker) callActivity(sctx context.Context, m *streams.ActivityMessage, 
 		ExecutionID:  t.ExecutionID,
 		ActivityName: t.Name,
 		ScheduleID:   t.ScheduleID,
-		Attempt:      m.Attempt(),
+		Attempt:      attempt,
 		ScheduledAt:  t.ScheduledAt,
 		Heartbeat: func(d ...any) {
 			mu.Lock()
@@ -217,8 +270,8 @@ func (w *Worker) callActivity(sctx context.Context, m *streams.ActivityMessage, 
 
 // retryDelay says whether a failed attempt is retried, and after how long,
 // under the task's retry policy.
-func (w *Worker) retryDelay(m *streams.ActivityMessage, err error) (time.Duration, bool) {
-	return actrun.RetryDelay(m.Task.Options, m.Attempt(), time.Since(m.Task.ScheduledAt), err)
+func (w *Worker) retryDelay(attempt int, m *streams.ActivityMessage, err error) (time.Duration, bool) {
+	return actrun.RetryDelay(m.Task.Options, attempt, time.Since(m.Task.ScheduledAt), err)
 }
 
 // Bounds of the retries of an activity's report (see reportOutcome).

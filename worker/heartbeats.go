@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -79,6 +80,12 @@ func (d *attemptDetails) flush(force bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := d.w.b.PutHeartbeatDetails(ctx, d.ref, pending); err != nil {
+		if errors.Is(err, streams.ErrPayloadTooLarge) {
+			// Heartbeat details are not moved to the object store;
+			// trying these again would fail again.
+			d.log.Warn("heartbeat details are too large to store; dropped (a later attempt will not get them)", logkey.Err, err)
+			return
+		}
 		d.log.Warn("storing heartbeat details failed", logkey.Err, err)
 		d.mu.Lock()
 		if d.pending == nil {

@@ -7,8 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jetflow/jetflow/codec"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/logkey"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -37,7 +39,14 @@ func (w *Worker) answerQuery(req *streams.QueryRequest) *streams.QueryResponse {
 		return &streams.QueryResponse{Failure: &history.Failure{Type: typ, Message: fmt.Sprintf(format, args...)}}
 	}
 	failed := func(err error) *streams.QueryResponse {
-		return &streams.QueryResponse{Failure: engine.FailureFromError(err)}
+		if errors.Is(err, streams.ErrPayloadUnavailable) {
+			attrs := []any{logkey.Instance, req.InstanceID, "query", req.Name, logkey.Err, err}
+			if knf, ok := errors.AsType[*codec.KeyNotFoundError](err); ok {
+				attrs = append(attrs, logkey.KeyID, knf.KeyID)
+			}
+			w.log.Warn("query cannot be answered: a payload cannot be read by this worker", attrs...)
+		}
+		return streams.NewQueryFailure(engine.FailureFromError(err), err)
 	}
 	run := req.ExecutionID
 	if run == "" {

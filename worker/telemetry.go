@@ -241,7 +241,7 @@ func (w *Worker) recordRunEnd(queue string, cr *cachedRun, final history.Event) 
 
 // startActivitySpan starts the span of one activity attempt, a child of
 // the task that scheduled it.
-func (w *Worker) startActivitySpan(m *streams.ActivityMessage) (context.Context, trace.Span) {
+func (w *Worker) startActivitySpan(m *streams.ActivityMessage, attempt int) (context.Context, trace.Span) {
 	t := m.Task
 	parent := w.tel.Extract(context.Background(), t.Trace)
 	ctx, span := w.tel.Tracer().Start(parent, "RunActivity "+t.Name, trace.WithSpanKind(trace.SpanKindConsumer))
@@ -254,7 +254,7 @@ func (w *Worker) startActivitySpan(m *streams.ActivityMessage) (context.Context,
 			telemetry.KeyNamespace.String(w.b.Namespace()),
 			telemetry.KeyQueue.String(t.Queue),
 			telemetry.KeyActivity.String(t.Name),
-			telemetry.KeyAttempt.Int(m.Attempt()),
+			telemetry.KeyAttempt.Int(attempt),
 			telemetry.KeyInstanceID.String(t.InstanceID),
 			telemetry.KeyExecutionID.String(t.ExecutionID),
 			telemetry.KeyScheduleID.Int64(t.ScheduleID),
@@ -284,7 +284,17 @@ const (
 	outcomeCompleted = "completed"
 	outcomeFailed    = "failed"
 	outcomeRetry     = "retry"
+	// outcomeHandedBack: not an attempt; the task went back to the queue
+	// unrun (counted in ActivityRetries only).
+	outcomeHandedBack = "handed_back"
 )
+
+// recordHandBack counts an activity task handed back unrun.
+func (w *Worker) recordHandBack(m *streams.ActivityMessage) {
+	t := m.Task
+	w.tel.ActivityRetries.Add(context.Background(), 1,
+		w.tel.Attrs(t.Queue, telemetry.KeyActivity, t.Name, telemetry.KeyOutcome, outcomeHandedBack))
+}
 
 // tracedQuery answers a query inside a span, a child of the caller's.
 func (w *Worker) tracedQuery(req *streams.QueryRequest) *streams.QueryResponse {

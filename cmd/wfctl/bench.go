@@ -173,7 +173,7 @@ for timers, whose waits all overlap).`,
 			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phase to `FILE`")
 			fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
 			fs.BoolVar(&withOTel, "otel", false, "turn OpenTelemetry on (every trace sampled and exported to nowhere, metrics aggregated) to measure its cost")
-			fs.StringVar(&codecName, "codec", "none", "payload codec `C`: none, zstd, aes (AES-256-GCM, a random key) or zstd+aes")
+			fs.StringVar(&codecName, "codec", "none", "payload codec `C`: none, zstd, aes (AES-256-GCM, a random key) or zstd+aes; a comma-separated list runs each in turn on one server and prints a table")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			if args[0] == updatesWorkload {
@@ -217,11 +217,13 @@ for timers, whose waits all overlap).`,
 				return usageErrorf("bench: --dir and --tcp are for the embedded server; they do not go with --server")
 			}
 			cfg.Logger = a.log
-			codecOpts, err := benchCodec(codecName)
+			codecs, err := benchCodecs(codecName)
 			if err != nil {
 				return usageErrorf("bench: %v", err)
 			}
-			cfg.Streams = append(cfg.Streams, codecOpts...)
+			if len(codecs) == 1 {
+				cfg.Streams = append(cfg.Streams, codecs[0].opts...)
+			}
 
 			target := bench.Target{Dir: dir, TCP: tcp, Logger: a.log}
 			if external {
@@ -250,6 +252,9 @@ for timers, whose waits all overlap).`,
 			}
 			defer env.Close()
 			fmt.Fprintf(a.stderr, "bench %s on %s\n", w, env.Describe())
+			if len(codecs) > 1 {
+				return benchEachCodec(ctx, a, env, cfg, codecs, func() *progressLine { return newProgressLine(a.stderr, w) }, asJSON)
+			}
 			rep, err := bench.Run(ctx, env, cfg)
 			p.end()
 			if err != nil {

@@ -86,6 +86,31 @@ func TestBenchHumanOutput(t *testing.T) {
 	}
 }
 
+// A --codec list runs each codec in turn and prints them side by side, or
+// a JSON array of the reports.
+func TestBenchCodecList(t *testing.T) {
+	r := runWfctl(t, commandTimeout, "bench", "simple", "-n", "10", "-c", "5", "--warmup", "0", "--floor=false",
+		"--resultsize", "2048", "--codec", "none,zstd,aes,zstd+aes")
+	require.Equal(t, 0, r.code, r)
+	table := r.stdout[strings.LastIndex(r.stdout, "codec  "):]
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	require.Len(t, lines, 5, table)
+	assert.Contains(t, lines[0], "stored bytes/workflow")
+	for i, name := range []string{"none", "zstd", "aes", "zstd+aes"} {
+		assert.Equal(t, name, strings.Fields(lines[i+1])[0])
+		assert.Contains(t, r.stdout, "== codec "+name)
+	}
+
+	j := runWfctl(t, commandTimeout, "bench", "simple", "-n", "5", "-c", "5", "--warmup", "0", "--floor=false",
+		"--codec", "none,zstd", "--json")
+	require.Equal(t, 0, j.code, j)
+	var reps []codecReport
+	require.NoError(t, json.Unmarshal([]byte(j.stdout), &reps), j)
+	require.Len(t, reps, 2)
+	assert.Equal(t, "zstd", reps[1].Codec)
+	assert.Equal(t, 5, reps[1].Report.Workflows)
+}
+
 // TestBenchExternalServer runs against a server of its own and leaves no
 // namespace behind.
 func TestBenchExternalServer(t *testing.T) {
@@ -131,6 +156,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"bench", "simple", "--workers", "0"}, "--workers must be at least 1"},
 		{[]string{"bench", "simple", "--server", "nats://127.0.0.1:1", "--dir", "x"}, "--dir and --tcp are for the embedded server"},
 		{[]string{"bench", "simple", "--bogus"}, "bench: unknown flag --bogus"},
+		{[]string{"bench", "simple", "--codec", "zstd,rot13"}, `unknown codec "rot13"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runWfctl(t, commandTimeout, tc.args...)

@@ -73,7 +73,9 @@ func (e *BlockedError) Error() string {
 //
 // The fields a coroutine reads or writes are atomic: a coroutine reported
 // blocked keeps running unsynchronised with the driver, and must not race
-// with it when it comes back to the workflow API.
+// with it when it comes back to the workflow API. The state the workflow
+// API keeps outside the scheduler is guarded the same way with Enter and
+// Leave.
 type Scheduler struct {
 	cos      []*coroutine
 	current  atomic.Pointer[coroutine]
@@ -81,9 +83,17 @@ type Scheduler struct {
 	timer    *time.Timer
 	halted   atomic.Bool
 	aborting atomic.Bool
-	closed   chan struct{}
-	isClosed bool
-	err      error
+	// abandoned is set when a coroutine was reported blocked: from then
+	// on nothing may Enter. entered counts the callers between Enter and
+	// Leave; the driver waits for it to drop to 0 after setting
+	// abandoned, so what a blocked coroutine did inside happens before
+	// whatever the driver does next, and nothing it does later reaches
+	// the run.
+	abandoned atomic.Bool
+	entered   atomic.Int32
+	closed    chan struct{}
+	isClosed  bool
+	err       error
 }
 
 type coroutine struct {
@@ -140,16 +150,48 @@ func (s *Scheduler) Halt() { s.halted.Store(true) }
 // Halted reports whether Halt was called.
 func (s *Scheduler) Halted() bool { return s.halted.Load() }
 
+// Enter starts a call of workflow code into the state the run keeps
+// outside the scheduler (the executor's), which the driver also reads and
+// writes; Leave ends it. It returns false, and the caller must then leave
+// that state alone and not call Leave, once the scheduler reported a
+// coroutine blocked (that coroutine runs on unsynchronised with the driver)
+// or Close began. The code between Enter and Leave must be short: it must
+// not run user code, block or call Block, since the driver waits for it
+// when it reports a coroutine blocked. Enter and Leave may nest.
+func (s *Scheduler) Enter() bool {
+	s.entered.Add(1)
+	if s.abandoned.Load() || s.aborting.Load() {
+		s.entered.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Leave ends what Enter started.
+func (s *Scheduler) Leave() { s.entered.Add(-1) }
+
 // Block gives control back to the scheduler until cond holds. It returns at
 // once if cond already holds. It must be called from a running coroutine.
 // cond is evaluated by the scheduler while no coroutine runs.
+//
+// A coroutine that was reported blocked and comes back to Block is parked
+// for good (it ends when the scheduler is closed): the run went on without
+// it.
 func (s *Scheduler) Block(cond func() bool) {
 	c := s.current.Load()
-	if c != nil && s.aborting.Load() {
-		// Close is ending this coroutine and a deferred call wants to wait.
+	if !s.Enter() {
+		if !s.aborting.Load() {
+			// The coroutine reported blocked: nothing else runs on an
+			// abandoned scheduler until Close.
+			<-s.closed
+		}
+		// Close is ending this coroutine and a deferred call wants to
+		// wait, or Close has ended.
 		runtime.Goexit()
 	}
-	if cond() {
+	held := cond()
+	s.Leave()
+	if held {
 		return
 	}
 	if c == nil {
@@ -268,6 +310,12 @@ func (s *Scheduler) wait(c *coroutine) error {
 	case <-s.timer.C:
 		c.stuck = true
 		s.current.Store(nil)
+		s.abandoned.Store(true)
+		// The coroutine may be inside Enter/Leave, which is short: let
+		// it finish there before the driver touches the run again.
+		for s.entered.Load() != 0 {
+			runtime.Gosched()
+		}
 		return &BlockedError{Coroutine: c.name, Timeout: s.timeout, Stack: goroutineStack(c.gid.Load())}
 	}
 }
@@ -293,6 +341,10 @@ func (s *Scheduler) Close() {
 		return
 	}
 	s.aborting.Store(true)
+	for s.entered.Load() != 0 {
+		// A coroutine reported blocked is inside Enter/Leave.
+		runtime.Gosched()
+	}
 	for _, c := range s.cos {
 		if c.stuck || !c.started || c.done {
 			continue
