@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jetflow/jetflow/engine"
+	"github.com/jetflow/jetflow/internal/actrun"
+	"github.com/jetflow/jetflow/streams"
 )
 
 // CompleteActivity completes an activity call that returned
@@ -46,6 +49,40 @@ func (c *Client) FailActivity(ctx context.Context, token []byte, cause error) er
 	f.NonRetryable = true
 	if err := c.b.PublishActivityOutcome(ctx, t, nil, f); err != nil {
 		return fmt.Errorf("client: fail activity %s of instance %q: %w", t.ActivityName, t.InstanceID, err)
+	}
+	return nil
+}
+
+// ErrActivityNotPending is returned by RecordActivityHeartbeat for a call
+// that no longer waits for its outcome: it was completed, failed or timed
+// out. The outside system can stop its work.
+var ErrActivityNotPending = streams.ErrActivityNotPending
+
+// RecordActivityHeartbeat tells jetflow that the outside system working on
+// an activity call left pending (activity.ErrResultPending) is still at
+// it. A call whose ActivityOptions.HeartbeatTimeout is set fails with a
+// final Timeout when that long passes without a heartbeat; each heartbeat
+// moves that deadline (never the call's StartToClose or ScheduleToClose).
+// It returns an error matching ErrActivityNotPending once the call has its
+// outcome.
+func (c *Client) RecordActivityHeartbeat(ctx context.Context, token []byte) error {
+	t, err := c.b.DecodeActivityToken(token)
+	if err != nil {
+		return fmt.Errorf("client: record activity heartbeat: %w", err)
+	}
+	pending, err := c.b.ActivityPending(ctx, t)
+	if err != nil {
+		return fmt.Errorf("client: record activity heartbeat: %w", err)
+	}
+	if !pending {
+		return fmt.Errorf("client: activity %s of instance %q: %w", t.ActivityName, t.InstanceID, ErrActivityNotPending)
+	}
+	if t.Heartbeat <= 0 {
+		return nil // nothing to move
+	}
+	at := time.Now().Add(t.Heartbeat)
+	if err := c.b.ScheduleActivityHeartbeatDeadline(ctx, t, at, actrun.AsyncTimeout(t.ActivityName, actrun.ErrHeartbeat, t.Heartbeat)); err != nil {
+		return fmt.Errorf("client: record heartbeat of activity %s of instance %q: %w", t.ActivityName, t.InstanceID, err)
 	}
 	return nil
 }

@@ -634,3 +634,59 @@ func TestContextPropagation(t *testing.T) {
 		assert.Equal(t, []string{"workflow sees acme", "activity sees acme", "child sees acme"}, out)
 	})
 }
+
+// ToolsAsyncHeartbeatWorkflow calls ToolsAsync with a heartbeat timeout
+// of 3 s inside a minute's StartToClose, and reports its outcome.
+func ToolsAsyncHeartbeatWorkflow(ctx workflow.Context, id string) (string, error) {
+	opts := workflow.ActivityOptions{StartToCloseTimeout: time.Minute, HeartbeatTimeout: 3 * time.Second}
+	s, err := workflow.ExecuteActivity[string](ctx, opts, ToolsAsync, id).Get(ctx)
+	if err != nil {
+		var we *workflow.Error
+		if errors.As(err, &we) {
+			return "failed: " + we.Type + ": " + we.Message, nil
+		}
+		return "failed: " + err.Error(), nil
+	}
+	return "done: " + s, nil
+}
+
+// An outside system keeps an asynchronous call alive past its heartbeat
+// timeout by heartbeating; one that falls silent fails it with a
+// heartbeat timeout long before its StartToClose; a heartbeat for a call
+// completed through the client is told so.
+func TestAsyncActivityHeartbeats(t *testing.T) {
+	e := newEnv(t, worker.Options{PollWait: 200 * time.Millisecond}, func(w *worker.Worker) {
+		must(t, w.RegisterWorkflow(ToolsAsyncHeartbeatWorkflow))
+		must(t, w.RegisterActivity(ToolsAsync))
+	})
+	ctx := ctxFor(t)
+	start := func(id string) (*workflow.Instance, []byte) {
+		inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{InstanceID: id}, ToolsAsyncHeartbeatWorkflow, id)
+		require.NoError(t, err)
+		select {
+		case token := <-toolsTokens:
+			return inst, token
+		case <-ctx.Done():
+			t.Fatal("no token")
+			return nil, nil
+		}
+	}
+
+	inst, token := start(uniqueID("async-hb"))
+	began := time.Now()
+	for time.Since(began) < 5*time.Second { // past the 3 s heartbeat timeout
+		require.NoError(t, e.c.RecordActivityHeartbeat(ctx, token))
+		time.Sleep(300 * time.Millisecond) // the outside system's pace, not a wait for a condition
+	}
+	require.NoError(t, e.c.CompleteActivity(ctx, token, "shipped"))
+	res, err := client.GetWorkflowResult[string](ctx, e.c, inst, 20*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "done: shipped", res)
+	assert.ErrorIs(t, e.c.RecordActivityHeartbeat(ctx, token), client.ErrActivityNotPending)
+
+	inst, token = start(uniqueID("async-silent"))
+	res, err = client.GetWorkflowResult[string](ctx, e.c, inst, 30*time.Second) // well inside the minute's StartToClose
+	require.NoError(t, err)
+	assert.Equal(t, "failed: Timeout: activity ToolsAsync: heartbeat timeout of 3s exceeded", res)
+	require.NoError(t, e.c.RecordActivityHeartbeat(ctx, token), "after a timeout a heartbeat is accepted and ignored")
+}

@@ -49,6 +49,13 @@ func (b *Backend) ScheduleRunDeadline(ctx context.Context, queue, instanceID, ru
 // publishAt publishes e as a schedule on the subject subject(inst, run)
 // whose target is the instance's inbox.
 func (b *Backend) publishAt(ctx context.Context, queue, instanceID string, e *history.Event, at time.Time, subject func(inst, run string) string) error {
+	return b.publishAtWithID(ctx, queue, instanceID, e, at, subject, "s:"+e.InboxID)
+}
+
+// publishAtWithID is publishAt with the schedule message's own ID: a
+// schedule moved again and again (a heartbeat deadline) needs a new one
+// each time, or the stream's duplicate window would drop the move.
+func (b *Backend) publishAtWithID(ctx context.Context, queue, instanceID string, e *history.Event, at time.Time, subject func(inst, run string) string, msgID string) error {
 	if err := CheckExecutionID(e.ExecutionID); err != nil {
 		return err
 	}
@@ -61,7 +68,7 @@ func (b *Backend) publishAt(ctx context.Context, queue, instanceID string, e *hi
 	msg.Subject = subject(inst, e.ExecutionID)
 	msg.Header.Set(hdrSchedule, "@at "+at.UTC().Format(time.RFC3339Nano))
 	msg.Header.Set(hdrScheduleTarget, target)
-	msg.Header.Set(jetstream.MsgIDHeader, "s:"+e.InboxID)
+	msg.Header.Set(jetstream.MsgIDHeader, msgID)
 	if _, err := b.publish(ctx, msg); err != nil {
 		return fmt.Errorf("streams: schedule %s of %q at %v: %w", e.Kind, instanceID, at, err)
 	}

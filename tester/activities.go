@@ -33,6 +33,7 @@ type activityTask struct {
 	canceled bool                    // the workflow asked to cancel it
 	done     bool                    // answered, or no longer wanted
 	details  heartbeatDetails        // recorded by its attempts, for the next
+	hbDue    *dueItem                // left pending: its heartbeat deadline
 }
 
 // attemptResult is how an attempt running in wall time ends.

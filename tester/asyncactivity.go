@@ -46,7 +46,41 @@ func (e *env) leavePending(t *activityTask, err error) bool {
 			}})
 		}
 	})
+	e.armPendingHeartbeat(t)
 	return true
+}
+
+// armPendingHeartbeat (re)arms the heartbeat deadline of a call left
+// pending, when it has a heartbeat timeout: the call fails with a Timeout
+// unless RecordActivityHeartbeat comes first.
+func (e *env) armPendingHeartbeat(t *activityTask) {
+	hb := t.opts.Heartbeat
+	if hb <= 0 {
+		return
+	}
+	if t.hbDue != nil {
+		t.hbDue.dead = true
+	}
+	token := string(taskToken(t))
+	t.hbDue = e.schedule(e.now.Add(hb), fmt.Sprintf("the heartbeat deadline of activity %s left pending", t.ev.Name), func() {
+		if t.done {
+			return
+		}
+		delete(e.pending, token)
+		t.answer(history.Event{Kind: history.ActivityFailed, Failure: actrun.AsyncTimeout(t.ev.Name, actrun.ErrHeartbeat, hb)})
+	})
+}
+
+// RecordActivityHeartbeat is client.RecordActivityHeartbeat in the tester:
+// it moves the heartbeat deadline of the pending call of token, in mock
+// time. A token of a call already answered (or timed out) is ignored.
+// Call it from a ScheduleCallback.
+func (wt *WorkflowTester[T]) RecordActivityHeartbeat(token []byte) {
+	wt.e.request("RecordActivityHeartbeat", func() {
+		if t := wt.e.pending[string(token)]; t != nil && !t.done {
+			wt.e.armPendingHeartbeat(t)
+		}
+	})
 }
 
 // CompleteActivity completes the activity call of token (its

@@ -42,6 +42,11 @@ func (w *Worker) leaveActivityPending(m *streams.ActivityMessage, log interface 
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err = w.b.ScheduleActivityDeadline(ctx, token, at, f)
+		if hb := opts.Heartbeat; err == nil && hb > 0 && time.Now().Add(hb).Before(at) {
+			// The outside system keeps the call alive with
+			// client.RecordActivityHeartbeat, each moving this deadline.
+			err = w.b.ScheduleActivityHeartbeatDeadline(ctx, token, time.Now().Add(hb), actrun.AsyncTimeout(t.Name, actrun.ErrHeartbeat, hb))
+		}
 		cancel()
 	}
 	if err != nil {
@@ -53,3 +58,4 @@ func (w *Worker) leaveActivityPending(m *streams.ActivityMessage, log interface 
 	log.Info("activity left pending for an asynchronous completion", "deadline", at)
 	_ = m.Ack()
 }
+

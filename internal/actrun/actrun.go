@@ -57,6 +57,14 @@ func Outcome(ctx context.Context, name string, lim Limits, err error) error {
 	return err
 }
 
+// AsyncTimeout is the failure of an asynchronous activity call (one left
+// pending for client.CompleteActivity) whose timeout cause, of length d,
+// passed before its outcome came. Like every asynchronous outcome it is
+// final.
+func AsyncTimeout(name string, cause error, d time.Duration) *history.Failure {
+	return &history.Failure{Type: workflow.ErrTypeTimeout, Message: TimeoutError(name, cause, d).Error(), NonRetryable: true}
+}
+
 // TimeoutError is the error of an attempt out of time; a schedule-to-close
 // timeout is final.
 func TimeoutError(name string, cause error, d time.Duration) error {
