@@ -223,6 +223,7 @@ func (n names) runDeadline(inst, run string) string {
 func (n names) activityDeadline(inst, run string, scheduleID int64) string {
 	return fmt.Sprintf("wft.%s.s.%s.%s.a%d", n.ns, inst, run, scheduleID)
 }
+
 // activityHeartbeatDeadline is the schedule that ends such a call when the
 // outside system stops heartbeating; each heartbeat moves it.
 func (n names) activityHeartbeatDeadline(inst, run string, scheduleID int64) string {

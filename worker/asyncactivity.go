@@ -58,4 +58,3 @@ func (w *Worker) leaveActivityPending(m *streams.ActivityMessage, log interface 
 	log.Info("activity left pending for an asynchronous completion", "deadline", at)
 	_ = m.Ack()
 }
-
