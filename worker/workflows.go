@@ -228,7 +228,8 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 		}
 	}
 
-	out, err := cr.ex.Execute(events)
+	var out []history.Event
+	keepLease(w.b.AckWait()/3, msgs, func() { out, err = cr.ex.Execute(events) })
 	if err != nil {
 		if !errors.Is(err, engine.ErrRunFinished) {
 			return retryLater(cr, err)
@@ -432,7 +433,7 @@ func (w *Worker) loadRun(ctx context.Context, inst, run string, fresh bool) (*ca
 		return nil, &unknownWorkflowError{name: started.Name, started: started, length: int64(len(events))}
 	}
 	spans := &spanHolder{}
-	ex, err := w.newExecutor(inst, run, spans)
+	ex, err := w.newExecutor(inst, run, started.Queue, spans)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +491,7 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 		return nil, taskOutcome{kind: settleUnknown, unknown: &unknownWorkflowError{name: started.Name, started: *started}}
 	}
 	spans := &spanHolder{}
-	ex, err := w.newExecutor(inst, run, spans)
+	ex, err := w.newExecutor(inst, run, started.Queue, spans)
 	if err != nil {
 		return nil, taskOutcome{kind: settleNak, delay: w.opts.TaskRetryDelay, err: err, warn: "workflow task failed"}
 	}
@@ -515,7 +516,8 @@ func (w *Worker) runRegistered(inst, run string) bool {
 
 // newExecutor makes a run's executor. spans, when given, tags the records
 // of its workflow.Logger with the running task's trace and span IDs.
-func (w *Worker) newExecutor(inst, run string, spans *spanHolder) (*engine.Executor, error) {
+// queue is the run's, for the metrics of its local activities.
+func (w *Worker) newExecutor(inst, run, queue string, spans *spanHolder) (*engine.Executor, error) {
 	log := w.log
 	if spans != nil {
 		log = slog.New(&traceLogHandler{inner: log.Handler(), h: spans})
@@ -530,6 +532,7 @@ func (w *Worker) newExecutor(inst, run string, spans *spanHolder) (*engine.Execu
 		MaxHistoryLength: w.opts.MaxHistoryLength,
 
 		ContextPropagators: w.opts.ContextPropagators,
+		LocalActivities:    w.localActivityRunner(queue, spans),
 	})
 }
 
