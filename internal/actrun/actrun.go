@@ -17,6 +17,7 @@ import (
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/internal/sentinel"
@@ -184,6 +185,10 @@ func RunLocal(ctx context.Context, t engine.LocalActivityTask, clock LocalClock,
 	}
 	for n := max(t.Attempt, 1); ; n++ {
 		result, err := localAttempt(ctx, t, clock, n, attempt)
+		if errors.Is(err, actenv.ErrResultPending) {
+			return engine.LocalActivityOutcome{Attempt: n, Err: workflow.NewPermanentError(
+				fmt.Errorf("local activity %s returned activity.ErrResultPending: a local activity cannot complete asynchronously", t.Name))}
+		}
 		if err == nil {
 			return engine.LocalActivityOutcome{Result: result, Attempt: n}
 		}
