@@ -159,3 +159,46 @@ func TestLocalActivityUnknownName(t *testing.T) {
 	assert.Contains(t, tb.failure(t), "local activity Nowhere")
 	assert.ErrorIs(t, tst.Err(), tester.ErrUnexpectedCall)
 }
+
+// LocalUnderContextOptions runs Lookup with the options its context
+// carries, and reports the error it ends with.
+func LocalUnderContextOptions(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		RetryOptions: workflow.RetryOptions{MaxAttempts: 2, FirstRetryInterval: time.Minute},
+	})
+	_, err := workflow.ExecuteLocalActivity[string](ctx, workflow.LocalActivityOptions{}, Lookup, "k").Get(ctx)
+	return fmt.Sprint(err), nil
+}
+
+func TestLocalActivityOptionsFromContext(t *testing.T) {
+	var calls atomic.Int32
+	tst := tester.NewWorkflowTester[string](LocalUnderContextOptions)
+	tst.OnActivity(Lookup, mock.Anything, "k").Return(func(ctx context.Context, key string) (string, error) {
+		calls.Add(1)
+		return "", errors.New("down")
+	})
+	start := tst.Now()
+	tst.Execute()
+	res, err := tst.WorkflowResult()
+	require.NoError(t, err)
+	assert.Equal(t, "down", res)
+	assert.Equal(t, int32(2), calls.Load(), "the context's MaxAttempts")
+	assert.Equal(t, time.Minute, tst.Now().Sub(start), "the context's backoff, waited with a timer")
+}
+
+// A workflow canceled while a local activity waits for its retry timer:
+// the call fails with Canceled and no further attempt runs.
+func TestLocalActivityCanceledDuringRetryTimer(t *testing.T) {
+	var calls atomic.Int32
+	tst := tester.NewWorkflowTester[string](LocalLookup)
+	tst.OnActivity(Lookup, mock.Anything, "k").Return(func(ctx context.Context, key string) (string, error) {
+		calls.Add(1)
+		return "", errors.New("down")
+	})
+	tst.ScheduleCallback(30*time.Second, func() { tst.CancelWorkflow() })
+	tst.Execute(workflow.LocalActivityOptions{RetryOptions: workflow.RetryOptions{FirstRetryInterval: time.Minute}})
+	res, err := tst.WorkflowResult()
+	require.NoError(t, err)
+	assert.Equal(t, "failed after 30s: "+workflow.Canceled.Error(), res)
+	assert.Equal(t, int32(1), calls.Load())
+}

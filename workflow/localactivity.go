@@ -40,6 +40,23 @@ const LocalRetryThreshold = 5 * time.Second
 // (see LocalRetryThreshold).
 const LocalTaskBudget = 30 * time.Second
 
+type localActivityOptionsKey struct{}
+
+// WithLocalActivityOptions returns a context carrying opts:
+// ExecuteLocalActivity calls given the zero LocalActivityOptions{} under
+// it (or a context derived from it) use opts instead, as
+// WithActivityOptions does for activities.
+func WithLocalActivityOptions(ctx Context, opts LocalActivityOptions) Context {
+	return WithValue(ctx, localActivityOptionsKey{}, opts)
+}
+
+// GetLocalActivityOptions returns the local activity options ctx carries
+// (set by WithLocalActivityOptions), or the zero LocalActivityOptions.
+func GetLocalActivityOptions(ctx Context) LocalActivityOptions {
+	o, _ := ctx.Value(localActivityOptionsKey{}).(LocalActivityOptions)
+	return o
+}
+
 // stored is the options in the history's form, with the retry policy's
 // defaults filled in.
 func (o LocalActivityOptions) stored() history.ActivityOptions {
@@ -77,6 +94,9 @@ func (o LocalActivityOptions) stored() history.ActivityOptions {
 // value itself runs. A name must be registered. Arguments pass through the
 // converter as for an activity.
 //
+// Zero opts (LocalActivityOptions{}) mean the options ctx carries
+// (WithLocalActivityOptions), if any.
+//
 // Failed attempts are retried by opts.RetryOptions inside the task while
 // the backoff is short (LocalRetryThreshold, LocalTaskBudget); a longer
 // backoff is waited for with a workflow timer. A panic fails the attempt
@@ -86,6 +106,9 @@ func (o LocalActivityOptions) stored() history.ActivityOptions {
 // other event of the run, waits for them.
 func ExecuteLocalActivity[T any](ctx Context, opts LocalActivityOptions, activity any, args ...any) Future[T] {
 	env := envOf(ctx)
+	if opts == (LocalActivityOptions{}) {
+		opts = GetLocalActivityOptions(ctx)
+	}
 	f := newFuture[T](env.Scheduler())
 	var zero T
 	name, err := callableName(activity, args, reflect.TypeFor[T](), checkActivity)
