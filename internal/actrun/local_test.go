@@ -24,6 +24,10 @@ func TestRunLocal(t *testing.T) {
 		return history.ActivityOptions{MaxAttempts: attempts, FirstRetryInterval: first, BackoffCoefficient: 2,
 			MaxRetryInterval: time.Hour, StartToClose: time.Second}
 	}
+	withS2C := func(p history.ActivityOptions, d time.Duration) history.ActivityOptions {
+		p.ScheduleToClose = d
+		return p
+	}
 	tests := []struct {
 		name      string
 		opts      history.ActivityOptions
@@ -49,6 +53,8 @@ func TestRunLocal(t *testing.T) {
 			attempts: 2, err: "flaky", slept: time.Second},
 		{name: "permanent error", opts: policy(time.Second, -1), first: 1, fails: -1,
 			failWith: workflow.NewPermanentError(flaky), attempts: 1, err: "flaky"},
+		{name: "schedule-to-close ends the retries", opts: withS2C(policy(time.Second, -1), 2500*time.Millisecond), first: 1, fails: -1,
+			failWith: flaky, attempts: 2, err: "flaky", slept: time.Second},
 		{name: "result pending is refused", opts: policy(time.Second, -1), first: 1, fails: -1,
 			failWith: actenv.ErrResultPending, attempts: 1, err: "cannot complete asynchronously"},
 	}
@@ -100,4 +106,21 @@ func TestRunLocalTimeout(t *testing.T) {
 		assert.Equal(t, workflow.ErrTypeTimeout, we.Type)
 	}
 	assert.ErrorContains(t, o.Err, "start-to-close timeout of 20ms exceeded")
+}
+
+// A call whose schedule-to-close time has passed (after a long retry
+// timer) fails with a Timeout that is not retried, without running.
+func TestRunLocalScheduleToClosePassed(t *testing.T) {
+	task := engine.LocalActivityTask{LocalActivityRequest: wfenv.LocalActivityRequest{
+		Name: "Late", Attempt: 3, ScheduledAt: time.Now().Add(-time.Minute),
+		Options: history.ActivityOptions{MaxAttempts: -1, StartToClose: time.Second, ScheduleToClose: 30 * time.Second}}}
+	clock := LocalClock{Now: time.Now, Sleep: func(context.Context, time.Duration) error { return nil }}
+	ran := false
+	o := RunLocal(context.Background(), task, clock, func(context.Context, int) ([]byte, error) {
+		ran = true
+		return nil, nil
+	})
+	assert.False(t, ran)
+	assert.Zero(t, o.RetryAfter)
+	assert.ErrorContains(t, o.Err, "schedule-to-close timeout of 30s exceeded")
 }
