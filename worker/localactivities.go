@@ -24,8 +24,8 @@ const keyLocal = attribute.Key("jetflow.activity.local")
 // localActivityRunner returns the runner of a run's local activities:
 // their attempts run in this process, inside the workflow task, with the
 // wall clock; each attempt is a span, a child of the task's span (spans
-// holds it).
-func (w *Worker) localActivityRunner(queue string, spans *spanHolder) engine.LocalActivityRunner {
+// holds it), keeping the task's messages leased meanwhile.
+func (w *Worker) localActivityRunner(queue string, spans *spanHolder, lease *leaseHolder) engine.LocalActivityRunner {
 	clock := actrun.LocalClock{Now: time.Now, Sleep: sleepContext, RetryThreshold: w.opts.LocalRetryThreshold}
 	return func(ctx context.Context, t engine.LocalActivityTask) engine.LocalActivityOutcome {
 		fn, ok := w.reg.Activity(t.Name)
@@ -38,6 +38,7 @@ func (w *Worker) localActivityRunner(queue string, spans *spanHolder) engine.Loc
 			return engine.LocalActivityOutcome{Attempt: t.Attempt, Err: workflow.NewPermanentError(workflow.NewError(
 				workflow.ErrTypeUnknownActivity, fmt.Sprintf("local activity %q is not registered with this worker", t.Name)))}
 		}
+		defer lease.keep()()
 		return actrun.RunLocal(ctx, t, clock, func(actx context.Context, n int) ([]byte, error) {
 			return w.localAttempt(actx, queue, spans, t, fn, n)
 		})
@@ -105,19 +106,44 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// keepLease keeps a workflow task's messages leased while fn runs longer
-// than every (local activities can make a task that long), so no other
-// worker takes them meanwhile. A task that ends sooner costs one timer.
-func keepLease(every time.Duration, msgs []*streams.InboxMessage, fn func()) {
-	if every <= 0 {
-		fn()
+// leaseHolder holds the messages of a run's running workflow task, so
+// that its local activities keep them leased while they run: a task that
+// runs local activities can take longer than the ack wait, and no other
+// worker must take its messages meanwhile. Workflow code itself gets no
+// such lease: a task stuck there is taken over after the ack wait.
+type leaseHolder struct {
+	every time.Duration
+	mu    sync.Mutex
+	msgs  []*streams.InboxMessage
+}
+
+// set records the running task's messages (nil: none).
+func (h *leaseHolder) set(msgs []*streams.InboxMessage) {
+	if h == nil {
 		return
+	}
+	h.mu.Lock()
+	h.msgs = msgs
+	h.mu.Unlock()
+}
+
+// keep keeps the running task's messages leased, every so often, until
+// stop is called. A local activity that ends sooner costs one timer.
+func (h *leaseHolder) keep() (stop func()) {
+	if h == nil || h.every <= 0 {
+		return func() {}
+	}
+	h.mu.Lock()
+	msgs := h.msgs
+	h.mu.Unlock()
+	if len(msgs) == 0 {
+		return func() {}
 	}
 	var mu sync.Mutex
 	stopped := false
 	var t *time.Timer
 	mu.Lock() // t is set before the first tick reads it
-	t = time.AfterFunc(every, func() {
+	t = time.AfterFunc(h.every, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if stopped {
@@ -126,12 +152,13 @@ func keepLease(every time.Duration, msgs []*streams.InboxMessage, fn func()) {
 		for _, m := range msgs {
 			_ = m.InProgress()
 		}
-		t.Reset(every)
+		t.Reset(h.every)
 	})
 	mu.Unlock()
-	fn()
-	mu.Lock()
-	stopped = true
-	t.Stop()
-	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}
 }

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,4 +73,45 @@ func TestTraceOfALocalActivity(t *testing.T) {
 		assert.True(t, attr(a, "jetflow.activity.local").AsBool())
 	}
 	assert.Equal(t, "Error", attempts[0].Status().Code.String(), "the failed attempt carries its error")
+}
+
+// slowLocalRuns counts slowLocal's runs.
+var slowLocalRuns atomic.Int32
+
+// slowLocal runs longer than the queue's ack wait.
+func slowLocal(ctx context.Context) (int, error) {
+	slowLocalRuns.Add(1)
+	select {
+	case <-time.After(1500 * time.Millisecond):
+		return 7, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func slowLocalWorkflow(ctx workflow.Context) (int, error) {
+	return workflow.ExecuteLocalActivity[int](ctx, workflow.LocalActivityOptions{}, slowLocal).Get(ctx)
+}
+
+// A local activity that runs longer than the ack wait keeps its task's
+// messages leased: a second worker does not take the task over and run
+// the activity again.
+func TestLocalActivityKeepsTheTaskLeased(t *testing.T) {
+	const ackWait = 300 * time.Millisecond
+	opts := &worker.Options{DisableExecutorCache: true, PollWait: 100 * time.Millisecond, TaskRetryDelay: 20 * time.Millisecond}
+	register := func(w *worker.Worker) { require.NoError(t, w.RegisterWorkflow(slowLocalWorkflow)) }
+	env := wftest.New(t, wftest.Options{
+		Prefix:   "lease",
+		Streams:  []streams.Option{streams.WithAckWait(ackWait)},
+		Worker:   opts,
+		Register: register,
+	})
+	wftest.StartWorker(t, env.Backend, opts, register)
+	ctx := testenv.Context(t, 30*time.Second)
+	inst, err := env.Client.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, slowLocalWorkflow)
+	require.NoError(t, err)
+	res, err := client.GetWorkflowResult[int](ctx, env.Client, inst, 20*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 7, res)
+	assert.Equal(t, int32(1), slowLocalRuns.Load(), "the local activity ran once")
 }
