@@ -55,6 +55,11 @@ type Info struct {
 	// later through client.CompleteActivity or client.FailActivity,
 	// after the activity returned ErrResultPending.
 	TaskToken []byte
+	// IsLocalActivity says the call is a local activity
+	// (workflow.ExecuteLocalActivity): it runs inside its workflow's
+	// task, so ScheduleID and TaskToken are zero, heartbeats do nothing,
+	// and it cannot complete asynchronously.
+	IsLocalActivity bool
 }
 
 // ErrResultPending, returned by an activity, says the call is not over:
@@ -101,6 +106,8 @@ func GetInfo(ctx context.Context) Info {
 		Attempt:      env.Attempt,
 		ScheduledAt:  env.ScheduledAt,
 		TaskToken:    env.TaskToken,
+
+		IsLocalActivity: env.Local,
 	}
 }
 

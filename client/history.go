@@ -94,6 +94,8 @@ type DecodedEvent struct {
 	Parent               *history.Parent          `json:"parent,omitempty"`
 	ContinuedExecutionID string                   `json:"continued_execution_id,omitempty"`
 	UpdateID             string                   `json:"update_id,omitempty"`
+	// Local is a local activity's call, attempt and retry wait.
+	Local *history.LocalActivity `json:"local_activity,omitempty"`
 }
 
 // DecodeEvent returns e with its payloads decoded for display.
@@ -117,6 +119,7 @@ func (c *Client) DecodeEvent(e *history.Event) *DecodedEvent {
 		Parent:               e.Parent,
 		ContinuedExecutionID: e.ContinuedExecutionID,
 		UpdateID:             e.UpdateID,
+		Local:                e.Local,
 	}
 	if len(e.Result) > 0 {
 		d.Result = c.DisplayPayload(e.Result)

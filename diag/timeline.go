@@ -150,6 +150,18 @@ func (s *server) timeline(b, id, run string, events []history.Event, runs []stri
 				ev.Title = schedName()
 			}
 			ev.Failure = e.Failure
+		case history.LocalActivityCompleted, history.LocalActivityFailed:
+			ev.Title = e.Name
+			if e.Local != nil {
+				ev.Detail = fmt.Sprintf("local, attempt %d", e.Local.Attempt)
+				if e.Local.RetryAfter > 0 {
+					ev.Detail += ", retried after " + fmtDuration(e.Local.RetryAfter)
+				}
+			}
+			if d.Result != nil {
+				ev.Fields = append(ev.Fields, jsonField("result", d.Result, key("result")))
+			}
+			ev.Failure = e.Failure
 		case history.ActivityCancelRequested, history.SubWorkflowCancelRequested:
 			ev.Title = schedName()
 		case history.TimerScheduled:
@@ -260,9 +272,9 @@ func joinDetail(a, b string) string {
 // groupOf colours an event by what it is about.
 func groupOf(k history.Kind) string {
 	switch k {
-	case history.ActivityScheduled, history.ActivityCompleted, history.ActivityCancelRequested:
+	case history.ActivityScheduled, history.ActivityCompleted, history.ActivityCancelRequested, history.LocalActivityCompleted:
 		return "activity"
-	case history.ActivityFailed, history.SubWorkflowFailed, history.WorkflowFailed:
+	case history.ActivityFailed, history.SubWorkflowFailed, history.WorkflowFailed, history.LocalActivityFailed:
 		return "failed"
 	case history.TimerScheduled, history.TimerFired, history.TimerCanceled:
 		return "timer"

@@ -30,6 +30,7 @@ func TestExamplesRun(t *testing.T) {
 		{"signals", []string{"approved by [ann bob]"}},
 		{"updates", []string{"cart holds 2 lines", "rejected:", "update rejected: quantity 0 of pot is not positive", "checked out 3 units"}},
 		{"await", []string{"order 42 ready to ship"}},
+		{"localactivity", []string{"charged 4999 cents, shipping to 1 MAIN ST", "LocalActivityCompleted normalizeAddress (attempt 1)", "LocalActivityCompleted Price (attempt 2)"}},
 		{"dynamic", []string{"email to ann", "sms to ann", `hook audit got "ann"`, `hook crm got "ann"`}},
 		{"retries", []string{"scheduled to start at", "imported 2026-12-05 on attempt 3", "stuck: workflow Stuck: run timeout of 500ms exceeded"}},
 		{"timers", []string{"[reminder 1 reminder 2 reminder 3]", "[done, said ann]"}},

@@ -52,6 +52,11 @@ type Options struct {
 	// workflow.ContinueAsNew. 0 means DefaultMaxHistoryLength; negative
 	// means no limit.
 	MaxHistoryLength int64
+	// LocalActivities runs the run's local activities
+	// (workflow.ExecuteLocalActivity) inside its tasks; nil fails them
+	// with ErrNoLocalActivities. Replay never calls it: it takes the
+	// recorded outcomes.
+	LocalActivities LocalActivityRunner
 }
 
 // DefaultMaxHistoryLength is the history length at which a run fails unless
@@ -117,6 +122,9 @@ type Executor struct {
 	// them again before the Replay ends.
 	unsent []int64
 	holes  []int64
+
+	// local holds the local activity calls of the task being run.
+	local localState
 }
 
 // command is a scheduled command still waiting for its answer.
@@ -198,6 +206,15 @@ func (e *Executor) Replay(events []history.Event) error {
 			// Not a command of the code: the executor or the worker
 			// ended the run.
 			if err := e.finish(history.Event{Kind: history.WorkflowFailed, Failure: ev.Failure}); err != nil {
+				return err
+			}
+			continue
+		}
+		if isLocal(ev.Kind) {
+			// A local activity's outcome, recorded where the task
+			// that ran it got it.
+			e.pos++
+			if err := e.replayLocal(ev); err != nil {
 				return err
 			}
 			continue
@@ -300,6 +317,14 @@ func (e *Executor) Execute(events []history.Event) ([]history.Event, error) {
 			return nil, err
 		}
 	}
+	if len(e.local.calls) > 0 && e.final == nil {
+		// Calls the code made in a replay whose outcome the history
+		// does not hold yet run now.
+		if err := e.run(); err != nil {
+			e.out = nil
+			return nil, err
+		}
+	}
 	if err := e.enforceHistoryLimit(); err != nil {
 		e.out = nil
 		return nil, err
@@ -325,6 +350,7 @@ func (e *Executor) Close() {
 		return
 	}
 	e.closed = true
+	e.stopLocals()
 	e.sched.Close()
 }
 
@@ -652,8 +678,27 @@ func (e *Executor) extractHeader(ctx workflow.Context, h map[string][]byte) (wor
 }
 
 // run runs the workflow code until it waits, then ends the run if the code
-// returned or panicked.
+// returned or panicked. Outside a replay, while the code waits with local
+// activity calls outstanding, it runs them and records each outcome as it
+// comes, running the code after each, until none is left: their outcomes
+// are committed with the task.
 func (e *Executor) run() error {
+	for {
+		if err := e.runCode(); err != nil {
+			return err
+		}
+		if e.replaying || e.err != nil || e.final != nil || !e.started {
+			return e.err
+		}
+		if !e.runLocal() {
+			return e.err
+		}
+	}
+}
+
+// runCode runs the workflow code until it waits, then ends the run if the
+// code returned or panicked.
+func (e *Executor) runCode() error {
 	if !e.started || e.final != nil {
 		return nil
 	}
@@ -750,6 +795,7 @@ func (e *Executor) finish(ev history.Event) error {
 		return e.err
 	}
 	e.final = &out
+	e.stopLocals()
 	e.answerUnfinished()
 	e.sched.Halt()
 	return nil

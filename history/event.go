@@ -73,6 +73,14 @@ const (
 	// pairs to set (an empty value removes its key), applied to the
 	// instance's registry record when the task commits.
 	SearchAttributesUpserted Kind = 40 // SearchAttributes
+	// LocalActivityCompleted and LocalActivityFailed record a local
+	// activity (workflow.ExecuteLocalActivity): run by the workflow
+	// worker inside the task, its outcome is this one event, committed
+	// with the task; replay takes it instead of running the function.
+	// A failure with Local.RetryAfter set is not final: a timer is
+	// scheduled next, and the attempt after it is a new local activity.
+	LocalActivityCompleted Kind = 45 // Name, Result, Local
+	LocalActivityFailed    Kind = 46 // Name, Failure, Local
 )
 
 var kindNames = map[Kind]string{
@@ -105,6 +113,8 @@ var kindNames = map[Kind]string{
 	WorkflowTerminated:         "WorkflowTerminated",
 	UpdateCompleted:            "UpdateCompleted",
 	SearchAttributesUpserted:   "SearchAttributesUpserted",
+	LocalActivityCompleted:     "LocalActivityCompleted",
+	LocalActivityFailed:        "LocalActivityFailed",
 }
 
 var kindsByName = func() map[string]Kind {
@@ -225,6 +235,25 @@ type Event struct {
 	Header map[string][]byte `msgpack:"tlhdr,omitempty" json:"header,omitempty"`
 	// SearchAttributes are the pairs of a SearchAttributesUpserted.
 	SearchAttributes map[string]string `msgpack:"sa,omitempty" json:"search_attributes,omitempty"`
+	// Local describes the call a LocalActivityCompleted or
+	// LocalActivityFailed records.
+	Local *LocalActivity `msgpack:"la,omitempty" json:"local_activity,omitempty"`
+}
+
+// LocalActivity is what a local activity's event records besides its
+// outcome.
+type LocalActivity struct {
+	// Seq numbers the run's local activity calls from 1, in the order
+	// the workflow code made them (a retry after a timer is a new call):
+	// replay matches the event to the call by it, so calls running side
+	// by side may end in any order.
+	Seq int64 `msgpack:"sq" json:"seq"`
+	// Attempt is the last attempt run, from 1.
+	Attempt int `msgpack:"at,omitempty" json:"attempt,omitempty"`
+	// RetryAfter, on a failure, is the backoff before the next attempt,
+	// too long to wait for inside a task: the workflow waits for it with
+	// a timer. Zero on a final failure.
+	RetryAfter time.Duration `msgpack:"ra,omitempty" json:"retry_after,omitempty"`
 }
 
 // TraceContext is a W3C trace context (https://www.w3.org/TR/trace-context/)

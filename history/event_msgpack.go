@@ -39,6 +39,7 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	count(len(e.Memo) > 0)
 	count(len(e.Header) > 0)
 	count(len(e.SearchAttributes) > 0)
+	count(e.Local != nil)
 
 	w := eventWriter{enc: enc}
 	w.err = enc.EncodeMapLen(n)
@@ -133,6 +134,10 @@ func (e *Event) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if len(e.SearchAttributes) > 0 {
 		w.key("sa")
 		w.value(e.SearchAttributes)
+	}
+	if e.Local != nil {
+		w.key("la")
+		w.value(e.Local)
 	}
 	return w.err
 }

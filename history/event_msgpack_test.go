@@ -94,6 +94,9 @@ func randomEvent(r *rand.Rand) Event {
 	if maybe() {
 		e.SearchAttributes = map[string]string{str(): str()}
 	}
+	if maybe() {
+		e.Local = &LocalActivity{Seq: r.Int64N(100), Attempt: r.IntN(4), RetryAfter: time.Duration(r.Int64N(1e12))}
+	}
 	return e
 }
 

@@ -311,7 +311,7 @@ func (s *state) findRegistrations(f *ast.File) {
 				s.markWorkflow(arg(2))
 			case isMethodIn(fn, workerPkg, "RegisterActivity"), isMethodIn(fn, testerPkg, "RegisterActivity"):
 				s.markActivity(arg(0), true)
-			case isPkgFunc(fn, workflowPkg, "ExecuteActivity"):
+			case isPkgFunc(fn, workflowPkg, "ExecuteActivity"), isPkgFunc(fn, workflowPkg, "ExecuteLocalActivity"):
 				s.markActivity(arg(2), false)
 			}
 		case *ast.CompositeLit:
@@ -441,7 +441,7 @@ func (s *state) collectFuncs(f *ast.File) {
 // exemptLits returns the function literals of call that are not workflow
 // code: the function of workflow.SideEffect, a query handler (it reads the
 // state and records nothing, so it cannot change a replay), and activities
-// given as literals.
+// (also local ones) given as literals.
 func exemptLits(info *types.Info, call *ast.CallExpr) []*ast.FuncLit {
 	fn := calleeFunc(info, call)
 	var idx int
@@ -450,7 +450,7 @@ func exemptLits(info *types.Info, call *ast.CallExpr) []*ast.FuncLit {
 		idx = 1
 	case isPkgFunc(fn, workflowPkg, "SetQueryHandler"):
 		idx = 2
-	case isPkgFunc(fn, workflowPkg, "ExecuteActivity"):
+	case isPkgFunc(fn, workflowPkg, "ExecuteActivity"), isPkgFunc(fn, workflowPkg, "ExecuteLocalActivity"):
 		idx = 2
 	case isMethodIn(fn, workerPkg, "RegisterActivity"), isMethodIn(fn, testerPkg, "RegisterActivity"):
 		idx = 0

@@ -79,6 +79,9 @@ type env struct {
 	setupErr  error  // the first failure of the test's setup
 	err       error  // the first failure of the test itself
 	waiting   string // what an unfinished workflow waits for
+
+	// localFail is a failure found while a local activity ran.
+	localFail localFailure
 }
 
 // run is one run of a workflow instance, driven by its own executor.
@@ -297,6 +300,10 @@ func (e *env) task(r *run) {
 	events := r.inbox
 	r.inbox = nil
 	out, err := r.ex.Execute(events)
+	if lerr := e.localFail.take(); lerr != nil {
+		e.fail(lerr)
+		return
+	}
 	if err != nil {
 		if errors.Is(err, engine.ErrRunFinished) {
 			e.answerUpdates(r, nil, r.ex.LateUpdateAnswers(events))
@@ -388,6 +395,7 @@ func (e *env) newExecutor(r *run) (*engine.Executor, error) {
 		Logger:      e.log,
 
 		ContextPropagators: e.cfg.props,
+		LocalActivities:    e.localActivityRunner(),
 	})
 }
 

@@ -22,6 +22,10 @@ type cachedRun struct {
 	lent    chan struct{}
 	dropped bool
 
+	// lease holds the running task's messages for the run's local
+	// activities to keep leased (worker/localactivities.go).
+	lease *leaseHolder
+
 	// Telemetry of the run (worker/telemetry.go): the trace its tasks
 	// join, their span name, and the current task's span for the
 	// workflow's logger.

@@ -75,7 +75,7 @@ func (w *Worker) answerQuery(req *streams.QueryRequest) *streams.QueryResponse {
 	if _, ok := w.reg.Workflow(events[0].Name); !ok {
 		return fail(workflow.ErrTypeUnknownWorkflow, "workflow %q is not registered with the worker that got the query", events[0].Name)
 	}
-	ex, err := w.newExecutor(req.InstanceID, run, nil)
+	ex, err := w.newExecutor(req.InstanceID, run, "", nil, nil)
 	if err != nil {
 		return failed(err)
 	}

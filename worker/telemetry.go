@@ -52,6 +52,17 @@ func (h *spanHolder) set(sc trace.SpanContext) {
 	h.sc.Store(&sc)
 }
 
+// get returns the span context held (zero when none).
+func (h *spanHolder) get() trace.SpanContext {
+	if h == nil {
+		return trace.SpanContext{}
+	}
+	if sc := h.sc.Load(); sc != nil {
+		return *sc
+	}
+	return trace.SpanContext{}
+}
+
 // traceLogHandler adds trace_id and span_id to the records of a run's
 // workflow.Logger while one of its tasks has a span.
 type traceLogHandler struct {

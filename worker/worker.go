@@ -73,6 +73,10 @@ type Options struct {
 	// activities and sub-workflows (workflow.ContextPropagator); use the
 	// same as the clients'.
 	ContextPropagators []workflow.ContextPropagator
+	// LocalRetryThreshold is the longest backoff a local activity waits
+	// for inside a workflow task before retrying; a longer one waits
+	// with a workflow timer (default workflow.LocalRetryThreshold).
+	LocalRetryThreshold time.Duration
 }
 
 // DefaultOptions are the options used for nil, and for each zero field.

@@ -228,7 +228,9 @@ func (w *Worker) decideTask(ctx context.Context, queue, inst, run string, msgs [
 		}
 	}
 
+	cr.lease.set(msgs)
 	out, err := cr.ex.Execute(events)
+	cr.lease.set(nil)
 	if err != nil {
 		if !errors.Is(err, engine.ErrRunFinished) {
 			return retryLater(cr, err)
@@ -431,8 +433,8 @@ func (w *Worker) loadRun(ctx context.Context, inst, run string, fresh bool) (*ca
 	if _, ok := w.reg.Workflow(started.Name); !ok {
 		return nil, &unknownWorkflowError{name: started.Name, started: started, length: int64(len(events))}
 	}
-	spans := &spanHolder{}
-	ex, err := w.newExecutor(inst, run, spans)
+	spans, lease := &spanHolder{}, &leaseHolder{every: w.b.AckWait() / 3}
+	ex, err := w.newExecutor(inst, run, started.Queue, spans, lease)
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +442,7 @@ func (w *Worker) loadRun(ctx context.Context, inst, run string, fresh bool) (*ca
 		ex.Close()
 		return nil, err
 	}
-	return &cachedRun{key: key, ex: ex, lastSeq: h.LastSeq, started: started, trace: runTrace{current: spans}}, nil
+	return &cachedRun{key: key, ex: ex, lastSeq: h.LastSeq, started: started, trace: runTrace{current: spans}, lease: lease}, nil
 }
 
 // startsFresh reports whether a task holds its run's start delivered for
@@ -489,12 +491,12 @@ func (w *Worker) newRun(inst, run string, events []history.Event, msgs []*stream
 	if _, ok := w.reg.Workflow(started.Name); !ok {
 		return nil, taskOutcome{kind: settleUnknown, unknown: &unknownWorkflowError{name: started.Name, started: *started}}
 	}
-	spans := &spanHolder{}
-	ex, err := w.newExecutor(inst, run, spans)
+	spans, lease := &spanHolder{}, &leaseHolder{every: w.b.AckWait() / 3}
+	ex, err := w.newExecutor(inst, run, started.Queue, spans, lease)
 	if err != nil {
 		return nil, taskOutcome{kind: settleNak, delay: w.opts.TaskRetryDelay, err: err, warn: "workflow task failed"}
 	}
-	return &cachedRun{key: runKey{inst, run}, ex: ex, started: *started, trace: runTrace{current: spans}}, taskOutcome{}
+	return &cachedRun{key: runKey{inst, run}, ex: ex, started: *started, trace: runTrace{current: spans}, lease: lease}, taskOutcome{}
 }
 
 // runRegistered reports whether the registry names run as the instance's
@@ -515,7 +517,9 @@ func (w *Worker) runRegistered(inst, run string) bool {
 
 // newExecutor makes a run's executor. spans, when given, tags the records
 // of its workflow.Logger with the running task's trace and span IDs.
-func (w *Worker) newExecutor(inst, run string, spans *spanHolder) (*engine.Executor, error) {
+// queue is the run's, for the metrics of its local activities; lease, when
+// given, keeps a task's messages leased while its local activities run.
+func (w *Worker) newExecutor(inst, run, queue string, spans *spanHolder, lease *leaseHolder) (*engine.Executor, error) {
 	log := w.log
 	if spans != nil {
 		log = slog.New(&traceLogHandler{inner: log.Handler(), h: spans})
@@ -530,6 +534,7 @@ func (w *Worker) newExecutor(inst, run string, spans *spanHolder) (*engine.Execu
 		MaxHistoryLength: w.opts.MaxHistoryLength,
 
 		ContextPropagators: w.opts.ContextPropagators,
+		LocalActivities:    w.localActivityRunner(queue, spans, lease),
 	})
 }
 

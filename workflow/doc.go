@@ -8,7 +8,8 @@
 // produce the same calls in the same order given the same history:
 //
 //   - do side-effecting or slow work in activities (ExecuteActivity), not in
-//     the workflow function;
+//     the workflow function; short work may run as a local activity
+//     (ExecuteLocalActivity), inside the workflow task;
 //   - use Now, Sleep and ScheduleTimer instead of time.Now and time.Sleep;
 //   - use Go, Channel, Select and WaitGroup instead of the go statement,
 //     Go channels, select and sync;

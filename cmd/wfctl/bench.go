@@ -54,6 +54,7 @@ func benchCommand() *command {
 		cache, taskSlots, activitySlots                 optInt
 		sleep, retention                                time.Duration
 		floor, tcp, keep, asJSON, withOTel, expiryWatch bool
+		local                                           bool
 		codecName                                       string
 		observe, dir, cpuProfile                        string
 	)
@@ -76,6 +77,8 @@ Workloads:
            prints the engine's efficiency: its workflows/s ÷ the floor's.
            --resultsize B: the activity returns B bytes of text (a
            repeated JSON line), which the workflow returns as its result.
+           --local: the workflow runs its activity as a local activity
+           (inside its workflow task, no activity task).
   updates  update round trips one at a time into one run (p50/p99), then
            --workflows N updates (default 3000), --concurrency C at a time
            (default 50), into one run and spread over --instances R runs
@@ -163,6 +166,7 @@ for timers, whose waits all overlap).`,
 			fs.Var(&workers, "workers", "`N` workers in this process (1)")
 			fs.Var(&warmup, "warmup", "simple, floor: `N` workflows run first and not counted (100)")
 			fs.BoolVar(&floor, "floor", true, "simple: measure the floor too and print the efficiency")
+			fs.BoolVar(&local, "local", false, "simple: run the activity as a local activity (workflow.ExecuteLocalActivity)")
 			fs.StringVar(&observe, "observe", "", "`HOW` workflow ends are seen: result (GetWorkflowResult each) or watch (one registry watch); timers: watch, others: result")
 			fs.Var(&cache, "cache", "`N` executors each worker caches (the worker's default: 4096)")
 			fs.Var(&taskSlots, "task-slots", "`N` workflow tasks each worker runs at once (the worker's default)")
@@ -206,6 +210,7 @@ for timers, whose waits all overlap).`,
 			concurrency.apply(&cfg.Concurrency)
 			cfg.Sleep, cfg.Floor, cfg.Keep = sleep, floor && w == bench.Simple, keep
 			cfg.Retention, cfg.NoExpiryWatch = retention, !expiryWatch
+			cfg.Local = local
 			if observe != "" {
 				cfg.Observe = bench.Observer(observe)
 			}
@@ -429,7 +434,7 @@ func formatBytes(b uint64) string {
 // formatParams lists a report's parameters, in a fixed order.
 func formatParams(r *bench.Report) string {
 	var parts []string
-	for _, k := range []string{"workflows", "runs", "instances", "concurrency", "activities", "depth", "fanout", "leaffanout", "resultsize", "sleep", "warmup", "cache", "task_slots", "activity_slots", "retention"} {
+	for _, k := range []string{"workflows", "runs", "instances", "concurrency", "activities", "depth", "fanout", "leaffanout", "resultsize", "sleep", "warmup", "cache", "task_slots", "activity_slots", "retention", "local"} {
 		if v, ok := r.Params[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s %v", k, v))
 		}

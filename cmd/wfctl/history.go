@@ -172,6 +172,12 @@ func eventDetails(e *client.DecodedEvent) string {
 	if e.Kind == history.VersionMarker {
 		add("version %d", e.Version)
 	}
+	if e.Local != nil {
+		add("local call %d, attempt %d", e.Local.Seq, e.Local.Attempt)
+		if e.Local.RetryAfter > 0 {
+			add("retry after %s", e.Local.RetryAfter)
+		}
+	}
 	if len(e.Args) > 0 {
 		add("args %s", truncate(compactJSON(e.Args), payloadWidth))
 	}

@@ -31,6 +31,9 @@ type Env struct {
 	// TaskToken names the call for an asynchronous completion through
 	// the client (empty where that is not possible).
 	TaskToken []byte
+	// Local says the attempt is a local activity's, run inside its
+	// workflow's task (no heartbeats, no task token, no schedule event).
+	Local bool
 }
 
 // ErrResultPending is what an activity returns to say an outside system

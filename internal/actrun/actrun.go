@@ -17,6 +17,7 @@ import (
 	"github.com/jetflow/jetflow/converter"
 	"github.com/jetflow/jetflow/engine"
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/actenv"
 	"github.com/jetflow/jetflow/internal/call"
 	"github.com/jetflow/jetflow/internal/registry"
 	"github.com/jetflow/jetflow/internal/sentinel"
@@ -158,4 +159,104 @@ func RetryDelay(p history.ActivityOptions, attempt int, since time.Duration, err
 		return 0, false
 	}
 	return delay, true
+}
+
+// LocalAttempt runs attempt n of a local activity with ctx, which carries
+// the attempt's timeout.
+type LocalAttempt func(ctx context.Context, n int) ([]byte, error)
+
+// LocalClock is the time a local activity's attempts are measured by:
+// the wall clock in a worker, the mock clock in the tester. Sleep waits
+// for d or until ctx ends (then it returns ctx's error). RetryThreshold
+// is the longest backoff waited for inside a task (0 =
+// workflow.LocalRetryThreshold).
+type LocalClock struct {
+	Now            func() time.Time
+	Sleep          func(ctx context.Context, d time.Duration) error
+	RetryThreshold time.Duration
+}
+
+// RunLocal runs the attempts of a local activity call that belong in one
+// workflow task: attempt after attempt, waiting the retry policy's backoff
+// between them, until one succeeds, the policy gives up, or the next wait
+// is too long for the task (workflow.LocalRetryThreshold,
+// workflow.LocalTaskBudget), which the outcome's RetryAfter then says.
+// Each attempt gets its StartToClose timeout (cut short by what remains of
+// ScheduleToClose); an attempt that does not return by then is left
+// behind and fails with a Timeout error.
+func RunLocal(ctx context.Context, t engine.LocalActivityTask, clock LocalClock, attempt LocalAttempt) engine.LocalActivityOutcome {
+	p := t.Options
+	start := clock.Now()
+	threshold := clock.RetryThreshold
+	if threshold <= 0 {
+		threshold = workflow.LocalRetryThreshold
+	}
+	for n := max(t.Attempt, 1); ; n++ {
+		result, err := localAttempt(ctx, t, clock, n, attempt)
+		if errors.Is(err, actenv.ErrResultPending) {
+			return engine.LocalActivityOutcome{Attempt: n, Err: workflow.NewPermanentError(
+				fmt.Errorf("local activity %s returned activity.ErrResultPending: a local activity cannot complete asynchronously", t.Name))}
+		}
+		if err == nil {
+			return engine.LocalActivityOutcome{Result: result, Attempt: n}
+		}
+		if ctx.Err() != nil {
+			return engine.LocalActivityOutcome{Err: workflow.Canceled, Attempt: n}
+		}
+		delay, ok := RetryDelay(p, n, clock.Now().Sub(t.ScheduledAt), err)
+		if !ok {
+			return engine.LocalActivityOutcome{Err: err, Attempt: n}
+		}
+		if delay > threshold || clock.Now().Sub(start)+delay > workflow.LocalTaskBudget {
+			return engine.LocalActivityOutcome{Err: err, Attempt: n, RetryAfter: delay}
+		}
+		if clock.Sleep(ctx, delay) != nil {
+			return engine.LocalActivityOutcome{Err: workflow.Canceled, Attempt: n}
+		}
+	}
+}
+
+// localAttempt runs one attempt within its timeout.
+func localAttempt(ctx context.Context, t engine.LocalActivityTask, clock LocalClock, n int, attempt LocalAttempt) ([]byte, error) {
+	p := t.Options
+	lim := Limits{StartToClose: p.StartToClose, ScheduleToClose: p.ScheduleToClose}
+	timeout, cause := p.StartToClose, ErrStartToClose
+	if p.ScheduleToClose > 0 {
+		left := t.ScheduledAt.Add(p.ScheduleToClose).Sub(clock.Now())
+		if left <= 0 {
+			return nil, TimeoutError(t.Name, ErrScheduleToClose, p.ScheduleToClose)
+		}
+		if timeout <= 0 || left < timeout {
+			timeout, cause = left, ErrScheduleToClose
+		}
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if timeout > 0 {
+		var stop context.CancelFunc
+		actx, stop = context.WithTimeoutCause(actx, timeout, cause)
+		defer stop()
+	}
+	type outcome struct {
+		result []byte
+		err    error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		r, err := attempt(actx, n)
+		done <- outcome{r, err}
+	}()
+	select {
+	case o := <-done:
+		return o.result, Outcome(actx, t.Name, lim, o.err)
+	case <-actx.Done():
+		// The function may not watch its context: the task does not
+		// wait for it.
+		select {
+		case o := <-done:
+			return o.result, Outcome(actx, t.Name, lim, o.err)
+		default:
+		}
+		return nil, Outcome(actx, t.Name, lim, context.Cause(actx))
+	}
 }

@@ -242,6 +242,20 @@ func TestSimple(t *testing.T) {
 	assert.Positive(t, r.Efficiency)
 }
 
+// Simple with --local runs its activity inside the workflow task: one
+// commit, the start in the inbox, the registry's create and update; no
+// activity task, no result message.
+func TestSimpleLocal(t *testing.T) {
+	c := small(Simple)
+	c.Local, c.Floor = true, false
+	r := run(t, c)
+	assert.Equal(t, 20, r.Workflows)
+	assert.Equal(t, 20, r.Activities)
+	assert.Equal(t, map[string]float64{"history": 1, "tasks": 1, "activities": 0, "dead": 0, "registry": 2}, r.Messages.StoredByStream)
+	assert.Equal(t, 4.0, r.Messages.StoredPerWorkflow)
+	assert.Equal(t, true, r.Params["local"])
+}
+
 // Simple with --resultsize stores the text result (in the history twice:
 // the activity's and the workflow's, and in the registry), and a
 // compressing codec stores much less of it.

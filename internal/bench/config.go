@@ -80,6 +80,10 @@ type Config struct {
 	// Sleep is how long each timers workflow sleeps.
 	Sleep time.Duration
 
+	// Local makes simple's workflow run its activity as a local activity
+	// (workflow.ExecuteLocalActivity), inside its workflow task.
+	Local bool
+
 	// Warmup workflows (simple and floor) run before the measurement and
 	// are not counted.
 	Warmup int
@@ -249,6 +253,9 @@ func (c *Config) Check() error {
 			return fmt.Errorf("a tree of --depth %d --fanout %d --leaffanout %d has %d workflows; at most 1,000,000 per root",
 				c.Depth, c.Fanout, c.LeafFanout, s.Workflows)
 		}
+	}
+	if c.Local && (c.Workload != Simple || c.ResultSize > 0) {
+		return fmt.Errorf("--local is for simple without --resultsize")
 	}
 	if c.ResultSize > 512*1024 {
 		return fmt.Errorf("--resultsize %d is over 512 KiB, more than a message can carry", c.ResultSize)

@@ -197,6 +197,9 @@ func (s *session) newReport() *Report {
 		if c.ResultSize > 0 {
 			r.Params["resultsize"] = c.ResultSize
 		}
+		if c.Local {
+			r.Params["local"] = true
+		}
 	case Fanout:
 		r.Params["workflows"], r.Params["concurrency"], r.Params["activities"] = c.Workflows, c.Concurrency, c.Activities
 	case Tree:
@@ -361,7 +364,11 @@ func (s *session) runSimple(ctx context.Context) (*Report, error) {
 				return d, 1, err
 			}
 			var v int
-			d, err := s.startAndWait(ctx, prefix+strconv.Itoa(i), nameSimple, &v, i)
+			name := nameSimple
+			if c.Local {
+				name = nameLocal
+			}
+			d, err := s.startAndWait(ctx, prefix+strconv.Itoa(i), name, &v, i)
 			if err == nil && v != i+1 {
 				err = fmt.Errorf("workflow %s%d returned %d, want %d", prefix, i, v, i+1)
 			}

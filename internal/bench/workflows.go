@@ -26,6 +26,7 @@ const (
 	namePayload    = "BenchPayload"
 	nameText       = "BenchText"
 	nameSimpleText = "BenchSimpleText"
+	nameLocal      = "BenchSimpleLocal"
 
 	// wakeSignal is the signal the signals workload sends.
 	wakeSignal = "wake"
@@ -47,6 +48,7 @@ func register(w *worker.Worker) error {
 		w.RegisterActivity(Payload, worker.WithName(namePayload)),
 		w.RegisterWorkflow(SimpleTextWorkflow, worker.WithName(nameSimpleText)),
 		w.RegisterActivity(Text, worker.WithName(nameText)),
+		w.RegisterWorkflow(SimpleLocalWorkflow, worker.WithName(nameLocal)),
 	)
 }
 
@@ -65,6 +67,15 @@ func Payload(_ context.Context, size int) ([]byte, error) {
 // SimpleWorkflow runs one activity and returns its result, x+1.
 func SimpleWorkflow(ctx workflow.Context, x int) (int, error) {
 	return workflow.ExecuteActivity[int](ctx, activityOptions, nameIncrement, x).Get(ctx)
+}
+
+// localOptions are the local activity's options: the defaults.
+var localOptions = workflow.LocalActivityOptions{RetryOptions: workflow.DefaultRetryOptions}
+
+// SimpleLocalWorkflow runs Increment as a local activity, inside its
+// first workflow task, and returns its result: simple with --local.
+func SimpleLocalWorkflow(ctx workflow.Context, x int) (int, error) {
+	return workflow.ExecuteLocalActivity[int](ctx, localOptions, nameIncrement, x).Get(ctx)
 }
 
 // textPattern is what Text repeats: text, as real results are, so a

@@ -54,6 +54,17 @@ type Env interface {
 	// SideEffect runs fn and records its result, or returns the recorded
 	// result without running fn when replaying.
 	SideEffect(fn func() ([]byte, error)) ([]byte, error)
+	// ExecuteLocalActivity queues a local activity call: the executor
+	// runs it (through its runner) once the run's coroutines wait, inside
+	// the task, and records its outcome; replaying, it takes the recorded
+	// outcome. done gets the outcome, the last attempt run and, for a
+	// failure to retry after a timer, the backoff. It returns the call's
+	// sequence number.
+	ExecuteLocalActivity(req LocalActivityRequest, done LocalActivityCallback) int64
+	// CancelLocalActivity stops a queued or running local activity call:
+	// its done gets workflow.Canceled and nothing is recorded. A call
+	// already answered is left alone.
+	CancelLocalActivity(seq int64)
 	// UpsertSearchAttributes records the pairs (already validated) to set
 	// on the instance's search attributes; replaying, it checks the
 	// history has them recorded here.
@@ -100,6 +111,31 @@ type ActivityRequest struct {
 	Args    [][]byte
 	Options history.ActivityOptions
 }
+
+// LocalActivityRequest is a local activity call as workflow code issued it.
+type LocalActivityRequest struct {
+	// Name is the activity's name; Fn the function given, nil when the
+	// call named a registered activity.
+	Name string
+	Fn   any
+	Args [][]byte
+	// Header carries context values (ContextPropagator) to the function.
+	Header map[string][]byte
+	// Options hold the retry policy (defaults filled in), StartToClose
+	// and ScheduleToClose.
+	Options history.ActivityOptions
+	// Attempt is the first attempt to run (after a timer: the next one);
+	// ScheduledAt the workflow time of the call's first attempt, which
+	// ScheduleToClose and RetryTimeout count from.
+	Attempt     int
+	ScheduledAt time.Time
+}
+
+// LocalActivityCallback receives a local activity's outcome: the result,
+// or the error with, when retryAfter is above zero, the wait before the
+// next attempt (a failure that is not final). attempt is the last attempt
+// run.
+type LocalActivityCallback func(result []byte, err error, attempt int, retryAfter time.Duration)
 
 // SubWorkflowRequest is a sub-workflow command as workflow code issued it.
 type SubWorkflowRequest struct {

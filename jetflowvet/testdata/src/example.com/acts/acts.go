@@ -4,6 +4,7 @@ package acts
 
 import (
 	"context"
+	"time"
 
 	"github.com/jetflow/jetflow/workflow"
 )
@@ -25,4 +26,16 @@ func Executed(ctx context.Context) (string, error) { return "", nil } // want Ex
 // Run runs Executed as an activity.
 func Run(ctx workflow.Context) (string, error) {
 	return workflow.ExecuteActivity[string](ctx, workflow.DefaultActivityOptions, Executed).Get(ctx)
+}
+
+// Local is run by RunLocal as a local activity.
+func Local(ctx context.Context) (string, error) { return "", nil } // want Local:"activity"
+
+// RunLocal runs Local as a local activity, and a literal that reads the
+// clock: activity code, not workflow code.
+func RunLocal(ctx workflow.Context) (string, error) {
+	workflow.ExecuteLocalActivity[string](ctx, workflow.LocalActivityOptions{}, func(ctx context.Context) (string, error) {
+		return time.Now().String(), nil
+	})
+	return workflow.ExecuteLocalActivity[string](ctx, workflow.LocalActivityOptions{}, Local).Get(ctx)
 }

@@ -48,6 +48,12 @@ func SetQueryHandler(ctx Context, name string, handler any) error { return nil }
 func ExecuteActivity[T any](ctx Context, opts ActivityOptions, activity any, args ...any) Future[T] {
 	return nil
 }
+
+type LocalActivityOptions struct{}
+
+func ExecuteLocalActivity[T any](ctx Context, opts LocalActivityOptions, activity any, args ...any) Future[T] {
+	return nil
+}
 func CreateSubWorkflowInstance[T any](ctx Context, opts SubWorkflowOptions, wf any, args ...any) Future[T] {
 	return nil
 }
