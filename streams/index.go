@@ -51,9 +51,11 @@ type indexRow struct {
 }
 
 // indexHooks lets tests stop the index write after a registry write, as a
-// crash between the two would.
+// crash between the two would: skipWrites queues nothing, dropQueued
+// makes the writer drop what was queued, unwritten.
 type indexHooks struct {
 	skipWrites bool
+	dropQueued bool
 }
 
 func (b *Backend) indexConfig() jetstream.StreamConfig {
@@ -82,10 +84,26 @@ func (b *Backend) countsConfig() jetstream.StreamConfig {
 	}
 }
 
+// WithListIndex(false) leaves the list index out of this backend: New
+// provisions no index streams, Open binds none, writes skip it and lists
+// read the whole registry, as before the index. It exists to measure
+// what the index costs the workflow path (wfctl bench --index=false);
+// every process of a namespace should agree on it, since one that skips
+// the index leaves the rows of what it changes stale (lists repair them).
+func WithListIndex(on bool) Option {
+	return func(o *options) error {
+		o.noIndex = !on
+		return nil
+	}
+}
+
 // openIndex binds the index stream of a namespace opened without
 // provisioning. A namespace provisioned before the index existed has none:
 // lists then read the registry, as they did before.
 func (b *Backend) openIndex(ctx context.Context) {
+	if b.opts.noIndex {
+		return
+	}
 	s, err := b.js.Stream(ctx, b.n.indexStream())
 	if err != nil {
 		b.log.Info("namespace has no list index; lists read the whole registry", logkey.Err, err)
@@ -104,47 +122,31 @@ func (b *Backend) indexSubject(r *InstanceRecord) string {
 	return b.n.indexRow(string(r.Status), encodeToken(r.WorkflowName), inst)
 }
 
-// writeIndex publishes r's row, after its registry write, and moves the
-// counters. old is the row's subject before: "" when it had none (a new
-// instance), unknownRow when not known (then it is read). When the
-// subject changed, the instance's other rows are purged, keeping only the
-// one just written.
+// writeIndex writes r's row, after its registry write, and moves the
+// counters, through the index writer, and waits for it. old is the row's
+// subject before: "" when it had none (a new instance), unknownRow when
+// not known (then it is read). When the subject changed, the old row is
+// purged after the new one is written.
 func (b *Backend) writeIndex(ctx context.Context, r *InstanceRecord, old string) error {
-	if b.index == nil || b.indexHooks.skipWrites {
+	if b.index == nil {
 		return nil
 	}
-	if old == unknownRow {
-		var err error
-		if old, err = b.rowSubject(ctx, r.InstanceID); err != nil {
-			return err
-		}
+	j, err := b.rowJob(r)
+	if err != nil {
+		return err
 	}
+	j.subj, j.old = b.indexSubject(r), old
+	return b.indexWriter.enqueue(ctx, j, true)
+}
+
+// rowJob starts the index change of r, with the row body.
+func (b *Backend) rowJob(r *InstanceRecord) (*indexJob, error) {
 	data, err := msgpack.Marshal(&indexRow{InstanceID: r.InstanceID, WorkflowName: r.WorkflowName, Status: r.Status,
 		ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt})
 	if err != nil {
-		return fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
+		return nil, fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
 	}
-	subj := b.indexSubject(r)
-	row := func() error {
-		if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
-			return fmt.Errorf("streams: index row of %q: %w", r.InstanceID, err)
-		}
-		return nil
-	}
-	switch old {
-	case subj:
-		return row()
-	case "":
-		// A new row: nothing to purge, so the row and its count go at
-		// once (one round trip on the workflow path).
-		return both(func() error { return row() }, func() error { return b.moveCounters(ctx, "", subj) })
-	}
-	// A moved row: the new row first, so a crash leaves two rows rather
-	// than none; then the purge of the old and the counts at once.
-	if err := row(); err != nil {
-		return err
-	}
-	return both(func() error { return b.purgeIndex(ctx, r.InstanceID, 1) }, func() error { return b.moveCounters(ctx, old, subj) })
+	return &indexJob{instanceID: r.InstanceID, data: data}, nil
 }
 
 // attrSubject is the subject of the index row of one search attribute.
@@ -162,49 +164,41 @@ func (b *Backend) attrSubjects(r *InstanceRecord, attrs map[string]string) []str
 }
 
 // writeAttrRows brings r's search attribute rows in line with
-// r.SearchAttributes, after its registry write: it publishes the row of
-// each pair not indexed yet, then purges the rows of the pairs gone.
-// When the rows the record had are not known (attrsIndexed false), every
-// row is written and none purged: a list drops and purges a stale row it
-// reads.
+// r.SearchAttributes, after its registry write, and waits for it.
 func (b *Backend) writeAttrRows(ctx context.Context, r *InstanceRecord) error {
-	if b.index == nil || b.indexHooks.skipWrites {
+	if b.index == nil {
 		return nil
 	}
-	data, err := msgpack.Marshal(&indexRow{InstanceID: r.InstanceID, WorkflowName: r.WorkflowName, Status: r.Status,
-		ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt})
+	j, err := b.rowJob(r)
 	if err != nil {
-		return fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
+		return err
 	}
+	b.planAttrRows(j, r)
+	return b.indexWriter.enqueue(ctx, j, true)
+}
+
+// planAttrRows adds to j the search attribute rows of the pairs of r not
+// indexed yet, and the purges of the rows of the pairs gone. When the rows
+// the record had are not known (attrsIndexed false), every row is written
+// and none purged: a list drops and purges a stale row it reads.
+func (b *Backend) planAttrRows(j *indexJob, r *InstanceRecord) {
 	var old map[string]string
 	if r.attrsIndexed {
 		old = r.indexedAttrs
 	}
-	var fs []func() error
-	for k, v := range r.SearchAttributes {
+	for _, k := range slices.Sorted(maps.Keys(r.SearchAttributes)) {
+		v := r.SearchAttributes[k]
 		if ov, ok := old[k]; ok && ov == v {
 			continue
 		}
-		subj := b.attrSubject(r.InstanceID, k, v)
-		fs = append(fs, func() error {
-			if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
-				return fmt.Errorf("streams: search attribute row of %q: %w", r.InstanceID, err)
-			}
-			return nil
-		})
+		j.attrRows = append(j.attrRows, b.attrSubject(r.InstanceID, k, v))
 	}
-	if err := all(fs); err != nil {
-		return err
-	}
-	fs = fs[:0]
 	for k, v := range old {
 		if nv, ok := r.SearchAttributes[k]; ok && nv == v {
 			continue
 		}
-		subj := b.attrSubject(r.InstanceID, k, v)
-		fs = append(fs, func() error { return b.purgeSubject(ctx, r.InstanceID, subj) })
+		j.attrPurges = append(j.attrPurges, b.attrSubject(r.InstanceID, k, v))
 	}
-	return all(fs)
 }
 
 // purgeSubject removes every index message on subject (of instanceID).
@@ -215,27 +209,6 @@ func (b *Backend) purgeSubject(ctx context.Context, instanceID, subject string) 
 		return fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
 	}
 	return nil
-}
-
-// all runs fs at once and joins their errors.
-func all(fs []func() error) error {
-	errs := make([]error, len(fs))
-	var wg sync.WaitGroup
-	for i, f := range fs {
-		wg.Go(func() { errs[i] = f() })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// both runs f and g at once and joins their errors.
-func both(f, g func() error) error {
-	var errG error
-	var wg sync.WaitGroup
-	wg.Go(func() { errG = g() })
-	errF := f()
-	wg.Wait()
-	return errors.Join(errF, errG)
 }
 
 // unknownRow stands for a row subject not known.
@@ -266,19 +239,6 @@ func (b *Backend) counterOf(row string) string {
 		return ""
 	}
 	return b.n.counter(parts[2], parts[3])
-}
-
-// moveCounters counts a row moved from subject old to subject new (either
-// "" for none), both increments at once.
-func (b *Backend) moveCounters(ctx context.Context, old, new string) error {
-	var incr []*nats.Msg
-	if c := b.counterOf(old); c != "" {
-		incr = append(incr, counterIncr(c, -1))
-	}
-	if c := b.counterOf(new); c != "" {
-		incr = append(incr, counterIncr(c, +1))
-	}
-	return b.addCounters(ctx, incr)
 }
 
 func counterIncr(subject string, by int64) *nats.Msg {
@@ -322,24 +282,28 @@ func (b *Backend) purgeIndex(ctx context.Context, instanceID string, keep uint64
 	return nil
 }
 
-// removeFromIndex removes an instance's index rows and counts it out: the
-// remove path (and retention) calls it after deleting the registry entry.
+// removeFromIndex removes an instance's index rows and counts it out,
+// and waits for it: the remove path calls it (unindex) after deleting the
+// registry entry, and lists for a row whose entry is gone.
 func (b *Backend) removeFromIndex(ctx context.Context, instanceID string) error {
 	if b.index == nil {
 		return nil
 	}
-	attrs := b.n.indexAttr("*", "*", encodeToken(instanceID))
-	if err := b.purgeSubject(ctx, instanceID, attrs); err != nil {
-		return err
+	return b.indexWriter.enqueue(ctx, b.removeJob(instanceID, nil), true)
+}
+
+// removeJob is the index change that removes an instance: of rec, whose
+// row and attributes are known, or (nil) of an instance whose rows are
+// looked up and purged by wildcard.
+func (b *Backend) removeJob(instanceID string, rec *InstanceRecord) *indexJob {
+	j := &indexJob{instanceID: instanceID, remove: true, old: unknownRow, allAttrs: true}
+	if rec != nil && rec.indexedAs != "" && rec.indexedAs != unknownRow && rec.attrsIndexed {
+		j.old, j.allAttrs = rec.indexedAs, false
+		for k, v := range rec.indexedAttrs {
+			j.attrPurges = append(j.attrPurges, b.attrSubject(instanceID, k, v))
+		}
 	}
-	old, err := b.rowSubject(ctx, instanceID)
-	if err != nil || old == "" {
-		return err
-	}
-	if err := b.purgeIndex(ctx, instanceID, 0); err != nil {
-		return err
-	}
-	return b.moveCounters(ctx, old, "")
+	return j
 }
 
 // listCursorPrefix marks an index cursor: the sequence to continue below.
@@ -476,6 +440,10 @@ func (b *Backend) walkIndex(ctx context.Context, filter string, from, to uint64)
 
 // listFromIndex is ListInstances on the index.
 func (b *Backend) listFromIndex(ctx context.Context, opts ListOptions, limit int) (*InstancePage, error) {
+	// What this process changed is listed as changed.
+	if err := b.flushIndex(ctx); err != nil {
+		return nil, err
+	}
 	var below uint64
 	if opts.After != "" {
 		s, ok := strings.CutPrefix(opts.After, listCursorPrefix)
@@ -604,6 +572,11 @@ func (b *Backend) checkRows(ctx context.Context, rows []indexed, opts ListOption
 	}), nil
 }
 
+// indexRepairGrace is how long after a record's change a list leaves a
+// row that disagrees with it to the writer whose index write is queued
+// (indexwriter.go), listing the record as it is without repairing.
+const indexRepairGrace = time.Minute
+
 // checkRow returns the record of a row, repairing the row if the record
 // disagrees; nil when the instance is gone.
 func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, error) {
@@ -628,6 +601,11 @@ func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, er
 		return r, nil
 	}
 	if b.indexSubject(r) != x.subj {
+		if time.Since(r.UpdatedAt) < indexRepairGrace {
+			// Its writer's queued index write is likely on its way:
+			// a repair too would move the counters twice.
+			return r, nil
+		}
 		b.log.Info("repairing a stale index row", logkey.Instance, r.InstanceID, logkey.Subject, x.subj)
 		if err := b.writeIndex(ctx, r, x.subj); err != nil {
 			return nil, err

@@ -1,0 +1,84 @@
+package streams
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestIndexWriterCrash: a process that dies with index writes queued
+// (status changes and a removal, which nobody waits for) leaves stale rows;
+// another process lists the instances as the registry has them, repairs
+// the rows it reads and brings the counts back.
+func TestIndexWriterCrash(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
+		require.NoError(t, err)
+	}
+	// The crash: what is queued from now on is never written.
+	b.indexHooks.dropQueued = true
+	r, err := b.GetInstance(ctx, "i1")
+	require.NoError(t, err)
+	r.Status, r.FinishedAt = StatusCompleted, base.Add(time.Hour)
+	_, err = b.UpdateInstance(ctx, r, r.Revision)
+	require.NoError(t, err)
+	r2, err := b.GetInstance(ctx, "i2")
+	require.NoError(t, err)
+	r2.Status = StatusFailed
+	_, err = b.UpdateInstance(ctx, r2, r2.Revision)
+	require.NoError(t, err)
+	require.NoError(t, b.RemoveInstance(ctx, r2, nil))
+	require.NoError(t, b.flushIndex(ctx))
+	require.Len(t, indexSubjects(t, b), 3, "the rows are stale: the writes were lost")
+
+	// Another process, after the crash.
+	other, err := Open(b.nc)
+	require.NoError(t, err)
+	ids, _ := listIDs(t, other, ListOptions{Status: StatusRunning})
+	var page *InstancePage
+	assert.Equal(t, []string{"i0"}, ids)
+	subjects := indexSubjects(t, other)
+	assert.Contains(t, subjects, "wfx.default.completed.Order.i1")
+	assert.Len(t, subjects, 2)
+	ids, page = listIDs(t, other, ListOptions{})
+	assert.Equal(t, []string{"i1", "i0"}, ids)
+	assert.Equal(t, map[Status]int{StatusRunning: 1, StatusCompleted: 1}, page.Counts)
+}
+
+// TestIndexWriterCounts: changes written in batches, counters summed per
+// batch, end with the counts of the registry.
+func TestIndexWriterCounts(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < 200; i += 8 {
+				r := record(fmt.Sprintf("i%03d", i), StatusRunning, base.Add(time.Duration(i)*time.Second))
+				_, err := b.CreateInstance(ctx, r)
+				assert.NoError(t, err)
+				if i%2 == 0 {
+					continue
+				}
+				r.Status, r.FinishedAt = StatusCompleted, base.Add(time.Hour)
+				_, err = b.UpdateInstance(ctx, r, r.Revision)
+				assert.NoError(t, err)
+				if i%4 == 1 {
+					assert.NoError(t, b.RemoveInstance(ctx, r, nil))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	_, page := listIDs(t, b, ListOptions{Limit: 1})
+	assert.Equal(t, map[Status]int{StatusRunning: 100, StatusCompleted: 50}, page.Counts)
+	assert.Len(t, indexSubjects(t, b), 150)
+}
