@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -339,7 +340,31 @@ func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, b
 	}
 	var out []indexed // newest first
 	span := uint64(2*limit + 16)
+	top, found, triedLast := hi, 0, false
 	for hi > 0 && len(out) < limit {
+		// A sparse filter: when what was read so far says about
+		// indexMultiLastMax rows or fewer match below, one multi_last
+		// direct get returns them all (the server finds them in its
+		// subject tree, not by walking the blocks between them); with
+		// more, it answers 413 and the walk goes on.
+		if scanned := top - hi; !triedLast && scanned >= uint64(4*limit) &&
+			uint64(found)*hi/scanned < 2*indexMultiLastMax {
+			triedLast = true
+			rest, ok, err := b.readIndexLast(ctx, filter, hi)
+			if err != nil {
+				return nil, 0, err
+			}
+			if ok {
+				need := limit - len(out)
+				for i := len(rest) - 1; i >= 0 && len(out) < limit; i-- {
+					out = append(out, rest[i])
+				}
+				if len(rest) > need {
+					return out, out[len(out)-1].seq, nil
+				}
+				return out, 0, nil
+			}
+		}
 		lo := uint64(1)
 		if hi > span {
 			lo = hi - span + 1
@@ -348,6 +373,7 @@ func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, b
 		if err != nil {
 			return nil, 0, err
 		}
+		found += len(got)
 		i := len(got) - 1
 		for ; i >= 0 && len(out) < limit; i-- {
 			out = append(out, got[i])
@@ -369,6 +395,45 @@ func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, b
 		span = min(span, indexMaxRange)
 	}
 	return out, 0, nil
+}
+
+// indexMultiLastMax is the most messages the server answers a multi_last
+// direct get with (more: 413 Too Many Results).
+const indexMultiLastMax = 1024
+
+// readIndexLast reads every row matching filter with a sequence at or
+// below upTo, oldest first, in one multi_last direct get: each instance
+// row is its subject's only message. ok is false when more rows match
+// than the server answers at once (the caller walks instead).
+func (b *Backend) readIndexLast(ctx context.Context, filter string, upTo uint64) (rows []indexed, ok bool, err error) {
+	req, _ := json.Marshal(map[string]any{"multi_last": []string{filter}, "up_to_seq": upTo})
+	reply, answers, done, err := b.replies.open()
+	if err != nil {
+		return nil, false, err
+	}
+	defer done()
+	if err := b.nc.PublishRequest("$JS.API.DIRECT.GET."+b.n.indexStream(), reply, req); err != nil {
+		return nil, false, fmt.Errorf("streams: list index: %w", err)
+	}
+	bctx, cancel := b.bounded(ctx)
+	defer cancel()
+	_, _, err = readBatch(bctx, answers, withMetadata, func(m *storedMsg) error {
+		var row indexRow
+		if err := msgpack.Unmarshal(m.Data, &row); err != nil {
+			b.log.Warn("skipping malformed index row", logkey.Subject, m.Subject, logkey.Err, err)
+			return nil
+		}
+		rows = append(rows, indexed{seq: m.Seq, row: row, subj: m.Subject})
+		return nil
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "status 413") {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("streams: list index: %w", err)
+	}
+	slices.SortFunc(rows, func(x, y indexed) int { return cmp.Compare(x.seq, y.seq) })
+	return rows, true, nil
 }
 
 // indexRangeWalkers is how many parts of a range are read at once.

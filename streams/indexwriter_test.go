@@ -82,3 +82,29 @@ func TestIndexWriterCounts(t *testing.T) {
 	assert.Equal(t, map[Status]int{StatusRunning: 100, StatusCompleted: 50}, page.Counts)
 	assert.Len(t, indexSubjects(t, b), 150)
 }
+
+// TestIndexSparseFilters: filters that match a few rows far apart (read
+// with one multi_last direct get) list them newest first and page.
+func TestIndexSparseFilters(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	require.NoError(t, b.LoadInstances(ctx, 3000, ListBenchRecord))
+	for _, opts := range []ListOptions{
+		{WorkflowName: "Rare", Limit: 2},
+		{SearchAttributes: map[string]string{"tier": "gold"}, Limit: 2},
+	} {
+		want := []string{"i0002500", "i0001500", "i0000500"}
+		if opts.WorkflowName == "" {
+			want = []string{"i0002250", "i0001250", "i0000250"}
+		}
+		ids, page := listIDs(t, b, opts)
+		assert.Equal(t, want[:2], ids, "%+v", opts)
+		require.NotEmpty(t, page.NextCursor)
+		opts.After = page.NextCursor
+		ids, page = listIDs(t, b, opts)
+		assert.Equal(t, want[2:], ids, "%+v", opts)
+		assert.Empty(t, page.NextCursor)
+	}
+	ids, _ := listIDs(t, b, ListOptions{WorkflowName: "Rare", Status: StatusCompleted})
+	assert.Equal(t, []string{"i0002500", "i0001500", "i0000500"}, ids)
+}
