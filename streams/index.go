@@ -403,10 +403,15 @@ const indexMultiLastMax = 1024
 
 // readIndexLast reads every row matching filter with a sequence at or
 // below upTo, oldest first, in one multi_last direct get: each instance
-// row is its subject's only message. ok is false when more rows match
-// than the server answers at once (the caller walks instead).
+// row is its subject's only message. ok is false when more rows match (in
+// the whole stream) than the server answers at once (the caller walks
+// instead).
 func (b *Backend) readIndexLast(ctx context.Context, filter string, upTo uint64) (rows []indexed, ok bool, err error) {
-	req, _ := json.Marshal(map[string]any{"multi_last": []string{filter}, "up_to_seq": upTo})
+	// Asked of the whole stream, not up to upTo: the server then finds
+	// each subject's last message in its last block, while a bound
+	// below the stream's end makes it look for the subjects whose row is
+	// above the bound in every block down to the first.
+	req, _ := json.Marshal(map[string]any{"multi_last": []string{filter}})
 	reply, answers, done, err := b.replies.open()
 	if err != nil {
 		return nil, false, err
@@ -423,7 +428,9 @@ func (b *Backend) readIndexLast(ctx context.Context, filter string, upTo uint64)
 			b.log.Warn("skipping malformed index row", logkey.Subject, m.Subject, logkey.Err, err)
 			return nil
 		}
-		rows = append(rows, indexed{seq: m.Seq, row: row, subj: m.Subject})
+		if m.Seq <= upTo {
+			rows = append(rows, indexed{seq: m.Seq, row: row, subj: m.Subject})
+		}
 		return nil
 	})
 	if err != nil {
