@@ -53,10 +53,12 @@ type indexRow struct {
 
 // indexHooks lets tests stop the index write after a registry write, as a
 // crash between the two would: skipWrites queues nothing, dropQueued
-// makes the writer drop what was queued, unwritten.
+// makes the writer drop what was queued, unwritten; afterTop runs in a
+// list between reading the index's end and reading the rows.
 type indexHooks struct {
 	skipWrites bool
 	dropQueued bool
+	afterTop   func() // a list's first page, once it has the index's end
 }
 
 func (b *Backend) indexConfig() jetstream.StreamConfig {
@@ -328,16 +330,61 @@ const indexMaxRange = 1 << 22
 // range of sequences sized to hold about the rows wanted, judged by what
 // the previous range held, so it reads in proportion to the page.
 func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, below uint64) ([]indexed, uint64, error) {
-	hi := below - 1
-	if below == 0 {
-		rctx, cancel := b.bounded(ctx)
-		info, err := b.index.Info(rctx)
-		cancel()
-		if err != nil {
-			return nil, 0, fmt.Errorf("streams: list index: %w", err)
-		}
-		hi = info.State.LastSeq
+	if below != 0 {
+		return b.readIndexBelow(ctx, filter, limit, below-1)
 	}
+	top, err := b.indexLastSeq(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if b.indexHooks.afterTop != nil {
+		b.indexHooks.afterTop()
+	}
+	out, next, err := b.readIndexBelow(ctx, filter, limit, top)
+	if err != nil {
+		return nil, 0, err
+	}
+	// A row that moved while the page was read (a status change: the new
+	// row written above top, the old one purged before the walk reached
+	// it) would be missing: read what came above top, newest first, and
+	// keep each instance's newest row.
+	now, err := b.indexLastSeq(ctx)
+	if err != nil || now <= top {
+		return out, next, err
+	}
+	newer, err := b.readIndexRange(ctx, filter, top+1, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	slices.Reverse(newer)
+	seen := map[string]bool{}
+	merged := make([]indexed, 0, len(newer)+len(out))
+	for _, x := range slices.Concat(newer, out) {
+		if !seen[x.row.InstanceID] {
+			seen[x.row.InstanceID] = true
+			merged = append(merged, x)
+		}
+	}
+	if len(merged) > limit {
+		merged = merged[:limit]
+		next = merged[limit-1].seq
+	}
+	return merged, next, nil
+}
+
+// indexLastSeq is the index stream's last sequence.
+func (b *Backend) indexLastSeq(ctx context.Context) (uint64, error) {
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	info, err := b.index.Info(rctx)
+	if err != nil {
+		return 0, fmt.Errorf("streams: list index: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// readIndexBelow is readIndexPage from hi (inclusive) down.
+func (b *Backend) readIndexBelow(ctx context.Context, filter string, limit int, hi uint64) ([]indexed, uint64, error) {
 	var out []indexed // newest first
 	span := uint64(2*limit + 16)
 	top, found, triedLast := hi, 0, false

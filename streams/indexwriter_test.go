@@ -108,3 +108,42 @@ func TestIndexSparseFilters(t *testing.T) {
 	ids, _ := listIDs(t, b, ListOptions{WorkflowName: "Rare", Status: StatusCompleted})
 	assert.Equal(t, []string{"i0002500", "i0001500", "i0000500"}, ids)
 }
+
+// TestIndexListSeesARowMovedDuringTheRead: a status change between a
+// first page's read of the index's end and its read of the rows moves the
+// row above that end and purges it below; the page still lists it.
+func TestIndexListSeesARowMovedDuringTheRead(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
+		require.NoError(t, err)
+	}
+	b.indexHooks.afterTop = func() {
+		b.indexHooks.afterTop = nil
+		r, err := b.GetInstance(ctx, "i0")
+		require.NoError(t, err)
+		r.Status, r.FinishedAt = StatusCompleted, base.Add(time.Hour)
+		_, err = b.UpdateInstance(ctx, r, r.Revision)
+		require.NoError(t, err)
+		require.NoError(t, b.flushIndex(ctx))
+	}
+	ids, _ := listIDs(t, b, ListOptions{})
+	assert.Equal(t, []string{"i0", "i2", "i1"}, ids)
+
+	// A page that is full keeps the limit; the cursor goes on below it.
+	b.indexHooks.afterTop = func() {
+		b.indexHooks.afterTop = nil
+		r, err := b.GetInstance(ctx, "i1")
+		require.NoError(t, err)
+		r.Status, r.FinishedAt = StatusFailed, base.Add(time.Hour)
+		_, err = b.UpdateInstance(ctx, r, r.Revision)
+		require.NoError(t, err)
+		require.NoError(t, b.flushIndex(ctx))
+	}
+	ids, page := listIDs(t, b, ListOptions{Limit: 2})
+	assert.Equal(t, []string{"i1", "i0"}, ids)
+	ids, _ = listIDs(t, b, ListOptions{Limit: 2, After: page.NextCursor})
+	assert.Equal(t, []string{"i2"}, ids)
+}
