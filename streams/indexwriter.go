@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetflow/jetflow/internal/logkey"
 )
 
 // The index writer takes list-index writes off the workflow path. A
-// registry write queues its instance's index change; a few writer
-// goroutines per backend (one per shard of instances, so one instance's
-// changes stay in order) take what has queued up and write it as one
-// batch: every row at once, then every purge at once, then the counters,
+// registry write queues its instance's index change; a writer goroutine
+// takes what has queued up and writes it as one batch: every row
+// (pipelined, in the order queued), then every purge at once, then the
+// counters,
 // each counter subject once with the sum of the batch's moves (a batch
 // that starts one instance and finishes another moves "running" by zero
 // and writes nothing for it). Under load a batch holds many changes, so
@@ -30,8 +31,10 @@ import (
 // all. A new instance's first row is waited for (CreateInstance returns
 // after it), as a lost first row would hide the instance until a rebuild.
 
-// indexShards is how many writer goroutines a backend runs at most.
-const indexShards = 8
+// indexShards is how many writer goroutines a backend runs at most: one,
+// so the index keeps the order in which this backend changed instances
+// (a list's newest first); a batch's rows go out pipelined.
+const indexShards = 1
 
 // indexShardQueue bounds the changes queued on one shard: beyond it a
 // registry write waits, so a server that cannot keep up slows the
@@ -228,30 +231,43 @@ func (w *indexWriter) write(batch []*indexJob) {
 	}
 	run(steps)
 
-	// The new rows, before any purge: a crash leaves two rows, not none.
-	steps = steps[:0]
+	// The new rows, before any purge (a crash leaves two rows, not
+	// none), published in the batch's order without waiting between
+	// them: one connection's messages are stored in the order sent, so
+	// the index keeps the order of the changes.
+	type sent struct {
+		j   *indexJob
+		f   jetstream.PubAckFuture
+		err error
+	}
+	var pubs []sent
 	for _, j := range batch {
 		if !alive(j) {
 			continue
 		}
+		var subjects []string
 		if j.subj != "" && j.subj != j.old {
-			steps = append(steps, step{j, func() error {
-				if _, err := b.publish(ctx, &nats.Msg{Subject: j.subj, Data: j.data}); err != nil {
-					return fmt.Errorf("streams: index row of %q: %w", j.instanceID, err)
-				}
-				return nil
-			}})
+			subjects = append(subjects, j.subj)
 		}
-		for _, subj := range j.attrRows {
-			steps = append(steps, step{j, func() error {
-				if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: j.data}); err != nil {
-					return fmt.Errorf("streams: search attribute row of %q: %w", j.instanceID, err)
-				}
-				return nil
-			}})
+		for _, subj := range append(subjects, j.attrRows...) {
+			f, err := b.js.PublishMsgAsync(&nats.Msg{Subject: subj, Data: j.data})
+			pubs = append(pubs, sent{j, f, err})
 		}
 	}
-	run(steps)
+	for _, p := range pubs {
+		err := p.err
+		if err == nil {
+			select {
+			case <-p.f.Ok():
+			case err = <-p.f.Err():
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err != nil && p.j.err == nil {
+			p.j.err = fmt.Errorf("streams: index row of %q: %w", p.j.instanceID, err)
+		}
+	}
 
 	// The purges of what the new rows replace.
 	steps = steps[:0]
