@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/client"
+	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/worker"
 )
 
@@ -23,6 +24,10 @@ func TestQuickstartMessageCost(t *testing.T) {
 	inst, err := e.c.CreateWorkflowInstance(ctx, client.WorkflowInstanceOptions{}, Quickstart, "count me")
 	require.NoError(t, err)
 	_, err = client.GetWorkflowResult[int](ctx, e.c, inst, 20*time.Second)
+	require.NoError(t, err)
+	// The finish's list-index writes are queued, not waited for: a list
+	// on the same backend waits for them.
+	_, err = e.b.ListInstances(ctx, streams.ListOptions{Limit: 1})
 	require.NoError(t, err)
 
 	stored := map[string]uint64{}

@@ -44,6 +44,8 @@ type options struct {
 	codec          codec.Codec   // payloads.go
 
 	payloadThreshold int // payloadstore.go
+
+	noIndex bool // WithListIndex(false)
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,
@@ -165,7 +167,8 @@ type Backend struct {
 	index      jetstream.Stream // nil for a namespace provisioned before the index (Open)
 	counts     jetstream.Stream // counters of the index rows; nil as index
 
-	indexHooks indexHooks
+	indexHooks  indexHooks
+	indexWriter indexWriter // indexwriter.go
 
 	details   detailsBucket  // heartbeat details, bound on first use
 	schedules scheduleBucket // schedule records, bound on first use
@@ -278,6 +281,7 @@ func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 		log:  o.logger.With(logkey.Namespace, o.namespace),
 	}
 	b.replies.nc = nc
+	b.indexWriter.init(b)
 	b.payloads = newPayloadConverter(o.converter, o.codec)
 	b.payloads.fetch = b.fetchPayload
 	return b, nil
@@ -347,11 +351,13 @@ func (b *Backend) provision(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if b.index, err = b.ensureStream(ctx, b.indexConfig()); err != nil {
-		return err
-	}
-	if b.counts, err = b.ensureStream(ctx, b.countsConfig()); err != nil {
-		return err
+	if !o.noIndex {
+		if b.index, err = b.ensureStream(ctx, b.indexConfig()); err != nil {
+			return err
+		}
+		if b.counts, err = b.ensureStream(ctx, b.countsConfig()); err != nil {
+			return err
+		}
 	}
 	return b.EnsureQueue(ctx, DefaultQueue)
 }
@@ -454,10 +460,15 @@ func (b *Backend) Converter() converter.Converter { return b.payloads }
 // Logger is the backend's logger, tagged with the namespace.
 func (b *Backend) Logger() *slog.Logger { return b.log }
 
-// Close releases the backend. It does not close the NATS connection, which
-// the caller owns, and deletes nothing: the namespace's state stays in
-// JetStream.
-func (b *Backend) Close() error { return nil }
+// Close releases the backend, after waiting (up to twice the request
+// timeout) for the list-index writes it has queued. It does not close
+// the NATS connection, which the caller owns, and deletes nothing: the
+// namespace's state stays in JetStream.
+func (b *Backend) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*b.opts.requestTimeout)
+	defer cancel()
+	return b.flushIndex(ctx)
+}
 
 // maxPayload is the largest message the connected server accepts.
 func (b *Backend) maxPayload() int64 { return b.nc.MaxPayload() }

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,9 +52,13 @@ type indexRow struct {
 }
 
 // indexHooks lets tests stop the index write after a registry write, as a
-// crash between the two would.
+// crash between the two would: skipWrites queues nothing, dropQueued
+// makes the writer drop what was queued, unwritten; afterTop runs in a
+// list between reading the index's end and reading the rows.
 type indexHooks struct {
 	skipWrites bool
+	dropQueued bool
+	afterTop   func() // a list's first page, once it has the index's end
 }
 
 func (b *Backend) indexConfig() jetstream.StreamConfig {
@@ -82,10 +87,26 @@ func (b *Backend) countsConfig() jetstream.StreamConfig {
 	}
 }
 
+// WithListIndex(false) leaves the list index out of this backend: New
+// provisions no index streams, Open binds none, writes skip it and lists
+// read the whole registry, as before the index. It exists to measure
+// what the index costs the workflow path (wfctl bench --index=false);
+// every process of a namespace should agree on it, since one that skips
+// the index leaves the rows of what it changes stale (lists repair them).
+func WithListIndex(on bool) Option {
+	return func(o *options) error {
+		o.noIndex = !on
+		return nil
+	}
+}
+
 // openIndex binds the index stream of a namespace opened without
 // provisioning. A namespace provisioned before the index existed has none:
 // lists then read the registry, as they did before.
 func (b *Backend) openIndex(ctx context.Context) {
+	if b.opts.noIndex {
+		return
+	}
 	s, err := b.js.Stream(ctx, b.n.indexStream())
 	if err != nil {
 		b.log.Info("namespace has no list index; lists read the whole registry", logkey.Err, err)
@@ -104,47 +125,31 @@ func (b *Backend) indexSubject(r *InstanceRecord) string {
 	return b.n.indexRow(string(r.Status), encodeToken(r.WorkflowName), inst)
 }
 
-// writeIndex publishes r's row, after its registry write, and moves the
-// counters. old is the row's subject before: "" when it had none (a new
-// instance), unknownRow when not known (then it is read). When the
-// subject changed, the instance's other rows are purged, keeping only the
-// one just written.
+// writeIndex writes r's row, after its registry write, and moves the
+// counters, through the index writer, and waits for it. old is the row's
+// subject before: "" when it had none (a new instance), unknownRow when
+// not known (then it is read). When the subject changed, the old row is
+// purged after the new one is written.
 func (b *Backend) writeIndex(ctx context.Context, r *InstanceRecord, old string) error {
-	if b.index == nil || b.indexHooks.skipWrites {
+	if b.index == nil {
 		return nil
 	}
-	if old == unknownRow {
-		var err error
-		if old, err = b.rowSubject(ctx, r.InstanceID); err != nil {
-			return err
-		}
+	j, err := b.rowJob(r)
+	if err != nil {
+		return err
 	}
+	j.subj, j.old = b.indexSubject(r), old
+	return b.indexWriter.enqueue(ctx, j, true)
+}
+
+// rowJob starts the index change of r, with the row body.
+func (b *Backend) rowJob(r *InstanceRecord) (*indexJob, error) {
 	data, err := msgpack.Marshal(&indexRow{InstanceID: r.InstanceID, WorkflowName: r.WorkflowName, Status: r.Status,
 		ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt})
 	if err != nil {
-		return fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
+		return nil, fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
 	}
-	subj := b.indexSubject(r)
-	row := func() error {
-		if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
-			return fmt.Errorf("streams: index row of %q: %w", r.InstanceID, err)
-		}
-		return nil
-	}
-	switch old {
-	case subj:
-		return row()
-	case "":
-		// A new row: nothing to purge, so the row and its count go at
-		// once (one round trip on the workflow path).
-		return both(func() error { return row() }, func() error { return b.moveCounters(ctx, "", subj) })
-	}
-	// A moved row: the new row first, so a crash leaves two rows rather
-	// than none; then the purge of the old and the counts at once.
-	if err := row(); err != nil {
-		return err
-	}
-	return both(func() error { return b.purgeIndex(ctx, r.InstanceID, 1) }, func() error { return b.moveCounters(ctx, old, subj) })
+	return &indexJob{instanceID: r.InstanceID, data: data}, nil
 }
 
 // attrSubject is the subject of the index row of one search attribute.
@@ -162,49 +167,41 @@ func (b *Backend) attrSubjects(r *InstanceRecord, attrs map[string]string) []str
 }
 
 // writeAttrRows brings r's search attribute rows in line with
-// r.SearchAttributes, after its registry write: it publishes the row of
-// each pair not indexed yet, then purges the rows of the pairs gone.
-// When the rows the record had are not known (attrsIndexed false), every
-// row is written and none purged: a list drops and purges a stale row it
-// reads.
+// r.SearchAttributes, after its registry write, and waits for it.
 func (b *Backend) writeAttrRows(ctx context.Context, r *InstanceRecord) error {
-	if b.index == nil || b.indexHooks.skipWrites {
+	if b.index == nil {
 		return nil
 	}
-	data, err := msgpack.Marshal(&indexRow{InstanceID: r.InstanceID, WorkflowName: r.WorkflowName, Status: r.Status,
-		ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt})
+	j, err := b.rowJob(r)
 	if err != nil {
-		return fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
+		return err
 	}
+	b.planAttrRows(j, r)
+	return b.indexWriter.enqueue(ctx, j, true)
+}
+
+// planAttrRows adds to j the search attribute rows of the pairs of r not
+// indexed yet, and the purges of the rows of the pairs gone. When the rows
+// the record had are not known (attrsIndexed false), every row is written
+// and none purged: a list drops and purges a stale row it reads.
+func (b *Backend) planAttrRows(j *indexJob, r *InstanceRecord) {
 	var old map[string]string
 	if r.attrsIndexed {
 		old = r.indexedAttrs
 	}
-	var fs []func() error
-	for k, v := range r.SearchAttributes {
+	for _, k := range slices.Sorted(maps.Keys(r.SearchAttributes)) {
+		v := r.SearchAttributes[k]
 		if ov, ok := old[k]; ok && ov == v {
 			continue
 		}
-		subj := b.attrSubject(r.InstanceID, k, v)
-		fs = append(fs, func() error {
-			if _, err := b.publish(ctx, &nats.Msg{Subject: subj, Data: data}); err != nil {
-				return fmt.Errorf("streams: search attribute row of %q: %w", r.InstanceID, err)
-			}
-			return nil
-		})
+		j.attrRows = append(j.attrRows, b.attrSubject(r.InstanceID, k, v))
 	}
-	if err := all(fs); err != nil {
-		return err
-	}
-	fs = fs[:0]
 	for k, v := range old {
 		if nv, ok := r.SearchAttributes[k]; ok && nv == v {
 			continue
 		}
-		subj := b.attrSubject(r.InstanceID, k, v)
-		fs = append(fs, func() error { return b.purgeSubject(ctx, r.InstanceID, subj) })
+		j.attrPurges = append(j.attrPurges, b.attrSubject(r.InstanceID, k, v))
 	}
-	return all(fs)
 }
 
 // purgeSubject removes every index message on subject (of instanceID).
@@ -215,27 +212,6 @@ func (b *Backend) purgeSubject(ctx context.Context, instanceID, subject string) 
 		return fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
 	}
 	return nil
-}
-
-// all runs fs at once and joins their errors.
-func all(fs []func() error) error {
-	errs := make([]error, len(fs))
-	var wg sync.WaitGroup
-	for i, f := range fs {
-		wg.Go(func() { errs[i] = f() })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// both runs f and g at once and joins their errors.
-func both(f, g func() error) error {
-	var errG error
-	var wg sync.WaitGroup
-	wg.Go(func() { errG = g() })
-	errF := f()
-	wg.Wait()
-	return errors.Join(errF, errG)
 }
 
 // unknownRow stands for a row subject not known.
@@ -266,19 +242,6 @@ func (b *Backend) counterOf(row string) string {
 		return ""
 	}
 	return b.n.counter(parts[2], parts[3])
-}
-
-// moveCounters counts a row moved from subject old to subject new (either
-// "" for none), both increments at once.
-func (b *Backend) moveCounters(ctx context.Context, old, new string) error {
-	var incr []*nats.Msg
-	if c := b.counterOf(old); c != "" {
-		incr = append(incr, counterIncr(c, -1))
-	}
-	if c := b.counterOf(new); c != "" {
-		incr = append(incr, counterIncr(c, +1))
-	}
-	return b.addCounters(ctx, incr)
 }
 
 func counterIncr(subject string, by int64) *nats.Msg {
@@ -322,24 +285,28 @@ func (b *Backend) purgeIndex(ctx context.Context, instanceID string, keep uint64
 	return nil
 }
 
-// removeFromIndex removes an instance's index rows and counts it out: the
-// remove path (and retention) calls it after deleting the registry entry.
+// removeFromIndex removes an instance's index rows and counts it out,
+// and waits for it: the remove path calls it (unindex) after deleting the
+// registry entry, and lists for a row whose entry is gone.
 func (b *Backend) removeFromIndex(ctx context.Context, instanceID string) error {
 	if b.index == nil {
 		return nil
 	}
-	attrs := b.n.indexAttr("*", "*", encodeToken(instanceID))
-	if err := b.purgeSubject(ctx, instanceID, attrs); err != nil {
-		return err
+	return b.indexWriter.enqueue(ctx, b.removeJob(instanceID, nil), true)
+}
+
+// removeJob is the index change that removes an instance: of rec, whose
+// row and attributes are known, or (nil) of an instance whose rows are
+// looked up and purged by wildcard.
+func (b *Backend) removeJob(instanceID string, rec *InstanceRecord) *indexJob {
+	j := &indexJob{instanceID: instanceID, remove: true, old: unknownRow, allAttrs: true}
+	if rec != nil && rec.indexedAs != "" && rec.indexedAs != unknownRow && rec.attrsIndexed {
+		j.old, j.allAttrs = rec.indexedAs, false
+		for k, v := range rec.indexedAttrs {
+			j.attrPurges = append(j.attrPurges, b.attrSubject(instanceID, k, v))
+		}
 	}
-	old, err := b.rowSubject(ctx, instanceID)
-	if err != nil || old == "" {
-		return err
-	}
-	if err := b.purgeIndex(ctx, instanceID, 0); err != nil {
-		return err
-	}
-	return b.moveCounters(ctx, old, "")
+	return j
 }
 
 // listCursorPrefix marks an index cursor: the sequence to continue below.
@@ -363,19 +330,88 @@ const indexMaxRange = 1 << 22
 // range of sequences sized to hold about the rows wanted, judged by what
 // the previous range held, so it reads in proportion to the page.
 func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, below uint64) ([]indexed, uint64, error) {
-	hi := below - 1
-	if below == 0 {
-		rctx, cancel := b.bounded(ctx)
-		info, err := b.index.Info(rctx)
-		cancel()
-		if err != nil {
-			return nil, 0, fmt.Errorf("streams: list index: %w", err)
-		}
-		hi = info.State.LastSeq
+	if below != 0 {
+		return b.readIndexBelow(ctx, filter, limit, below-1)
 	}
+	top, err := b.indexLastSeq(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if b.indexHooks.afterTop != nil {
+		b.indexHooks.afterTop()
+	}
+	out, next, err := b.readIndexBelow(ctx, filter, limit, top)
+	if err != nil {
+		return nil, 0, err
+	}
+	// A row that moved while the page was read (a status change: the new
+	// row written above top, the old one purged before the walk reached
+	// it) would be missing: read what came above top, newest first, and
+	// keep each instance's newest row.
+	now, err := b.indexLastSeq(ctx)
+	if err != nil || now <= top {
+		return out, next, err
+	}
+	newer, err := b.readIndexRange(ctx, filter, top+1, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	slices.Reverse(newer)
+	seen := map[string]bool{}
+	merged := make([]indexed, 0, len(newer)+len(out))
+	for _, x := range slices.Concat(newer, out) {
+		if !seen[x.row.InstanceID] {
+			seen[x.row.InstanceID] = true
+			merged = append(merged, x)
+		}
+	}
+	if len(merged) > limit {
+		merged = merged[:limit]
+		next = merged[limit-1].seq
+	}
+	return merged, next, nil
+}
+
+// indexLastSeq is the index stream's last sequence.
+func (b *Backend) indexLastSeq(ctx context.Context) (uint64, error) {
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	info, err := b.index.Info(rctx)
+	if err != nil {
+		return 0, fmt.Errorf("streams: list index: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// readIndexBelow is readIndexPage from hi (inclusive) down.
+func (b *Backend) readIndexBelow(ctx context.Context, filter string, limit int, hi uint64) ([]indexed, uint64, error) {
 	var out []indexed // newest first
 	span := uint64(2*limit + 16)
+	top, found, triedLast := hi, 0, false
 	for hi > 0 && len(out) < limit {
+		// A sparse filter: when what was read so far says about
+		// indexMultiLastMax rows or fewer match below, one multi_last
+		// direct get returns them all (the server finds them in its
+		// subject tree, not by walking the blocks between them); with
+		// more, it answers 413 and the walk goes on.
+		if scanned := top - hi; !triedLast && scanned >= uint64(4*limit) &&
+			uint64(found)*hi/scanned < 2*indexMultiLastMax {
+			triedLast = true
+			rest, ok, err := b.readIndexLast(ctx, filter, hi)
+			if err != nil {
+				return nil, 0, err
+			}
+			if ok {
+				need := limit - len(out)
+				for i := len(rest) - 1; i >= 0 && len(out) < limit; i-- {
+					out = append(out, rest[i])
+				}
+				if len(rest) > need {
+					return out, out[len(out)-1].seq, nil
+				}
+				return out, 0, nil
+			}
+		}
 		lo := uint64(1)
 		if hi > span {
 			lo = hi - span + 1
@@ -384,6 +420,7 @@ func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, b
 		if err != nil {
 			return nil, 0, err
 		}
+		found += len(got)
 		i := len(got) - 1
 		for ; i >= 0 && len(out) < limit; i-- {
 			out = append(out, got[i])
@@ -405,6 +442,52 @@ func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, b
 		span = min(span, indexMaxRange)
 	}
 	return out, 0, nil
+}
+
+// indexMultiLastMax is the most messages the server answers a multi_last
+// direct get with (more: 413 Too Many Results).
+const indexMultiLastMax = 1024
+
+// readIndexLast reads every row matching filter with a sequence at or
+// below upTo, oldest first, in one multi_last direct get: each instance
+// row is its subject's only message. ok is false when more rows match (in
+// the whole stream) than the server answers at once (the caller walks
+// instead).
+func (b *Backend) readIndexLast(ctx context.Context, filter string, upTo uint64) (rows []indexed, ok bool, err error) {
+	// Asked of the whole stream, not up to upTo: the server then finds
+	// each subject's last message in its last block, while a bound
+	// below the stream's end makes it look for the subjects whose row is
+	// above the bound in every block down to the first.
+	req, _ := json.Marshal(map[string]any{"multi_last": []string{filter}})
+	reply, answers, done, err := b.replies.open()
+	if err != nil {
+		return nil, false, err
+	}
+	defer done()
+	if err := b.nc.PublishRequest("$JS.API.DIRECT.GET."+b.n.indexStream(), reply, req); err != nil {
+		return nil, false, fmt.Errorf("streams: list index: %w", err)
+	}
+	bctx, cancel := b.bounded(ctx)
+	defer cancel()
+	_, _, err = readBatch(bctx, answers, withMetadata, func(m *storedMsg) error {
+		var row indexRow
+		if err := msgpack.Unmarshal(m.Data, &row); err != nil {
+			b.log.Warn("skipping malformed index row", logkey.Subject, m.Subject, logkey.Err, err)
+			return nil
+		}
+		if m.Seq <= upTo {
+			rows = append(rows, indexed{seq: m.Seq, row: row, subj: m.Subject})
+		}
+		return nil
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "status 413") {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("streams: list index: %w", err)
+	}
+	slices.SortFunc(rows, func(x, y indexed) int { return cmp.Compare(x.seq, y.seq) })
+	return rows, true, nil
 }
 
 // indexRangeWalkers is how many parts of a range are read at once.
@@ -476,6 +559,10 @@ func (b *Backend) walkIndex(ctx context.Context, filter string, from, to uint64)
 
 // listFromIndex is ListInstances on the index.
 func (b *Backend) listFromIndex(ctx context.Context, opts ListOptions, limit int) (*InstancePage, error) {
+	// What this process changed is listed as changed.
+	if err := b.flushIndex(ctx); err != nil {
+		return nil, err
+	}
 	var below uint64
 	if opts.After != "" {
 		s, ok := strings.CutPrefix(opts.After, listCursorPrefix)
@@ -604,6 +691,11 @@ func (b *Backend) checkRows(ctx context.Context, rows []indexed, opts ListOption
 	}), nil
 }
 
+// indexRepairGrace is how long after a record's change a list leaves a
+// row that disagrees with it to the writer whose index write is queued
+// (indexwriter.go), listing the record as it is without repairing.
+const indexRepairGrace = time.Minute
+
 // checkRow returns the record of a row, repairing the row if the record
 // disagrees; nil when the instance is gone.
 func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, error) {
@@ -628,6 +720,11 @@ func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, er
 		return r, nil
 	}
 	if b.indexSubject(r) != x.subj {
+		if time.Since(r.UpdatedAt) < indexRepairGrace {
+			// Its writer's queued index write is likely on its way:
+			// a repair too would move the counters twice.
+			return r, nil
+		}
 		b.log.Info("repairing a stale index row", logkey.Instance, r.InstanceID, logkey.Subject, x.subj)
 		if err := b.writeIndex(ctx, r, x.subj); err != nil {
 			return nil, err

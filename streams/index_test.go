@@ -13,6 +13,7 @@ import (
 // indexSubjects lists the subjects the index holds rows on.
 func indexSubjects(t *testing.T, b *Backend) map[string]uint64 {
 	t.Helper()
+	require.NoError(t, b.flushIndex(testContext(t)))
 	info, err := b.index.Info(testContext(t), jetstream.WithSubjectFilter(b.n.indexAll()))
 	require.NoError(t, err)
 	return info.State.Subjects

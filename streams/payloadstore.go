@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -75,12 +77,30 @@ type payloadStore struct {
 // objects binds the payload bucket, creating it when create is set. Without
 // create, a missing bucket gives jetstream.ErrBucketNotFound.
 func (b *Backend) objects(ctx context.Context, create bool) (jetstream.ObjectStore, error) {
+	bucket := b.n.payloadsBucket()
+	if !create {
+		b.store.mu.Lock()
+		os := b.store.os
+		b.store.mu.Unlock()
+		if os != nil {
+			return os, nil
+		}
+		// Every removal asks, in a namespace that never stored a
+		// payload: a direct get nobody answers is cheaper for the
+		// server than the stream info binding the bucket costs.
+		exists, err := b.objectsExist(ctx, bucket)
+		if err != nil {
+			return nil, err
+		}
+		if !exists {
+			return nil, jetstream.ErrBucketNotFound
+		}
+	}
 	b.store.mu.Lock()
 	defer b.store.mu.Unlock()
 	if b.store.os != nil {
 		return b.store.os, nil
 	}
-	bucket := b.n.payloadsBucket()
 	os, err := b.js.ObjectStore(ctx, bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) && create {
 		os, err = b.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
@@ -98,6 +118,23 @@ func (b *Backend) objects(ctx context.Context, create bool) (jetstream.ObjectSto
 	}
 	b.store.os = os
 	return os, nil
+}
+
+// objectsExist reports whether the object store bucket exists, by a direct
+// get on its stream (object stores allow direct gets): no responders means
+// no stream.
+func (b *Backend) objectsExist(ctx context.Context, bucket string) (bool, error) {
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	req, _ := json.Marshal(map[string]string{"last_by_subj": "$O." + bucket + ".M.probe"})
+	_, err := b.nc.RequestWithContext(rctx, "$JS.API.DIRECT.GET.OBJ_"+bucket, req)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("streams: payload store: %w", err)
+	}
+	return true, nil
 }
 
 // payloadTimeout bounds a transfer of one payload to or from the object

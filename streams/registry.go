@@ -190,31 +190,42 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 		return 0, fmt.Errorf("streams: create instance %q: %w", r.InstanceID, err)
 	}
 	r.Revision = rev
-	b.indexAfterWrite(ctx, r)
+	b.indexAfterWrite(ctx, r, true)
 	return rev, nil
 }
 
-// indexAfterWrite writes r's index row after its registry write, unless
-// the row it has is already right. A failure is logged, not returned: the
-// record is written and is the truth; a list repairs the row
-// (checkRows), as does RebuildIndex.
-func (b *Backend) indexAfterWrite(ctx context.Context, r *InstanceRecord) {
+// indexAfterWrite queues r's index change after its registry write: its
+// row, unless the row it has is already right, and its search attribute
+// rows. A new instance's change is waited for (wait); a status change is
+// not (docs/architecture.md, "List index"). A failure is logged, not
+// returned: the record is written and is the truth; a list repairs the
+// row (checkRows), as does RebuildIndex.
+func (b *Backend) indexAfterWrite(ctx context.Context, r *InstanceRecord, wait bool) {
+	if b.index == nil {
+		return
+	}
 	subj := b.indexSubject(r)
-	if subj != r.indexedAs {
-		if err := b.writeIndex(ctx, r, r.indexedAs); err != nil {
-			b.log.Warn("index row not written; lists repair it", logkey.Instance, r.InstanceID, logkey.Err, err)
-			return
-		}
-		r.indexedAs = subj
-	}
-	if r.attrsIndexed && maps.Equal(r.indexedAttrs, r.SearchAttributes) {
+	rowChanged := subj != r.indexedAs
+	attrsChanged := !r.attrsIndexed || !maps.Equal(r.indexedAttrs, r.SearchAttributes)
+	if !rowChanged && !attrsChanged {
 		return
 	}
-	if err := b.writeAttrRows(ctx, r); err != nil {
-		b.log.Warn("search attribute rows not written; wfctl index rebuild repairs them", logkey.Instance, r.InstanceID, logkey.Err, err)
+	j, err := b.rowJob(r)
+	if err != nil {
+		b.log.Warn("index row not written; lists repair it", logkey.Instance, r.InstanceID, logkey.Err, err)
 		return
 	}
+	if rowChanged {
+		j.subj, j.old = subj, r.indexedAs
+	}
+	if attrsChanged {
+		b.planAttrRows(j, r)
+	}
+	r.indexedAs = subj
 	r.indexedAttrs, r.attrsIndexed = maps.Clone(r.SearchAttributes), true
+	if err := b.indexWriter.enqueue(ctx, j, wait); err != nil {
+		b.log.Warn("index row not written; lists repair it", logkey.Instance, r.InstanceID, logkey.Err, err)
+	}
 }
 
 // putRecord stores an entry on the condition that the key's last revision
@@ -273,7 +284,7 @@ func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uin
 	if r.indexedAs == "" {
 		r.indexedAs = unknownRow // a record not read here: its old row is unknown
 	}
-	b.indexAfterWrite(ctx, r)
+	b.indexAfterWrite(ctx, r, false)
 	return newRev, nil
 }
 
@@ -288,14 +299,19 @@ func (b *Backend) DeleteInstance(ctx context.Context, instanceID string) error {
 	if err := b.registry.Purge(rctx, key); err != nil {
 		return fmt.Errorf("streams: delete instance %q: %w", instanceID, err)
 	}
-	b.unindex(ctx, instanceID)
+	b.unindex(ctx, instanceID, nil)
 	return nil
 }
 
-// unindex removes the index rows of an instance whose entry is deleted;
-// a failure is logged (a list drops and removes rows without an entry).
-func (b *Backend) unindex(ctx context.Context, instanceID string) {
-	if err := b.removeFromIndex(ctx, instanceID); err != nil {
+// unindex queues the removal of the index rows of an instance whose entry
+// is deleted (of rec, when known: then nothing is looked up), without
+// waiting: a failure is logged, and a list drops and removes rows without
+// an entry.
+func (b *Backend) unindex(ctx context.Context, instanceID string, rec *InstanceRecord) {
+	if b.index == nil {
+		return
+	}
+	if err := b.indexWriter.enqueue(ctx, b.removeJob(instanceID, rec), false); err != nil {
 		b.log.Warn("index rows of a removed instance not purged; lists remove them", logkey.Instance, instanceID, logkey.Err, err)
 	}
 }
@@ -304,6 +320,12 @@ func (b *Backend) unindex(ctx context.Context, instanceID string) {
 // revision rev; otherwise it returns ErrRevisionConflict and removes
 // nothing (a start reused the ID meanwhile, say).
 func (b *Backend) DeleteInstanceAt(ctx context.Context, instanceID string, rev uint64) error {
+	return b.deleteInstanceAt(ctx, instanceID, rev, nil)
+}
+
+// deleteInstanceAt is DeleteInstanceAt for the record rec at rev, when the
+// caller has it (nil otherwise): its index rows are then known.
+func (b *Backend) deleteInstanceAt(ctx context.Context, instanceID string, rev uint64, rec *InstanceRecord) error {
 	key, err := EncodeInstanceID(instanceID)
 	if err != nil {
 		return err
@@ -313,7 +335,7 @@ func (b *Backend) DeleteInstanceAt(ctx context.Context, instanceID string, rev u
 	err = b.registry.Purge(rctx, key, jetstream.LastRevision(rev))
 	switch {
 	case err == nil:
-		b.unindex(ctx, instanceID)
+		b.unindex(ctx, instanceID, rec)
 		return nil
 	case isWrongLastSequence(err) || errors.Is(err, jetstream.ErrKeyExists):
 		return fmt.Errorf("streams: delete instance %q: %w", instanceID, ErrRevisionConflict)

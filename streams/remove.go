@@ -61,7 +61,7 @@ func (b *Backend) RemoveInstance(ctx context.Context, rec *InstanceRecord, befor
 	if err := b.DeleteHistoryBefore(ctx, id, end); err != nil {
 		return fmt.Errorf("streams: remove instance %q: %w", id, err)
 	}
-	if err := b.DeleteInstanceAt(ctx, id, rec.Revision); err != nil {
+	if err := b.deleteInstanceAt(ctx, id, rec.Revision, rec); err != nil {
 		if errors.Is(err, ErrRevisionConflict) {
 			if now, gerr := b.GetInstance(ctx, id); gerr == nil {
 				return changed(now)
@@ -100,7 +100,7 @@ func (b *Backend) removeListedRuns(ctx context.Context, rec *InstanceRecord, bef
 			return fmt.Errorf("streams: remove instance %q: delete the history of run %q: %w", id, run, err)
 		}
 	}
-	err = b.DeleteInstanceAt(ctx, id, rec.Revision)
+	err = b.deleteInstanceAt(ctx, id, rec.Revision, rec)
 	switch {
 	case err == nil:
 		return nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jetflow/jetflow/internal/bench"
+	"github.com/jetflow/jetflow/streams"
 )
 
 // optInt is an int flag whose default depends on the workload: it records
@@ -54,7 +55,7 @@ func benchCommand() *command {
 		cache, taskSlots, activitySlots                 optInt
 		sleep, retention                                time.Duration
 		floor, tcp, keep, asJSON, withOTel, expiryWatch bool
-		local                                           bool
+		local, index                                    bool
 		codecName                                       string
 		observe, dir, cpuProfile                        string
 	)
@@ -163,6 +164,7 @@ for timers, whose waits all overlap).`,
 			fs.DurationVar(&sleep, "sleep", bench.DefaultSleep, "timers: how long `D` each workflow sleeps")
 			fs.DurationVar(&retention, "retention", 0, "the workers' retention `D` (streams.WithRetention); simple then waits until every instance is removed and reports the removals' lateness")
 			fs.BoolVar(&expiryWatch, "expiry-watch", true, "simple with --retention: watch the registry to wait for and time the removals (=false: the run's figures without the watch's cost)")
+			fs.BoolVar(&index, "index", true, "keep the list index (=false: streams.WithListIndex(false), to measure what the index costs)")
 			fs.Var(&workers, "workers", "`N` workers in this process (1)")
 			fs.Var(&warmup, "warmup", "simple, floor: `N` workflows run first and not counted (100)")
 			fs.BoolVar(&floor, "floor", true, "simple: measure the floor too and print the efficiency")
@@ -228,6 +230,9 @@ for timers, whose waits all overlap).`,
 			}
 			if len(codecs) == 1 {
 				cfg.Streams = append(cfg.Streams, codecs[0].opts...)
+			}
+			if !index {
+				cfg.Streams = append(cfg.Streams, streams.WithListIndex(false))
 			}
 
 			target := bench.Target{Dir: dir, TCP: tcp, Logger: a.log}
