@@ -39,6 +39,8 @@ func seedList(e *env) {
 	require.NoError(e.t, e.c.SignalWorkflow(e.ctx(), "col-4", "approve", Approval{By: "stop"}))
 	e.waitStatus("col-2", streams.StatusCanceled)
 	e.waitStatus("col-4", streams.StatusCompleted)
+	e.waitCounts(map[streams.Status]int{streams.StatusRunning: 2, streams.StatusCompleted: 2,
+		streams.StatusFailed: 2, streams.StatusCanceled: 1})
 }
 
 func TestList(t *testing.T) {

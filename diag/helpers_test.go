@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -232,6 +233,26 @@ func (e *env) waitStatus(id string, want streams.Status) {
 	waitFor(e.t, 30*time.Second, fmt.Sprintf("instance %q to be %s", id, want), func() bool {
 		rec, err := e.b.GetInstance(e.ctx(), id)
 		return err == nil && rec.Status == want
+	})
+}
+
+// waitCounts waits until the list's counts per status are want. The
+// counters follow the registry asynchronously (the index writer), so a
+// test that checks counts waits for them to settle first.
+func (e *env) waitCounts(want map[streams.Status]int) {
+	e.t.Helper()
+	waitFor(e.t, 30*time.Second, fmt.Sprintf("counts %v", want), func() bool {
+		page, err := e.b.ListInstances(e.ctx(), streams.ListOptions{Limit: 1})
+		if err != nil {
+			return false
+		}
+		got := map[streams.Status]int{}
+		for st, n := range page.Counts {
+			if n != 0 {
+				got[st] = n
+			}
+		}
+		return maps.Equal(got, want)
 	})
 }
 
