@@ -80,11 +80,10 @@ func (p *jsProbe) run(ctx context.Context) {
 				p.mu.Unlock()
 				break
 			}
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoStreamResponse) &&
-				!errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) {
-				// Anything else (a reconnect in progress, a
-				// "stream not available" answer) is retried too,
-				// after a breath so the loop does not spin.
+			if !errors.Is(err, context.DeadlineExceeded) {
+				// No stream answers (an election), a reconnect is
+				// under way, or "stream not available": retry after
+				// a breath so the loop does not spin.
 				time.Sleep(probePace)
 			}
 		}
