@@ -31,6 +31,7 @@ type jsProbe struct {
 	slowest time.Duration // longest publish, first attempt to acknowledgement
 	retries int
 	sent    int
+	errs    map[string]int // failed attempts by error, for the log
 }
 
 // probeAttemptTimeout is the probe's timeout per publish attempt: far
@@ -51,7 +52,7 @@ func startJSProbe(t *testing.T, ctx context.Context, nc *nats.Conn, name string)
 		Name: name, Subjects: []string{name + ".>"}, Replicas: 3, Duplicates: time.Minute,
 	})
 	require.NoError(t, err)
-	p = &jsProbe{js: js, nc: nc, stream: name}
+	p = &jsProbe{js: js, nc: nc, stream: name, errs: map[string]int{}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -80,6 +81,9 @@ func (p *jsProbe) run(ctx context.Context) {
 				p.mu.Unlock()
 				break
 			}
+			p.mu.Lock()
+			p.errs[err.Error()]++
+			p.mu.Unlock()
 			if !errors.Is(err, context.DeadlineExceeded) {
 				// No stream answers (an election), a reconnect is
 				// under way, or "stream not available": retry after
@@ -101,8 +105,8 @@ func (p *jsProbe) times() []time.Time {
 func (p *jsProbe) String() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return fmt.Sprintf("%d publishes, %d attempts retried, slowest publish %s",
-		p.sent, p.retries, p.slowest.Round(time.Millisecond))
+	return fmt.Sprintf("%d publishes, %d attempts retried, slowest publish %s; failed attempts by error: %v",
+		p.sent, p.retries, p.slowest.Round(time.Millisecond), p.errs)
 }
 
 // leader is the node that leads the probe's stream ("" if none now).
