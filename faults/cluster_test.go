@@ -28,6 +28,7 @@ type cluster interface {
 	nodeName(i int) string
 	lose(i int) error // take node i out
 	restore(i int) error
+	kind() string // how a node is lost, for the figures
 }
 
 // embeddedCluster is embedded.StartCluster's cluster, in the test process.
@@ -41,6 +42,7 @@ func (e embeddedCluster) nodeIndex(name string) int    { return e.c.NodeIndex(na
 func (e embeddedCluster) nodeName(i int) string        { return e.c.NodeName(i) }
 func (e embeddedCluster) lose(i int) error             { return e.c.Stop(i) }
 func (e embeddedCluster) restore(i int) error          { return e.c.Restart(i) }
+func (e embeddedCluster) kind() string                 { return "leader stopped" }
 
 // TestClusterLeaderStopped: a 3-node JetStream cluster (embedded.
 // StartCluster) with every stream and consumer R3. While workflows run and
@@ -80,15 +82,28 @@ func runClusterScenario(t *testing.T, cl cluster) {
 	ps := newProcSet(t, e.cfg)
 	workers := []*proc{ps.start("w0"), ps.start("w1"), ps.start("w2", noCache)}
 
+	if *failoverFlag > 0 {
+		// Each loss gets its step of 10s or more: long enough for an
+		// election after a SIGKILL and for the cluster to settle.
+		period = max(period, time.Duration(2**failoverFlag+1)*10*time.Second)
+	}
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	defer stopProbe()
+	probe, probeDone := startJSProbe(t, probeCtx, nc, "PROBE_"+e.ns)
+
 	flows := newFlows(rng, nFlows, nSignals)
 	began := time.Now()
 	sent := e.drive(ctx, rng, flows, period, e.signalIdempotent)
 
 	losses := scale(1, 6)
+	if *failoverFlag > 0 {
+		losses = *failoverFlag
+	}
 	type loss struct {
-		node       string
-		led        []string
-		down, back time.Time
+		node        string
+		led         []string
+		probeLeader string
+		down, back  time.Time
 	}
 	var lost []loss
 	step := period / time.Duration(2*losses+1)
@@ -97,7 +112,9 @@ func runClusterScenario(t *testing.T, cl cluster) {
 		leaders := streamLeaders(t, ctx, e)
 		victim := cl.nodeIndex(pickVictim(leaders))
 		require.GreaterOrEqual(t, victim, 0, "stream leaders %v", leaders)
-		l := loss{node: cl.nodeName(victim), down: time.Now()}
+		l := loss{node: cl.nodeName(victim)}
+		l.probeLeader = probe.moveLeader(ctx, l.node)
+		l.down = time.Now()
 		for s, n := range leaders {
 			if n == l.node {
 				l.led = append(l.led, s)
@@ -111,6 +128,8 @@ func runClusterScenario(t *testing.T, cl cluster) {
 		lost = append(lost, l)
 	}
 	require.NoError(t, <-sent)
+	stopProbe()
+	probeDone()
 	took := e.waitFinished(ctx, flows, scale(3*time.Minute, 10*time.Minute))
 	rep := e.audit(ctx, flows)
 	for _, w := range workers {
@@ -120,11 +139,22 @@ func runClusterScenario(t *testing.T, cl cluster) {
 	commits, err := readCommits(ctx, e.b.JetStream(), e.ns)
 	require.NoError(t, err)
 	ts := commitTimes(commits)
+	pts := probe.times()
+	var table strings.Builder
+	fmt.Fprintf(&table, "failover figures (%s): loss, node, jetflow commit pause, plain JetStream publish pause, difference (pauses: longest gap in the 15s after the loss)\n", cl.kind())
 	for i, l := range lost {
 		gap, _ := pauseAround(ts, l.down)
 		after := longestGapIn(ts, l.down, l.down.Add(15*time.Second))
-		t.Logf("loss %d: node %s (leader of %v) out for %s; commits paused %s across the loss, longest pause in the 15s after it %s",
-			i+1, l.node, l.led, l.back.Sub(l.down).Round(time.Millisecond), gap.Round(time.Millisecond), after.Round(time.Millisecond))
+		pgap, _ := pauseAround(pts, l.down)
+		pafter := longestGapIn(pts, l.down, l.down.Add(15*time.Second))
+		t.Logf("loss %d: node %s (leader of %v; of the probe stream: %v) out for %s; commits paused %s across the loss, longest pause in the 15s after it %s; plain JetStream publishes paused %s across it, longest %s",
+			i+1, l.node, l.led, l.probeLeader == l.node, l.back.Sub(l.down).Round(time.Millisecond), gap.Round(time.Millisecond), after.Round(time.Millisecond),
+			pgap.Round(time.Millisecond), pafter.Round(time.Millisecond))
+		fmt.Fprintf(&table, "%d\t%s\t%s\t%s\t%+d ms\n", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
+	}
+	t.Logf("plain JetStream probe: %s", probe)
+	if *failoverFlag > 0 {
+		fmt.Print(table.String())
 	}
 	_, longest := pauseAround(ts, time.Time{})
 	t.Logf("longest pause between commits in the run: %s; run took %s; all finished %s after the last signal was sent",
@@ -302,6 +332,8 @@ func (c *procCluster) nodeIndex(name string) int {
 }
 
 func (c *procCluster) nodeName(i int) string { return c.nodes[i].name }
+
+func (c *procCluster) kind() string { return "leader SIGKILLed" }
 
 // lose SIGKILLs node i.
 func (c *procCluster) lose(i int) error {

@@ -49,6 +49,10 @@
 //     leaderships over on a graceful shutdown, so the pause is short.
 //   - TestClusterLeaderCrashed: the same with testnode processes and the
 //     leader SIGKILLed: the cluster must notice and elect on its own.
+//     Both also publish to a plain R3 JetStream stream led by the lost
+//     node (jsProbe) and log its pause beside jetflow's: NATS's own
+//     failover time. -failover N loses the leader N times and prints the
+//     figures as a table (docs/performance.md, "Failover").
 //   - TestConcurrentWorkersOneCommitWins: two workers (cache off) run the
 //     same task of the same instance at once (one is held inside the
 //     workflow code until the 300 ms ack wait hands the message to the

@@ -15,8 +15,9 @@ import (
 )
 
 var (
-	soakFlag = flag.Bool("soak", false, "run the long soak version of every scenario (also FAULTS_SOAK=1)")
-	seedFlag = flag.Int64("faults.seed", 0, "seed of the random fault moments (also FAULTS_SEED); 0 picks one from the clock")
+	soakFlag     = flag.Bool("soak", false, "run the long soak version of every scenario (also FAULTS_SOAK=1)")
+	failoverFlag = flag.Int("failover", 0, "lose the leader this many times in each cluster scenario and print the failover figures as a table")
+	seedFlag     = flag.Int64("faults.seed", 0, "seed of the random fault moments (also FAULTS_SEED); 0 picks one from the clock")
 )
 
 // workerBin and nodeBin are the testworker and testnode binaries built by

@@ -3,6 +3,7 @@ package streams
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -49,12 +50,30 @@ func TestParsePubAck(t *testing.T) {
 	}
 }
 
-// A publish no stream takes is retried as the JetStream client does (a
-// stream may be electing a leader), then reported as no stream response,
+// A publish no stream takes is retried (a stream may be electing a
+// leader) until the request timeout, then reported as no stream response,
 // which a commit treats as an outcome it must look up.
 func TestPublishWithoutAStream(t *testing.T) {
-	b := newBackend(t)
+	b := newBackend(t, WithRequestTimeout(300*time.Millisecond))
 	_, err := b.publish(testContext(t), &nats.Msg{Subject: "nobody.stores.this", Data: []byte("x")})
 	require.ErrorIs(t, err, jetstream.ErrNoStreamResponse)
 	assert.True(t, ambiguous(err))
+}
+
+// A stream that answers only after a second (as after a leader election
+// following a SIGKILL, which takes seconds) still gets the message within
+// the request timeout: publish does not give up after the JetStream
+// client's two retries 250 ms apart, which handed the commit to the task
+// retry's backoff and stretched jetflow's failover pause past NATS's own.
+func TestPublishRidesOutAnElection(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	go func() {
+		time.Sleep(time.Second)
+		_, err := b.js.CreateStream(ctx, jetstream.StreamConfig{Name: "LATE", Subjects: []string{"late.>"}})
+		assert.NoError(t, err)
+	}()
+	ack, err := b.publish(ctx, &nats.Msg{Subject: "late.x", Data: []byte("x")})
+	require.NoError(t, err)
+	assert.Equal(t, "LATE", ack.Stream)
 }
