@@ -114,7 +114,12 @@ Workloads:
 Where it runs: an embedded NATS server in this process with a file store
 (--dir, default a temporary folder removed at the end), or with --server
 an existing NATS server ($NATS_URL is not used: the benchmark runs where it
-is told). Each run creates namespaces of its own (bench_<random> and, for
+is told), or with --cluster N a cluster of N embedded nodes in this
+process on loopback TCP (file stores in --dir or a temporary folder).
+--replicas R keeps R copies of each stream the run provisions, the floor's
+too (1 to 5, at most the cluster's size); --replicas 1,3 runs R1 and then
+R3 on the same server or cluster and prints them side by side, with each
+one's floor and its throughput as a share of the first's. Each run creates namespaces of its own (bench_<random> and, for
 the floor, floor_<random>; --namespace does not apply) and deletes their
 streams at the end unless --keep. --workers workers run in this process,
 each with its own connection, registered with the workloads' workflows.
