@@ -15,6 +15,7 @@ import (
 
 	"github.com/jetflow/jetflow/internal/bench"
 	"github.com/jetflow/jetflow/streams"
+	"github.com/jetflow/jetflow/streams/embedded"
 )
 
 // optInt is an int flag whose default depends on the workload: it records
@@ -57,6 +58,8 @@ func benchCommand() *command {
 		floor, tcp, keep, asJSON, withOTel, expiryWatch bool
 		local, index                                    bool
 		codecName                                       string
+		replicas                                        string
+		clusterSize                                     int
 		observe, dir, cpuProfile                        string
 	)
 	return &command{
@@ -111,7 +114,12 @@ Workloads:
 Where it runs: an embedded NATS server in this process with a file store
 (--dir, default a temporary folder removed at the end), or with --server
 an existing NATS server ($NATS_URL is not used: the benchmark runs where it
-is told). Each run creates namespaces of its own (bench_<random> and, for
+is told), or with --cluster N a cluster of N embedded nodes in this
+process on loopback TCP (file stores in --dir or a temporary folder).
+--replicas R keeps R copies of each stream the run provisions, the floor's
+too (1 to 5, at most the cluster's size); --replicas 1,3 runs R1 and then
+R3 on the same server or cluster and prints them side by side, with each
+one's floor and its throughput as a share of the first's. Each run creates namespaces of its own (bench_<random> and, for
 the floor, floor_<random>; --namespace does not apply) and deletes their
 streams at the end unless --keep. --workers workers run in this process,
 each with its own connection, registered with the workloads' workflows.
@@ -179,6 +187,8 @@ for timers, whose waits all overlap).`,
 			fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phase to `FILE`")
 			fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
 			fs.BoolVar(&withOTel, "otel", false, "turn OpenTelemetry on (every trace sampled and exported to nowhere, metrics aggregated) to measure its cost")
+			fs.StringVar(&replicas, "replicas", "", "`R` copies of each stream of the namespaces it provisions (1 to 5, at most the cluster's size); a comma-separated list (1,3) runs each in turn on one server or cluster and prints a table")
+			fs.IntVar(&clusterSize, "cluster", 0, "start a cluster of `N` embedded nodes on loopback in this process (file stores in --dir or a temporary folder) instead of one embedded server; not with --server")
 			fs.StringVar(&codecName, "codec", "none", "payload codec `C`: none, zstd, aes (AES-256-GCM, a random key) or zstd+aes; a comma-separated list runs each in turn on one server and prints a table")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
@@ -223,10 +233,35 @@ for timers, whose waits all overlap).`,
 			if external && (dir != "" || tcp) {
 				return usageErrorf("bench: --dir and --tcp are for the embedded server; they do not go with --server")
 			}
+			if external && a.given["cluster"] {
+				return usageErrorf("bench: --cluster starts a cluster in this process; it does not go with --server")
+			}
+			if a.given["cluster"] && (clusterSize < 1 || clusterSize > 9) {
+				return usageErrorf("bench: --cluster %d: a cluster of 1 to 9 nodes", clusterSize)
+			}
+			if a.given["cluster"] && tcp {
+				return usageErrorf("bench: --tcp is for the embedded server; a --cluster is always reached over loopback TCP")
+			}
 			cfg.Logger = a.log
 			codecs, err := benchCodecs(codecName)
 			if err != nil {
 				return usageErrorf("bench: %v", err)
+			}
+			var replicaCounts []int
+			if replicas != "" {
+				known := clusterSize
+				if !a.given["cluster"] && !external {
+					known = 1 // the one embedded server
+				}
+				if replicaCounts, err = benchReplicaCounts(replicas, known); err != nil {
+					return usageErrorf("bench: %v", err)
+				}
+				if len(replicaCounts) > 1 && len(codecs) > 1 {
+					return usageErrorf("bench: a list of --replicas and a list of --codec do not go together; give one of them a single value")
+				}
+				if len(replicaCounts) == 1 {
+					cfg = withReplicas(cfg, replicaCounts[0])
+				}
 			}
 			if len(codecs) == 1 {
 				cfg.Streams = append(cfg.Streams, codecs[0].opts...)
@@ -242,6 +277,15 @@ for timers, whose waits all overlap).`,
 					return err
 				}
 				target.URL, target.NATSOptions = a.g.server, opts
+			}
+			if a.given["cluster"] {
+				fmt.Fprintf(a.stderr, "starting a cluster of %d embedded nodes\n", clusterSize)
+				cl, err := embedded.StartCluster(clusterSize, embedded.ClusterOptions{Dir: dir, Name: "wfctl-bench"})
+				if err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+				defer cl.Shutdown()
+				target = bench.Target{URL: cl.ClientURLs(), Logger: a.log}
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -262,6 +306,9 @@ for timers, whose waits all overlap).`,
 			}
 			defer env.Close()
 			fmt.Fprintf(a.stderr, "bench %s on %s\n", w, env.Describe())
+			if len(replicaCounts) > 1 {
+				return benchEachReplicas(ctx, a, env, cfg, replicaCounts, func() *progressLine { return newProgressLine(a.stderr, w) }, asJSON)
+			}
 			if len(codecs) > 1 {
 				return benchEachCodec(ctx, a, env, cfg, codecs, func() *progressLine { return newProgressLine(a.stderr, w) }, asJSON)
 			}

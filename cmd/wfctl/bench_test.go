@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/internal/bench"
+	"github.com/jetflow/jetflow/streams/embedded"
 )
 
 // benchJSON runs wfctl bench with --json and decodes its report.
@@ -157,6 +158,15 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"bench", "simple", "--server", "nats://127.0.0.1:1", "--dir", "x"}, "--dir and --tcp are for the embedded server"},
 		{[]string{"bench", "simple", "--bogus"}, "bench: unknown flag --bogus"},
 		{[]string{"bench", "simple", "--codec", "zstd,rot13"}, `unknown codec "rot13"`},
+		{[]string{"bench", "simple", "--replicas", "0"}, "each count must be a number from 1 to 5"},
+		{[]string{"bench", "simple", "--replicas", "1,6", "--cluster", "3"}, "each count must be a number from 1 to 5"},
+		{[]string{"bench", "simple", "--replicas", "three"}, "each count must be a number from 1 to 5"},
+		{[]string{"bench", "simple", "--replicas", "3"}, "--replicas 3: the cluster has only 1 node(s)"},
+		{[]string{"bench", "simple", "--replicas", "1,5", "--cluster", "3"}, "--replicas 5: the cluster has only 3 node(s)"},
+		{[]string{"bench", "simple", "--cluster", "3", "--server", "nats://127.0.0.1:1"}, "--cluster starts a cluster in this process; it does not go with --server"},
+		{[]string{"bench", "simple", "--cluster", "0"}, "--cluster 0: a cluster of 1 to 9 nodes"},
+		{[]string{"bench", "simple", "--cluster", "3", "--tcp"}, "a --cluster is always reached over loopback TCP"},
+		{[]string{"bench", "simple", "--replicas", "1,3", "--cluster", "3", "--codec", "none,zstd"}, "a list of --replicas and a list of --codec do not go together"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runWfctl(t, commandTimeout, tc.args...)
@@ -204,4 +214,65 @@ func TestBenchUpdates(t *testing.T) {
 	require.Equal(t, 0, r.code, r)
 	assert.Contains(t, r.stdout, "round trip")
 	assert.Contains(t, r.stdout, "updates/s")
+}
+
+// TestBenchClusterReplicasList runs R1 and R3 in turn on an in-process
+// cluster and checks the table and the JSON array.
+func TestBenchClusterReplicasList(t *testing.T) {
+	r := runWfctl(t, commandTimeout, "bench", "simple", "-n", "50", "-c", "10", "--warmup", "0",
+		"--cluster", "3", "--replicas", "1,3")
+	require.Equal(t, 0, r.code, r)
+	table := r.stdout[strings.LastIndex(r.stdout, "replicas  "):]
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	require.Len(t, lines, 3, table)
+	assert.Contains(t, lines[0], "of R1")
+	assert.Contains(t, lines[0], "floor workflows/s")
+	for i, name := range []string{"R1", "R3"} {
+		fields := strings.Fields(lines[i+1])
+		assert.Equal(t, name, fields[0])
+		assert.Len(t, fields, 7, "every column filled, the floor's too: %q", lines[i+1])
+	}
+	assert.Equal(t, "1.00", strings.Fields(lines[1])[2])
+	assert.Contains(t, r.stdout, "== replicas 3")
+
+	j := runWfctl(t, commandTimeout, "bench", "simple", "-n", "10", "-c", "5", "--warmup", "0",
+		"--cluster", "3", "--replicas", "1,3", "--json")
+	require.Equal(t, 0, j.code, j)
+	var reps []replicasReport
+	require.NoError(t, json.Unmarshal([]byte(j.stdout), &reps), j)
+	require.Len(t, reps, 2)
+	assert.Equal(t, 3, reps[1].Replicas)
+	assert.Equal(t, 10, reps[1].Report.Workflows)
+	require.NotNil(t, reps[1].Report.Floor)
+}
+
+// TestBenchReplicasOnCluster runs with --replicas 3 against a cluster of
+// the test's own and checks that every stream of the benchmark's
+// namespaces, the floor's too, really has three replicas.
+func TestBenchReplicasOnCluster(t *testing.T) {
+	cl, err := embedded.StartCluster(3, embedded.ClusterOptions{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer cl.Shutdown()
+	rep, _ := benchJSON(t, "--server", cl.ClientURLs(), "simple", "-n", "10", "-c", "5", "--warmup", "0",
+		"--replicas", "3", "--keep")
+	require.NotNil(t, rep.Floor)
+
+	nc, err := cl.Connect()
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	seen := map[string]int{}
+	for info := range js.ListStreams(ctx).Info() {
+		for _, ns := range []string{rep.Namespace, rep.Floor.Namespace} {
+			if strings.Contains(info.Config.Name, ns) {
+				seen[ns]++
+				assert.Equal(t, 3, info.Config.Replicas, info.Config.Name)
+			}
+		}
+	}
+	assert.NotZero(t, seen[rep.Namespace], "the engine's streams are kept")
+	assert.NotZero(t, seen[rep.Floor.Namespace], "the floor's streams are kept")
 }

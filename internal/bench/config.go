@@ -119,6 +119,11 @@ type Config struct {
 	// workers' backends (a payload codec, wfctl bench --codec).
 	Streams []streams.Option
 
+	// Replicas, when above zero, is how many copies of each stream the
+	// floor's namespace keeps (wfctl bench --replicas; the engine's get
+	// streams.WithReplicas through Streams).
+	Replicas int
+
 	// Progress, when set, is called every ProgressInterval while the run
 	// goes, and at the end of each phase; calls may come from several
 	// goroutines at once.

@@ -78,7 +78,11 @@ func runFloor(ctx context.Context, env *Env, cfg *Config, tr *tracker, alone boo
 	}
 	defer nc.Close()
 	conns := []*nats.Conn{nc}
-	b, err := streams.New(nc, streams.WithNamespace(ns), streams.WithLogger(cfg.Logger))
+	floorOpts := []streams.Option{streams.WithNamespace(ns), streams.WithLogger(cfg.Logger)}
+	if cfg.Replicas > 0 {
+		floorOpts = append(floorOpts, streams.WithReplicas(cfg.Replicas))
+	}
+	b, err := streams.New(nc, floorOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("bench: provision namespace %s: %w", ns, err)
 	}
@@ -118,7 +122,7 @@ func runFloor(ctx context.Context, env *Env, cfg *Config, tr *tracker, alone boo
 		}
 		defer wnc.Close()
 		conns = append(conns, wnc)
-		wb, err := streams.Open(wnc, streams.WithNamespace(ns), streams.WithLogger(cfg.Logger))
+		wb, err := streams.Open(wnc, floorOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("bench: open namespace %s: %w", ns, err)
 		}
