@@ -115,7 +115,15 @@ func TestRetriesByDefault(t *testing.T) {
 	require.NoError(t, err)
 	_, err = client.GetWorkflowResult[int](ctx, e.c, inst, 20*time.Second)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "flaky attempt")
+	// The last attempt's error when no retry fits in the time left; the
+	// timeout itself when a retry was due in time but started after it
+	// (a slow machine).
+	var we *workflow.Error
+	if !strings.Contains(err.Error(), "flaky attempt") {
+		require.ErrorAs(t, err, &we)
+		assert.Equal(t, workflow.ErrTypeTimeout, we.Type, "%v", err)
+		assert.Contains(t, err.Error(), "schedule-to-close timeout")
+	}
 	toolsFlakyCalls.Lock()
 	calls := toolsFlakyCalls.n[key]
 	toolsFlakyCalls.Unlock()
