@@ -40,7 +40,11 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func TestComposeClusterConfig(t *testing.T) {
+// startComposeCluster checks the compose file's NATS configs and boots
+// the cluster they describe in the test process, returning the nodes'
+// client URLs.
+func startComposeCluster(t *testing.T) []string {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join("nats", "n*.conf"))
 	require.NoError(t, err)
 	require.Len(t, files, 3, "the compose file runs three nodes")
@@ -89,6 +93,11 @@ func TestComposeClusterConfig(t *testing.T) {
 		urls = append(urls, s.ClientURL())
 	}
 
+	return urls
+}
+
+func TestComposeClusterConfig(t *testing.T) {
+	urls := startComposeCluster(t)
 	nc, err := nats.Connect(strings.Join(urls, ","), nats.MaxReconnects(-1))
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
