@@ -15,6 +15,7 @@ package browser_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -441,6 +442,16 @@ func (br *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// click clicks the first element css selects, waiting for it to exist.
+// It finds and clicks in one evaluation: a live update may replace the
+// element between the two steps of chromedp.Click, which then fails with
+// "Could not find node with given id".
+func (br *browser) click(what, css string) {
+	br.t.Helper()
+	q, _ := json.Marshal(css)
+	br.waitJS(what, `(() => { const e = document.querySelector(`+string(q)+`); if (!e) return false; e.click(); return true })()`)
+}
+
 // eval evaluates a JavaScript expression with a deadline.
 func eval[T any](br *browser, expr string) T {
 	br.t.Helper()
@@ -548,12 +559,12 @@ func TestBrowser(t *testing.T) {
 	t.Run("filter by status", func(t *testing.T) {
 		br.t = t
 		br.open(w.base+"/", sel("instance-list"))
-		br.do("click the failed tab", chromedp.Click(chromedp.CSS(sel("status-tab", "status", "failed"))))
+		br.click("click the failed tab", sel("status-tab", "status", "failed"))
 		br.waitJS("only failed instances", `location.search.includes("status=failed") && `+count(sel("instance-row"))+` === 1 && `+count(sel("instance-row", "status", "failed"))+` === 1`)
 		require.Equal(t, "refund-1039", br.rows()[0]["id"])
 		require.Equal(t, "true", eval[string](br, `document.querySelector('`+sel("status-tab", "status", "failed")+`').dataset.active`))
 
-		br.do("click the running tab", chromedp.Click(chromedp.CSS(sel("status-tab", "status", "running"))))
+		br.click("click the running tab", sel("status-tab", "status", "running"))
 		br.waitJS("only running instances", `location.search.includes("status=running") && `+count(sel("instance-row"))+fmt.Sprintf(` === %d`, seeded["running"])+` && `+count(sel("instance-row", "status", "running"))+fmt.Sprintf(` === %d`, seeded["running"]))
 	})
 
@@ -562,8 +573,8 @@ func TestBrowser(t *testing.T) {
 		br.open(w.base+"/", sel("instance-list"))
 		br.do("filter by ProcessOrder",
 			chromedp.SendKeys(chromedp.CSS(sel("workflow-filter")), "ProcessOrder"),
-			chromedp.Click(chromedp.CSS(sel("filter-submit"))),
 		)
+		br.click("filter by ProcessOrder", sel("filter-submit"))
 		br.waitJS("only ProcessOrder instances", `location.search.includes("workflow=ProcessOrder") && `+count(sel("instance-row"))+` === 4 && `+count(sel("instance-row", "workflow", "ProcessOrder"))+` === 4`)
 		// The status tabs count within the workflow.
 		require.Equal(t, "3", eval[string](br, fmt.Sprintf(`document.querySelector('%s .count').textContent`, sel("status-tab", "status", "completed"))))
@@ -574,16 +585,16 @@ func TestBrowser(t *testing.T) {
 		br.open(w.base+"/", sel("instance-list"))
 		br.do("search for 1043",
 			chromedp.SendKeys(chromedp.CSS(sel("id-search")), "1043"),
-			chromedp.Click(chromedp.CSS(sel("filter-submit"))),
 		)
+		br.click("search for 1043", sel("filter-submit"))
 		br.waitJS("order-1043 and its shipment", `location.search.includes("q=1043") && `+count(sel("instance-row"))+` === 2`)
 		for _, r := range br.rows() {
 			require.Contains(t, r["id"], "1043")
 		}
 		br.do("search for nothing",
 			chromedp.SetValue(chromedp.CSS(sel("id-search")), "no-such-order"),
-			chromedp.Click(chromedp.CSS(sel("filter-submit"))),
 		)
+		br.click("search for nothing", sel("filter-submit"))
 		br.waitJS("the empty state", count(sel("empty"))+` === 1 && `+count(sel("instance-row"))+` === 0`)
 	})
 
@@ -592,15 +603,15 @@ func TestBrowser(t *testing.T) {
 		br.open(w.base+"/", sel("instance-list"))
 		br.do("filter by a search attribute",
 			chromedp.SendKeys(chromedp.CSS(sel("search-filter")), "customer=nobody"),
-			chromedp.Click(chromedp.CSS(sel("filter-submit"))),
 		)
+		br.click("filter by a search attribute", sel("filter-submit"))
 		br.waitJS("the filter in the address, and no match", `location.search.includes("search=customer%3Dnobody") && `+
 			count(sel("empty"))+` === 1 && document.querySelector('`+sel("search-filter")+`').value === "customer=nobody"`)
 
 		// Cancel all… counts the running instances of the filter first and
 		// does nothing until confirmed.
 		br.open(w.base+"/?workflow=ReviewOrder", sel("instance-list"))
-		br.do("open cancel all", chromedp.Click(chromedp.CSS(sel("batch-cancel"))))
+		br.click("open cancel all", sel("batch-cancel"))
 		br.waitJS("the dry-run count", `document.querySelector('`+sel("batch-count")+`') !== null && `+
 			`document.querySelector('`+sel("batch-count")+`').dataset.count === "1"`)
 		w.waitStatus("review-2001", streams.StatusRunning)
@@ -620,7 +631,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("instance follows a running workflow", func(t *testing.T) {
 		br.t = t
 		br.open(w.base+"/?q=review-2001", sel("instance-link"))
-		br.do("open review-2001", chromedp.Click(chromedp.CSS(sel("instance-link"))))
+		br.click("open review-2001", sel("instance-link"))
 		br.waitJS("the instance page", `document.querySelector('[data-testid="status"]')?.dataset.status === "running" && `+count(sel("history")))
 		br.waitJS("the live connection", `document.querySelector('[data-testid="live-indicator"]').dataset.state === "on"`)
 		require.Equal(t, "review-2001", eval[string](br, `document.querySelector('[data-testid="instance-id"]').textContent`))
@@ -638,12 +649,13 @@ func TestBrowser(t *testing.T) {
 	t.Run("signal from the page", func(t *testing.T) {
 		br.t = t
 		// Invalid JSON: the dialog says so and nothing is sent.
-		br.do("open the signal dialog", chromedp.Click(chromedp.CSS(sel("action-signal"))), chromedp.WaitVisible(chromedp.CSS(sel("signal-dialog"))))
+		br.click("open the signal dialog", sel("action-signal"))
+		br.do("open the signal dialog", chromedp.WaitVisible(chromedp.CSS(sel("signal-dialog"))))
 		br.do("fill in bad JSON",
 			chromedp.SendKeys(chromedp.CSS(sel("signal-name")), "note"),
 			chromedp.SendKeys(chromedp.CSS(sel("signal-value")), `{"By": "ops",`),
-			chromedp.Click(chromedp.CSS(sel("confirm-signal"))),
 		)
+		br.click("fill in bad JSON", sel("confirm-signal"))
 		br.waitJS("the JSON error", `!document.querySelector('[data-testid="signal-error"]').hidden`)
 		require.Contains(t, eval[string](br, `document.querySelector('[data-testid="signal-error"]').textContent`), "Not valid JSON")
 		require.True(t, eval[bool](br, `window.__notReloaded === true && document.querySelector('[data-testid="signal-dialog"]').open`))
@@ -651,8 +663,8 @@ func TestBrowser(t *testing.T) {
 		// Valid JSON: sent, and the page says so, without reloading.
 		br.do("fix the JSON",
 			chromedp.SetValue(chromedp.CSS(sel("signal-value")), `{"By": "ops", "Note": "stock checked from the browser"}`),
-			chromedp.Click(chromedp.CSS(sel("confirm-signal"))),
 		)
+		br.click("fix the JSON", sel("confirm-signal"))
 		br.waitJS("the flash", `document.querySelector('[data-testid="flash"]')?.dataset.kind === "ok"`)
 		require.Contains(t, eval[string](br, `document.querySelector('[data-testid="flash"]').textContent`), `Signal "note" sent`)
 		br.waitJS("the dialog to close", `!document.querySelector('[data-testid="signal-dialog"]').open`)
@@ -664,13 +676,16 @@ func TestBrowser(t *testing.T) {
 	t.Run("cancel from the page", func(t *testing.T) {
 		br.t = t
 		br.waitJS("the live connection", `document.querySelector('[data-testid="live-indicator"]').dataset.state === "on"`)
-		br.do("ask to cancel", chromedp.Click(chromedp.CSS(sel("action-cancel"))), chromedp.WaitVisible(chromedp.CSS(sel("cancel-dialog"))))
+		br.click("ask to cancel", sel("action-cancel"))
+		br.do("ask to cancel", chromedp.WaitVisible(chromedp.CSS(sel("cancel-dialog"))))
 		// Dismissing the dialog changes nothing.
-		br.do("keep it running", chromedp.Click(chromedp.CSS(sel("cancel-dialog")+` [data-close]`)))
+		br.click("keep it running", sel("cancel-dialog")+` [data-close]`)
 		br.waitJS("the dialog to close", `!document.querySelector('[data-testid="cancel-dialog"]').open`)
 		require.Equal(t, "running", eval[string](br, `document.querySelector('[data-testid="status"]').dataset.status`))
 
-		br.do("confirm the cancel", chromedp.Click(chromedp.CSS(sel("action-cancel"))), chromedp.WaitVisible(chromedp.CSS(sel("confirm-cancel"))), chromedp.Click(chromedp.CSS(sel("confirm-cancel"))))
+		br.click("confirm the cancel", sel("action-cancel"))
+		br.do("confirm the cancel", chromedp.WaitVisible(chromedp.CSS(sel("confirm-cancel"))))
+		br.click("confirm the cancel", sel("confirm-cancel"))
 		br.waitJS("the flash", `document.querySelector('[data-testid="flash"]')?.textContent.includes("Cancel requested")`)
 		br.waitJS("the canceled badge", `document.querySelector('[data-testid="status"]').dataset.status === "canceled"`)
 		br.waitJS("the actions to go", count(sel("action-cancel"))+` === 0`)
@@ -688,7 +703,7 @@ func TestBrowser(t *testing.T) {
 		}
 		require.Contains(t, eval[string](br, `document.querySelector('[data-testid="result"]').textContent`), "maria.k")
 		// The child's link leads to its page, which links back.
-		br.do("open the shipment", chromedp.Click(chromedp.CSS(sel("child-link"))))
+		br.click("open the shipment", sel("child-link"))
 		br.waitJS("the shipment page", `document.querySelector('[data-testid="instance-id"]')?.textContent === "order-1042/shipment"`)
 		require.Equal(t, "order-1042", eval[string](br, `document.querySelector('[data-testid="parent-link"]').textContent`))
 		br.open(w.base+"/instances/order-1042", sel("history"))
