@@ -5,22 +5,29 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/jetflow/jetflow/internal/bench"
+	"github.com/jetflow/jetflow/streams"
 )
 
 // benchMemFlags are wfctl bench's flags for measuring memory at scale: a
-// heap profile while every instance waits, and an external server's
-// resident memory and store.
+// heap profile while every instance waits, an external server's resident
+// memory and store, and a longer request timeout for long runs.
 type benchMemFlags struct {
 	heapProfile string
 	serverPID   int
 	serverStore string
+	// requestTimeout, when set, bounds the client's and workers' JetStream
+	// requests instead of the backend's default: a long run on a busy
+	// machine sees the server stall longer than that.
+	requestTimeout time.Duration
 }
 
 func (m *benchMemFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.heapProfile, "memprofile", "", "signals: write a heap profile, taken while every instance waits, to `FILE` (go tool pprof -sample_index=inuse_space)")
 	fs.IntVar(&m.serverPID, "server-pid", 0, "with --server: the server's process `PID` on this machine; the report gives its resident memory (VmRSS, VmHWM) before, while every instance waits and at the end")
+	fs.DurationVar(&m.requestTimeout, "request-timeout", 0, "each JetStream request of the client and workers waits up to `D` (streams.WithRequestTimeout; default the backend's 5s): longer for a million instances on a busy machine")
 	fs.StringVar(&m.serverStore, "server-store", "", "with --server-pid: the server's store `DIR`; the report gives the disk it takes beside the memory")
 }
 
@@ -38,6 +45,12 @@ func (m *benchMemFlags) apply(cfg *bench.Config, external bool) (func(), error) 
 	}
 	if m.heapProfile != "" && cfg.Workload != bench.Signals {
 		return nil, usageErrorf("bench: --memprofile is taken while every instance waits: signals only")
+	}
+	if m.requestTimeout < 0 {
+		return nil, usageErrorf("bench: --request-timeout %s: a timeout is positive", m.requestTimeout)
+	}
+	if m.requestTimeout > 0 {
+		cfg.Streams = append(cfg.Streams, streams.WithRequestTimeout(m.requestTimeout))
 	}
 	cfg.ServerPID, cfg.ServerStore = m.serverPID, m.serverStore
 	if m.heapProfile == "" {

@@ -29,7 +29,7 @@ func TestBenchServerMemory(t *testing.T) {
 	assert.Greater(t, len(b), 2, "the heap profile is written")
 
 	r := runWfctl(t, commandTimeout, "bench", "--server", natsURL, "signals", "--instances", "20", "-c", "5",
-		"--server-pid", strconv.Itoa(os.Getpid()))
+		"--server-pid", strconv.Itoa(os.Getpid()), "--request-timeout", "30s")
 	require.Equal(t, 0, r.code, r)
 	assert.Contains(t, r.stdout, "  server          before RSS ")
 	assert.Contains(t, r.stdout, "; while all waited RSS ")
@@ -45,6 +45,7 @@ func TestBenchMemoryUsageErrors(t *testing.T) {
 		{[]string{"bench", "signals", "--server", "nats://127.0.0.1:1", "--server-pid", "-3"}, "--server-pid -3: a process id is positive"},
 		{[]string{"bench", "signals", "--server", "nats://127.0.0.1:1", "--server-store", "/tmp"}, "--server-store goes with --server-pid"},
 		{[]string{"bench", "simple", "--memprofile", "x.pprof"}, "--memprofile is taken while every instance waits: signals only"},
+		{[]string{"bench", "simple", "--request-timeout", "-1s"}, "--request-timeout -1s: a timeout is positive"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runWfctl(t, commandTimeout, tc.args...)
