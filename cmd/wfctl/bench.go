@@ -61,6 +61,7 @@ func benchCommand() *command {
 		replicas                                        string
 		clusterSize                                     int
 		observe, dir, cpuProfile                        string
+		mem                                             benchMemFlags
 	)
 	return &command{
 		name:    "bench",
@@ -139,7 +140,12 @@ What the figures count:
                 embedded server when there is one; use --server to see the
                 client and workers alone
   memory        this process's peak resident size and Go heap, sampled
-                every 250 ms (with an embedded server, its memory too)
+                every 250 ms (with an embedded server, its memory too);
+                signals: the live heap, the goroutines and their stacks
+                while every instance waits (--memprofile: who holds it)
+  server        with --server-pid (and --server-store): an external
+                server's resident memory and store on disk before, while
+                every instance waits and at the end
 
 Latency is measured from the start call until the result is observed, by
 --observe: "result" waits for each workflow with client.GetWorkflowResult,
@@ -189,6 +195,7 @@ for timers, whose waits all overlap).`,
 			fs.BoolVar(&withOTel, "otel", false, "turn OpenTelemetry on (every trace sampled and exported to nowhere, metrics aggregated) to measure its cost")
 			fs.StringVar(&replicas, "replicas", "", "`R` copies of each stream of the namespaces it provisions (1 to 5, at most the cluster's size); a comma-separated list (1,3) runs each in turn on one server or cluster and prints a table")
 			fs.IntVar(&clusterSize, "cluster", 0, "start a cluster of `N` embedded nodes on loopback in this process (file stores in --dir or a temporary folder) instead of one embedded server; not with --server")
+			mem.register(fs)
 			fs.StringVar(&codecName, "codec", "none", "payload codec `C`: none, zstd, aes (AES-256-GCM, a random key) or zstd+aes; a comma-separated list runs each in turn on one server and prints a table")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
@@ -295,6 +302,11 @@ for timers, whose waits all overlap).`,
 				defer f.Close()
 				cfg.CPUProfile = f
 			}
+			closeMem, err := mem.apply(&cfg, external)
+			if err != nil {
+				return err
+			}
+			defer closeMem()
 			if withOTel {
 				defer benchTelemetry()()
 			}
@@ -458,8 +470,12 @@ func printFigures(w io.Writer, r *bench.Report, in string) {
 	mem := fmt.Sprintf("peak RSS %s, peak heap %s", formatBytes(r.Memory.PeakRSSBytes), formatBytes(r.Memory.PeakHeapBytes))
 	if r.Memory.WaitingLiveHeapBytes > 0 {
 		mem += fmt.Sprintf("; while all waited: live heap %s, RSS %s", formatBytes(r.Memory.WaitingLiveHeapBytes), formatBytes(r.Memory.WaitingRSSBytes))
+		if r.Memory.WaitingGoroutines > 0 {
+			mem += fmt.Sprintf(", stacks %s in %d goroutines", formatBytes(r.Memory.WaitingStackBytes), r.Memory.WaitingGoroutines)
+		}
 	}
 	fmt.Fprintf(w, "%smemory          %s (%s)\n", in, mem, r.Memory.Includes)
+	printServerMemory(w, r, in)
 }
 
 func formatLatency(l *bench.Latency) string {

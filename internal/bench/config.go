@@ -133,6 +133,17 @@ type Config struct {
 	// CPUProfile, when set, receives a CPU profile of the measured
 	// phase.
 	CPUProfile io.Writer
+	// HeapProfile, when set, receives a heap profile taken while every
+	// instance waits (signals): who holds the waiting memory.
+	HeapProfile io.Writer
+
+	// ServerPID, when set, is the process of the external NATS server
+	// the run uses, on this machine: the report gives its resident
+	// memory before, while every instance waits and at the end
+	// (Report.Memory.Server). ServerStore, when set, is that server's
+	// store folder, whose disk usage the report gives beside it.
+	ServerPID   int
+	ServerStore string
 
 	// Logger receives the run's log lines; nil discards them.
 	Logger *slog.Logger
@@ -261,6 +272,15 @@ func (c *Config) Check() error {
 	}
 	if c.Local && (c.Workload != Simple || c.ResultSize > 0) {
 		return fmt.Errorf("--local is for simple without --resultsize")
+	}
+	if c.HeapProfile != nil && c.Workload != Signals {
+		return errors.New("--memprofile is taken while every instance waits: signals only")
+	}
+	if c.ServerPID < 0 {
+		return fmt.Errorf("--server-pid must not be negative, got %d", c.ServerPID)
+	}
+	if c.ServerStore != "" && c.ServerPID == 0 {
+		return errors.New("--server-store goes with --server-pid")
 	}
 	if c.ResultSize > 512*1024 {
 		return fmt.Errorf("--resultsize %d is over 512 KiB, more than a message can carry", c.ResultSize)

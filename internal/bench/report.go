@@ -96,6 +96,14 @@ type Memory struct {
 	// every instance waited (timers, signals).
 	WaitingLiveHeapBytes uint64 `json:"waiting_live_heap_bytes,omitempty"`
 	WaitingRSSBytes      uint64 `json:"waiting_rss_bytes,omitempty"`
+	// WaitingStackBytes and WaitingGoroutines are the goroutines' stacks
+	// (not in the heap) and their number while every instance waited:
+	// a cached executor keeps its workflow's goroutines.
+	WaitingStackBytes uint64 `json:"waiting_stack_bytes,omitempty"`
+	WaitingGoroutines uint64 `json:"waiting_goroutines,omitempty"`
+	// Server is the external server's memory and store, with
+	// Config.ServerPID.
+	Server *ServerMemory `json:"server,omitempty"`
 	// Includes says whose memory it is.
 	Includes string `json:"includes"`
 }

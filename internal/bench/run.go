@@ -50,11 +50,18 @@ func Run(ctx context.Context, env *Env, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("floor: %w", err)
 		}
 	}
+	before, _, err := cfg.serverUsage()
+	if err != nil {
+		return nil, err
+	}
 	s, err := openSession(ctx, env, &cfg, tr)
 	if err != nil {
 		return nil, err
 	}
 	rep, err := s.run(ctx)
+	if err == nil {
+		err = s.serverEnd(rep, before)
+	}
 	if cerr := s.close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -87,6 +94,8 @@ type session struct {
 
 	workers     []*worker.Worker
 	stopWorkers context.CancelFunc
+
+	serverWaiting *ServerUsage // the external server while every instance waited
 }
 
 func openSession(ctx context.Context, env *Env, cfg *Config, tr *tracker) (s *session, err error) {
@@ -569,8 +578,9 @@ func (s *session) runSignals(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	r.Phases = append(r.Phases, Phase{Name: "wait", Count: n, Seconds: round(time.Since(t0).Seconds())})
-	r.Memory.WaitingRSSBytes = currentRSS()
-	r.Memory.WaitingLiveHeapBytes = liveHeap()
+	if err := s.waitingMemory(r); err != nil {
+		return nil, err
+	}
 
 	s.tr.begin("wake", int64(n), nil)
 	t0 = time.Now()
