@@ -267,24 +267,6 @@ func (b *Backend) addCounters(ctx context.Context, incr []*nats.Msg) error {
 	return nil
 }
 
-// purgeIndex removes the index rows of an instance but its newest keep.
-func (b *Backend) purgeIndex(ctx context.Context, instanceID string, keep uint64) error {
-	if b.index == nil {
-		return nil
-	}
-	rctx, cancel := b.bounded(ctx)
-	defer cancel()
-	filter := b.n.indexRow("*", "*", encodeToken(instanceID))
-	opts := []jetstream.StreamPurgeOpt{jetstream.WithPurgeSubject(filter)}
-	if keep > 0 {
-		opts = append(opts, jetstream.WithPurgeKeep(keep))
-	}
-	if err := b.index.Purge(rctx, opts...); err != nil {
-		return fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
-	}
-	return nil
-}
-
 // removeFromIndex removes an instance's index rows and counts it out,
 // and waits for it: the remove path calls it (unindex) after deleting the
 // registry entry, and lists for a row whose entry is gone.

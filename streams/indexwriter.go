@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -59,6 +60,8 @@ type indexJob struct {
 	// remove removes every row of the instance (old: its main row, or
 	// unknownRow); allAttrs purges its attribute rows by wildcard.
 	remove, allAttrs bool
+	// oldPurged: the write purged old (its counter moves).
+	oldPurged bool
 	// lookedUp: old was read, and more rows may linger (a crash between
 	// a row and its old row's purge): purge them all by wildcard.
 	lookedUp bool
@@ -269,20 +272,31 @@ func (w *indexWriter) write(batch []*indexJob) {
 		}
 	}
 
-	// The purges of what the new rows replace.
+	// The purges of what the new rows replace. The old row's counter
+	// moves only if the purge removed it: a row a crash never wrote was
+	// never counted, and a row purged twice (a removal and a list's
+	// repair at once) is counted out once.
 	steps = steps[:0]
 	for _, j := range batch {
 		if !alive(j) {
 			continue
 		}
+		purgeOld := func(filter string, keep uint64) func() error {
+			return func() error {
+				n, err := b.purgeCount(ctx, j.instanceID, filter, keep)
+				j.oldPurged = n > 0
+				return err
+			}
+		}
+		rows := b.n.indexRow("*", "*", encodeToken(j.instanceID))
 		switch {
 		case j.old == "" || (!j.remove && j.old == j.subj):
 		case j.lookedUp && j.remove:
-			steps = append(steps, step{j, func() error { return b.purgeIndex(ctx, j.instanceID, 0) }})
+			steps = append(steps, step{j, purgeOld(rows, 0)})
 		case j.lookedUp:
-			steps = append(steps, step{j, func() error { return b.purgeIndex(ctx, j.instanceID, 1) }})
+			steps = append(steps, step{j, purgeOld(rows, 1)})
 		default:
-			steps = append(steps, step{j, func() error { return b.purgeSubject(ctx, j.instanceID, j.old) }})
+			steps = append(steps, step{j, purgeOld(j.old, 0)})
 		}
 		if j.allAttrs {
 			steps = append(steps, step{j, func() error {
@@ -308,7 +322,9 @@ func (w *indexWriter) write(batch []*indexJob) {
 		if !alive(j) || j.subj == j.old {
 			continue
 		}
-		count(j, j.old, -1) // "" and unknownRow count nothing
+		if j.oldPurged {
+			count(j, j.old, -1)
+		}
 		if !j.remove {
 			count(j, j.subj, +1)
 		}
@@ -345,4 +361,30 @@ func (b *Backend) flushIndex(ctx context.Context) error {
 		return nil
 	}
 	return b.indexWriter.flush(ctx)
+}
+
+// purgeCount purges the index messages on filter but the newest keep (of
+// instanceID) and returns how many it removed.
+func (b *Backend) purgeCount(ctx context.Context, instanceID, filter string, keep uint64) (uint64, error) {
+	req, _ := json.Marshal(map[string]any{"filter": filter, "keep": keep})
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	msg, err := b.nc.RequestWithContext(rctx, "$JS.API.STREAM.PURGE."+b.n.indexStream(), req)
+	if err != nil {
+		return 0, fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
+	}
+	var resp struct {
+		Purged uint64 `json:"purged"`
+		Error  *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return 0, fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
+	}
+	if resp.Error != nil {
+		return 0, fmt.Errorf("streams: purge index rows of %q: %d %s", instanceID, resp.Error.Code, resp.Error.Description)
+	}
+	return resp.Purged, nil
 }

@@ -147,3 +147,30 @@ func TestIndexListSeesARowMovedDuringTheRead(t *testing.T) {
 	ids, _ = listIDs(t, b, ListOptions{Limit: 2, After: page.NextCursor})
 	assert.Equal(t, []string{"i2"}, ids)
 }
+
+// TestIndexWriterCrashBeforeFirstRow: a process that dies between a new
+// instance's registry write and its first row leaves the instance without
+// a row; the instance's next status change, in another process, writes
+// its row, and the counts stay right (the running row it replaces was
+// never written, so never counted).
+func TestIndexWriterCrashBeforeFirstRow(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.indexHooks.dropQueued = true // the crash
+	_, err := b.CreateInstance(ctx, record("i0", StatusRunning, base))
+	require.NoError(t, err)
+	require.NoError(t, b.flushIndex(ctx))
+	require.Empty(t, indexSubjects(t, b))
+
+	other, err := Open(b.nc)
+	require.NoError(t, err)
+	r, err := other.GetInstance(ctx, "i0")
+	require.NoError(t, err)
+	r.Status, r.FinishedAt = StatusCompleted, base.Add(time.Hour)
+	_, err = other.UpdateInstance(ctx, r, r.Revision)
+	require.NoError(t, err)
+	ids, page := listIDs(t, other, ListOptions{})
+	assert.Equal(t, []string{"i0"}, ids)
+	assert.Equal(t, map[Status]int{StatusCompleted: 1}, page.Counts)
+}
