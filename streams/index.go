@@ -84,6 +84,10 @@ func (b *Backend) countsConfig() jetstream.StreamConfig {
 		Replicas:        b.opts.replicas,
 		AllowDirect:     true,
 		AllowMsgCounter: true,
+		// A counter's last message holds its total (the server adds an
+		// increment to it), so older ones are dead weight: without this
+		// the stream kept every increment ever made.
+		MaxMsgsPerSubject: 1,
 	}
 }
 

@@ -183,3 +183,33 @@ func TestIndexListRemovedInstance(t *testing.T) {
 	assert.Empty(t, page.NextCursor)
 	assert.Len(t, indexSubjects(t, b), 2)
 }
+
+// A counter keeps only its last message, which holds the total: the
+// counts stream does not grow with every change.
+func TestCountsKeepOneMessagePerCounter(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		r := record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second))
+		rev, err := b.CreateInstance(ctx, r)
+		require.NoError(t, err)
+		require.NoError(t, b.flushIndex(ctx))
+		if i%2 == 0 {
+			r.Revision = rev
+			r.Status = StatusCompleted
+			_, err = b.UpdateInstance(ctx, r, r.Revision)
+			require.NoError(t, err)
+			require.NoError(t, b.flushIndex(ctx))
+		}
+	}
+	info, err := b.counts.Info(ctx, jetstream.WithSubjectFilter(b.n.countsAll()))
+	require.NoError(t, err)
+	require.NotEmpty(t, info.State.Subjects)
+	for subject, n := range info.State.Subjects {
+		assert.Equal(t, uint64(1), n, "%s keeps one message", subject)
+	}
+	assert.Equal(t, uint64(len(info.State.Subjects)), info.State.Msgs)
+	_, page := listIDs(t, b, ListOptions{Limit: 1})
+	assert.Equal(t, map[Status]int{StatusRunning: 10, StatusCompleted: 10}, page.Counts)
+}
