@@ -90,6 +90,7 @@ func runClusterScenario(t *testing.T, cl cluster) {
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	defer stopProbe()
 	probe, probeDone := startJSProbe(t, probeCtx, nc, "PROBE_"+e.ns)
+	elected := recordElections(t, nc)
 
 	flows := newFlows(rng, nFlows, nSignals)
 	began := time.Now()
@@ -150,6 +151,7 @@ func runClusterScenario(t *testing.T, cl cluster) {
 		t.Logf("loss %d: node %s (leader of %v; of the probe stream: %v) out for %s; commits paused %s across the loss, longest pause in the 15s after it %s; plain JetStream publishes paused %s across it, longest %s",
 			i+1, l.node, l.led, l.probeLeader == l.node, l.back.Sub(l.down).Round(time.Millisecond), gap.Round(time.Millisecond), after.Round(time.Millisecond),
 			pgap.Round(time.Millisecond), pafter.Round(time.Millisecond))
+		t.Logf("loss %d: leaders elected in the 15s after it: %v", i+1, elected.between(l.down, l.down.Add(15*time.Second)))
 		fmt.Fprintf(&table, "%d\t%s\t%s\t%s\t%+d ms\n", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
 	}
 	t.Logf("plain JetStream probe: %s", probe)
@@ -161,6 +163,14 @@ func runClusterScenario(t *testing.T, cl cluster) {
 		longest.Round(time.Millisecond), time.Since(began).Round(time.Millisecond), took.Round(time.Millisecond))
 	t.Logf("signals: %s; %d start attempts retried", &e.signalStats, e.startRetries.Load())
 	t.Logf("audit: %s", rep)
+	if *failoverFlag > 0 {
+		for i, l := range lost {
+			t.Logf("loss %d at %s", i+1, l.down.Format("15:04:05.000"))
+		}
+		for _, w := range workers {
+			t.Logf("--- output of worker %s ---\n%s", w.name, w.out.String())
+		}
+	}
 }
 
 // pickVictim names the node that leads the most of the namespace's
