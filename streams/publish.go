@@ -26,30 +26,106 @@ import (
 // resumed commits up to a backoff step after the new leader was there.
 // Retrying here rides out the election and stores the message within
 // noStreamRetryWait of the new leader answering.
+//
+// A message that is safe to send twice (retrySafe) is also sent again when
+// an attempt goes unanswered for publishAttemptTimeout (doubled after each
+// such attempt): a publish in flight to a leader that dies is never
+// answered, and waiting the whole request timeout for it kept a commit
+// waiting seconds after the new leader was there. When an unanswered
+// attempt may have been stored, a later attempt's "wrong last sequence"
+// may be that very attempt's doing: publish then reports an unknown
+// outcome (wrapping context.DeadlineExceeded, as the timeout it stands
+// for), never a conflict, so the caller looks for its message as after a
+// timeout.
 func (b *Backend) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
-	ctx, cancel := b.bounded(ctx)
-	defer cancel()
-	resp, err := b.nc.RequestMsgWithContext(ctx, msg)
-	for errors.Is(err, nats.ErrNoResponders) {
-		t := time.NewTimer(noStreamRetryWait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (%w)", jetstream.ErrNoStreamResponse, ctx.Err())
-		case <-t.C:
+	deadline := time.Now().Add(b.opts.requestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	attempt := b.opts.requestTimeout // one attempt for the whole budget
+	if retrySafe(msg) {
+		attempt = publishAttemptTimeout
+	}
+	unanswered := 0
+	for {
+		actx, cancel := context.WithDeadline(ctx, earliest(deadline, time.Now().Add(attempt)))
+		resp, err := b.nc.RequestMsgWithContext(actx, msg)
+		cancel()
+		switch {
+		case err == nil:
+			ack, err := parsePubAck(resp.Data)
+			if err != nil && unanswered > 0 && isWrongLastSequence(err) {
+				return nil, fmt.Errorf("streams: publish to %s: %d attempt(s) unanswered, the next refused (%v), which an unanswered one may have caused: %w",
+					msg.Subject, unanswered, err, context.DeadlineExceeded)
+			}
+			return ack, err
+		case ctx.Err() != nil || !time.Now().Before(deadline):
+			if errors.Is(err, nats.ErrNoResponders) {
+				return nil, fmt.Errorf("%w (%w)", jetstream.ErrNoStreamResponse, ended(ctx))
+			}
+			return nil, err
+		case errors.Is(err, nats.ErrNoResponders):
+			if !sleepUntil(ctx, earliest(deadline, time.Now().Add(noStreamRetryWait))) || !time.Now().Before(deadline) {
+				return nil, fmt.Errorf("%w (%w)", jetstream.ErrNoStreamResponse, ended(ctx))
+			}
+		case errors.Is(err, context.DeadlineExceeded):
+			unanswered++ // this attempt's own timeout: send it again
+			attempt *= 2
+		default:
+			return nil, err
 		}
-		resp, err = b.nc.RequestMsgWithContext(ctx, msg)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return parsePubAck(resp.Data)
 }
+
+// retrySafe reports whether a message may be published again when an
+// attempt goes unanswered: it has a message ID (the stream keeps one copy
+// within its duplicate window) or an expected last subject sequence (a
+// second copy is refused; the caller finds out whether the first is its
+// own). Anything else (a counter increment, a dead letter) is sent once.
+func retrySafe(msg *nats.Msg) bool {
+	return msg.Header.Get(jetstream.MsgIDHeader) != "" || msg.Header.Get(jetstream.ExpectedLastSubjSeqHeader) != ""
+}
+
+// publishAttemptTimeout is how long publish waits for the answer to the
+// first attempt of a message it may send again (retrySafe) before it does;
+// each further unanswered attempt doubles it. A healthy publish is
+// answered in milliseconds, even on a busy machine with R3 streams; an
+// answer lost with a dead leader never comes.
+const publishAttemptTimeout = 250 * time.Millisecond
 
 // noStreamRetryWait is the wait before publish retries a message no stream
 // answered: short, as each retry is one request answered at once by the
 // server while the stream has no leader.
 const noStreamRetryWait = 25 * time.Millisecond
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// ended is why a request whose budget is spent ended: the caller's
+// context's error, or the request timeout.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
+}
+
+// sleepUntil waits until t and reports whether it got there before ctx
+// ended.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
 
 // pubAckAnswer is the JSON the server answers a publish with.
 type pubAckAnswer struct {
