@@ -142,7 +142,16 @@ func runClusterScenario(t *testing.T, cl cluster) {
 	ts := commitTimes(commits)
 	pts := probe.times()
 	var table strings.Builder
-	fmt.Fprintf(&table, "failover figures (%s): loss, node, jetflow commit pause, plain JetStream publish pause, difference (pauses: longest gap in the 15s after the loss)\n", cl.kind())
+	// The Raft groups jetflow's commits wait for after a loss: the history
+	// stream (commits), the inbox stream (the events that make tasks) and
+	// the workflow-task consumers (tasks); the probe waits for its stream.
+	jetflowGroups := func(g string) bool {
+		return g == "stream WF_"+e.ns+"_HISTORY" || g == "stream WF_"+e.ns+"_TASKS" ||
+			strings.HasPrefix(g, "consumer WF_"+e.ns+"_TASKS > wft_")
+	}
+	probeGroup := func(g string) bool { return g == "stream "+probe.stream }
+	fmt.Fprintf(&table, "failover figures (%s): loss, node, jetflow commit pause, plain JetStream publish pause, difference (pauses: longest gap in the 15s after the loss); "+
+		"then the last election of jetflow's groups (history, inbox stream, workflow-task consumers) after the loss, jetflow's pause beyond it, the probe stream's election, the probe's pause beyond it\n", cl.kind())
 	for i, l := range lost {
 		gap, _ := pauseAround(ts, l.down)
 		after := longestGapIn(ts, l.down, l.down.Add(15*time.Second))
@@ -152,7 +161,20 @@ func runClusterScenario(t *testing.T, cl cluster) {
 			i+1, l.node, l.led, l.probeLeader == l.node, l.back.Sub(l.down).Round(time.Millisecond), gap.Round(time.Millisecond), after.Round(time.Millisecond),
 			pgap.Round(time.Millisecond), pafter.Round(time.Millisecond))
 		t.Logf("loss %d: leaders elected in the 15s after it: %v", i+1, elected.between(l.down, l.down.Add(15*time.Second)))
-		fmt.Fprintf(&table, "%d\t%s\t%s\t%s\t%+d ms\n", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
+		row := fmt.Sprintf("%d\t%s\t%s\t%s\t%+d ms", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
+		if el, ok := elected.last(l.down, l.back, jetflowGroups); ok {
+			at := el.at.Sub(l.down)
+			row += fmt.Sprintf("\t%s (%s)\t%+d ms", at.Round(time.Millisecond), el.group, (after - at).Milliseconds())
+		} else {
+			row += "\tno election of jetflow's groups\t-"
+		}
+		if el, ok := elected.last(l.down, l.back, probeGroup); ok {
+			at := el.at.Sub(l.down)
+			row += fmt.Sprintf("\t%s\t%+d ms", at.Round(time.Millisecond), (pafter - at).Milliseconds())
+		} else {
+			row += "\tno election\t-"
+		}
+		fmt.Fprintln(&table, row)
 	}
 	t.Logf("plain JetStream probe: %s", probe)
 	if *failoverFlag > 0 {

@@ -207,3 +207,17 @@ func (e *elections) between(from, to time.Time) []string {
 	}
 	return out
 }
+
+// last is the latest election in [from, to) of a group match accepts.
+func (e *elections) last(from, to time.Time, match func(group string) bool) (election, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out election
+	found := false
+	for _, el := range e.got {
+		if !el.at.Before(from) && el.at.Before(to) && match(el.group) && (!found || el.at.After(out.at)) {
+			out, found = el, true
+		}
+	}
+	return out, found
+}
