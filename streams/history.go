@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -126,6 +127,16 @@ func (b *Backend) Commit(ctx context.Context, instanceID, executionID string, ex
 	// timeout, or ours from an earlier try of the same commit (publish
 	// sends a commit again when an attempt goes unanswered).
 	seq, found, others, ferr := b.findCommit(ctx, subject, expectedLastSeq, c.ID)
+	if errors.Is(err, errRetryRefused) {
+		// A commit is stored after expectedLastSeq (the retry was refused
+		// for it); a read that shows none came from a replica that lags
+		// the leader: read again until it shows one.
+		deadline := time.Now().Add(b.opts.requestTimeout)
+		for ferr == nil && !found && !others && time.Now().Before(deadline) {
+			time.Sleep(noStreamRetryWait)
+			seq, found, others, ferr = b.findCommit(ctx, subject, expectedLastSeq, c.ID)
+		}
+	}
 	if ferr == nil && found {
 		return seq, nil
 	}

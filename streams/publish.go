@@ -55,8 +55,8 @@ func (b *Backend) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck
 		case err == nil:
 			ack, err := parsePubAck(resp.Data)
 			if err != nil && unanswered > 0 && isWrongLastSequence(err) {
-				return nil, fmt.Errorf("streams: publish to %s: %d attempt(s) unanswered, the next refused (%v), which an unanswered one may have caused: %w",
-					msg.Subject, unanswered, err, context.DeadlineExceeded)
+				return nil, fmt.Errorf("streams: publish to %s: %d attempt(s) unanswered, the next refused (%v), which an unanswered one may have caused: %w%w",
+					msg.Subject, unanswered, err, errRetryRefused, context.DeadlineExceeded)
 			}
 			return ack, err
 		case ctx.Err() != nil || !time.Now().Before(deadline):
@@ -76,6 +76,11 @@ func (b *Backend) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck
 		}
 	}
 }
+
+// errRetryRefused marks publish's unknown outcome when an attempt sent
+// again after unanswered ones failed its expected last subject sequence:
+// something is stored there, perhaps an unanswered attempt.
+var errRetryRefused = errors.New("")
 
 // retrySafe reports whether a message may be published again when an
 // attempt goes unanswered: it has a message ID (the stream keeps one copy
