@@ -154,13 +154,14 @@ func runClusterScenario(t *testing.T, cl cluster) {
 		"then the last election of jetflow's groups (history, inbox stream, workflow-task consumers) after the loss, jetflow's pause beyond it, the probe stream's election, the probe's pause beyond it\n", cl.kind())
 	for i, l := range lost {
 		gap, _ := pauseAround(ts, l.down)
-		after := longestGapIn(ts, l.down, l.down.Add(15*time.Second))
+		after, afterAt := longestGapAt(ts, l.down, l.down.Add(15*time.Second))
 		pgap, _ := pauseAround(pts, l.down)
 		pafter := longestGapIn(pts, l.down, l.down.Add(15*time.Second))
 		t.Logf("loss %d: node %s (leader of %v; of the probe stream: %v) out for %s; commits paused %s across the loss, longest pause in the 15s after it %s; plain JetStream publishes paused %s across it, longest %s",
 			i+1, l.node, l.led, l.probeLeader == l.node, l.back.Sub(l.down).Round(time.Millisecond), gap.Round(time.Millisecond), after.Round(time.Millisecond),
 			pgap.Round(time.Millisecond), pafter.Round(time.Millisecond))
-		t.Logf("loss %d: leaders elected in the 15s after it: %v", i+1, elected.between(l.down, l.down.Add(15*time.Second)))
+		t.Logf("loss %d: the longest pause of commits in the 15s after it began %s after it (node back after %s); leaders elected in those 15s: %v",
+			i+1, afterAt.Sub(l.down).Round(time.Millisecond), l.back.Sub(l.down).Round(time.Millisecond), elected.between(l.down, l.down.Add(15*time.Second)))
 		row := fmt.Sprintf("%d\t%s\t%s\t%s\t%+d ms", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
 		if el, ok := elected.last(l.down, l.back, jetflowGroups); ok {
 			at := el.at.Sub(l.down)
@@ -215,7 +216,14 @@ func pickVictim(leaders map[string]string) string {
 // the commits up to to (ts sorted): the gap from from to the first commit
 // counts, the time after the last commit does not (the run may be over).
 func longestGapIn(ts []time.Time, from, to time.Time) time.Duration {
+	gap, _ := longestGapAt(ts, from, to)
+	return gap
+}
+
+// longestGapAt is longestGapIn and when that gap began.
+func longestGapAt(ts []time.Time, from, to time.Time) (time.Duration, time.Time) {
 	var longest time.Duration
+	began := from
 	prev := from
 	for _, c := range ts {
 		if c.Before(from) {
@@ -224,10 +232,12 @@ func longestGapIn(ts []time.Time, from, to time.Time) time.Duration {
 		if c.After(to) {
 			break
 		}
-		longest = max(longest, c.Sub(prev))
+		if c.Sub(prev) > longest {
+			longest, began = c.Sub(prev), prev
+		}
 		prev = c
 	}
-	return longest
+	return longest, began
 }
 
 // streamLeaders maps the namespace's streams (HISTORY, TASKS, ACTIVITIES,
