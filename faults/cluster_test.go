@@ -85,7 +85,12 @@ func runClusterScenario(t *testing.T, cl cluster) {
 	if *failoverFlag > 0 {
 		// Each loss gets its step of 10s or more: long enough for an
 		// election after a SIGKILL and for the cluster to settle.
-		period = max(period, time.Duration(2**failoverFlag+1)*10*time.Second)
+		stretched := max(period, time.Duration(2**failoverFlag+1)*10*time.Second)
+		// As many signals a second as over the usual period: the commits
+		// must come dense enough (tens a second) that the longest gap
+		// after a loss is the loss's doing, not the workload's own.
+		nSignals = int(int64(nSignals) * int64(stretched) / int64(period))
+		period = stretched
 	}
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	defer stopProbe()
