@@ -155,17 +155,20 @@ func runClusterScenario(t *testing.T, cl cluster) {
 			strings.HasPrefix(g, "consumer WF_"+e.ns+"_TASKS > wft_")
 	}
 	probeGroup := func(g string) bool { return g == "stream "+probe.stream }
-	fmt.Fprintf(&table, "failover figures (%s): loss, node, jetflow commit pause, plain JetStream publish pause, difference (pauses: longest gap in the 15s after the loss); "+
+	fmt.Fprintf(&table, "failover figures (%s): loss, node, jetflow commit pause, plain JetStream publish pause, difference (pauses: longest gap from the loss until the node is back, or until the first success after the loss if later); "+
 		"then the last election of jetflow's groups (history, inbox stream, workflow-task consumers) after the loss, jetflow's pause beyond it, the probe stream's election, the probe's pause beyond it\n", cl.kind())
 	for i, l := range lost {
 		gap, _ := pauseAround(ts, l.down)
-		after, afterAt := longestGapAt(ts, l.down, l.down.Add(15*time.Second))
+		// The node's return (a restart, a catch-up) disturbs the cluster
+		// again: the loss's pause is the longest gap before it, or the
+		// wait for the first success after the loss if that is longer.
+		after, afterAt := longestGapAt(ts, l.down, windowEnd(ts, l.down, l.back))
 		pgap, _ := pauseAround(pts, l.down)
-		pafter := longestGapIn(pts, l.down, l.down.Add(15*time.Second))
-		t.Logf("loss %d: node %s (leader of %v; of the probe stream: %v) out for %s; commits paused %s across the loss, longest pause in the 15s after it %s; plain JetStream publishes paused %s across it, longest %s",
+		pafter := longestGapIn(pts, l.down, windowEnd(pts, l.down, l.back))
+		t.Logf("loss %d: node %s (leader of %v; of the probe stream: %v) out for %s; commits paused %s across the loss, longest pause after it until the node was back %s; plain JetStream publishes paused %s across it, longest %s",
 			i+1, l.node, l.led, l.probeLeader == l.node, l.back.Sub(l.down).Round(time.Millisecond), gap.Round(time.Millisecond), after.Round(time.Millisecond),
 			pgap.Round(time.Millisecond), pafter.Round(time.Millisecond))
-		t.Logf("loss %d: the longest pause of commits in the 15s after it began %s after it (node back after %s); leaders elected in those 15s: %v",
+		t.Logf("loss %d: the longest pause of commits after it began %s after it (node back after %s); leaders elected in the 15s after it: %v",
 			i+1, afterAt.Sub(l.down).Round(time.Millisecond), l.back.Sub(l.down).Round(time.Millisecond), elected.between(l.down, l.down.Add(15*time.Second)))
 		row := fmt.Sprintf("%d\t%s\t%s\t%s\t%+d ms", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
 		if el, ok := elected.last(l.down, l.back, jetflowGroups); ok {
@@ -223,6 +226,16 @@ func pickVictim(leaders map[string]string) string {
 func longestGapIn(ts []time.Time, from, to time.Time) time.Duration {
 	gap, _ := longestGapAt(ts, from, to)
 	return gap
+}
+
+// windowEnd is the end of a loss's window in ts (sorted): back, or the
+// first time in ts after down when that is later.
+func windowEnd(ts []time.Time, down, back time.Time) time.Time {
+	i, _ := slices.BinarySearchFunc(ts, down, func(a, b time.Time) int { return a.Compare(b) })
+	if i < len(ts) && ts[i].After(back) {
+		return ts[i]
+	}
+	return back
 }
 
 // longestGapAt is longestGapIn and when that gap began.
