@@ -21,9 +21,9 @@ import (
 // a leader that dies is never answered, and the backend waited its whole
 // request timeout (5 s by default) for that answer before the commit's
 // outcome was looked up — while the new leader, elected meanwhile, would
-// have taken it. Publish now sends a message that is safe to send twice (a
-// message ID, or an expected last subject sequence) again after a short
-// per-attempt timeout, within the request timeout.
+// have taken it. Publish now sends a commit or a message with a message ID
+// again after a per-attempt timeout (1 s, doubling), within the request
+// timeout.
 //
 // A proxy between the backend and a real server loses one publish on its
 // way (the server never sees it), or stores it and loses the answer. The
@@ -31,9 +31,11 @@ import (
 // before the fix, a lost commit or event failed at its end ("outcome
 // unknown"); now the retry stores it. A stored publish whose answer was
 // lost is kept once: the commit's retry is refused ("wrong last sequence")
-// and recognised as its own; the event's is a duplicate by its ID; the
-// registry create's is reported as an unknown outcome, never as "instance
-// exists", as its timeout was before.
+// and recognised as its own; the event's is a duplicate by its ID. A
+// registry write is sent once: a lost answer is an unknown outcome (a
+// timeout), never "instance exists", and a late answer is waited for (a
+// resend after 250 ms, tried first, failed starts under load: the resend
+// was refused for the slow first attempt's sake).
 func TestPublishRetriesAnUnansweredAttempt(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	srv := testenv.Server(t, testenv.Loopback())
@@ -117,7 +119,7 @@ func TestPublishRetriesAnUnansweredAttempt(t *testing.T) {
 		key, err := streams.EncodeInstanceID(inst)
 		require.NoError(t, err)
 		fired := proxy.loseAnswer("$KV.wf_" + ns + "_instances." + key)
-		octx, cancel := context.WithTimeout(ctx, requestTimeout)
+		octx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		start := &history.Event{Kind: history.WorkflowStarted, Name: "W", Queue: "default", ExecutionID: "r1", Time: time.Now().UTC()}
 		_, err = b.CreateInstance(octx, streams.NewRunRecord(inst, start))
@@ -130,6 +132,35 @@ func TestPublishRetriesAnUnansweredAttempt(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "r1", r.ExecutionID)
 	})
+}
+
+// A registry write answered late (the proxy holds all traffic for longer
+// than a resend would wait) succeeds: it is not sent again.
+func TestRegistryWriteAnsweredLate(t *testing.T) {
+	ctx := testContext(t, time.Minute)
+	srv := testenv.Server(t, testenv.Loopback())
+	nc := testenv.Conn(t, srv)
+	ns := newNamespace("latereg")
+	newEnv(t, nc, srv.ClientURL(), ns, 2*time.Second, 1)
+	proxy := newNATSProxy(t, srv.ClientURL())
+	pnc, err := nats.Connect(proxy.URL())
+	require.NoError(t, err)
+	t.Cleanup(pnc.Close)
+	b, err := streams.New(pnc, streams.WithNamespace(ns), streams.WithRequestTimeout(20*time.Second))
+	require.NoError(t, err)
+
+	proxy.freeze()
+	done := make(chan error, 1)
+	go func() {
+		start := &history.Event{Kind: history.WorkflowStarted, Name: "W", Queue: "default", ExecutionID: "r1", Time: time.Now().UTC()}
+		_, err := b.CreateInstance(ctx, streams.NewRunRecord("late", start))
+		done <- err
+	}()
+	// Held for longer than publishAttemptTimeout doubled: a resend would
+	// have gone out by then.
+	time.Sleep(2500 * time.Millisecond)
+	proxy.thaw()
+	require.NoError(t, <-done)
 }
 
 func requireFired(t *testing.T, fired <-chan trapReport) {

@@ -115,7 +115,9 @@ func (b *Backend) Commit(ctx context.Context, instanceID, executionID string, ex
 		return 0, fmt.Errorf("%w (a run this large should continue as new)", err)
 	}
 
-	ack, err := b.publish(ctx, msg)
+	// Sent again after an unanswered attempt: a refusal of the resend is
+	// checked against the history below.
+	ack, err := b.publishResending(ctx, msg, true)
 	if err == nil {
 		return ack.Sequence, nil
 	}

@@ -27,23 +27,31 @@ import (
 // Retrying here rides out the election and stores the message within
 // noStreamRetryWait of the new leader answering.
 //
-// A message that is safe to send twice (retrySafe) is also sent again when
-// an attempt goes unanswered for publishAttemptTimeout (doubled after each
-// such attempt): a publish in flight to a leader that dies is never
-// answered, and waiting the whole request timeout for it kept a commit
-// waiting seconds after the new leader was there. When an unanswered
-// attempt may have been stored, a later attempt's "wrong last sequence"
-// may be that very attempt's doing: publish then reports an unknown
-// outcome (wrapping context.DeadlineExceeded, as the timeout it stands
-// for), never a conflict, so the caller looks for its message as after a
-// timeout.
+// A message with a message ID is also sent again when an attempt goes
+// unanswered for publishAttemptTimeout (doubled after each such attempt):
+// the stream keeps one copy within its duplicate window. A publish in
+// flight to a leader that dies is never answered, and waiting the whole
+// request timeout for it kept its caller waiting seconds after the new
+// leader was there.
 func (b *Backend) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	return b.publishResending(ctx, msg, msg.Header.Get(jetstream.MsgIDHeader) != "")
+}
+
+// publishResending is publish, sending msg again after an unanswered
+// attempt when resend is set: for a message with a message ID, or with an
+// expected last subject sequence whose caller recognises its own message
+// behind a refusal (Commit looks for its commit ID). When an unanswered
+// attempt may have been stored, a later attempt's "wrong last sequence"
+// may be that very attempt's doing: it is then reported as an unknown
+// outcome (wrapping errRetryRefused and context.DeadlineExceeded, as the
+// timeout it stands for), never as a conflict.
+func (b *Backend) publishResending(ctx context.Context, msg *nats.Msg, resend bool) (*jetstream.PubAck, error) {
 	deadline := time.Now().Add(b.opts.requestTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	attempt := b.opts.requestTimeout // one attempt for the whole budget
-	if retrySafe(msg) {
+	if resend {
 		attempt = publishAttemptTimeout
 	}
 	unanswered := 0
@@ -82,21 +90,15 @@ func (b *Backend) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck
 // something is stored there, perhaps an unanswered attempt.
 var errRetryRefused = errors.New("")
 
-// retrySafe reports whether a message may be published again when an
-// attempt goes unanswered: it has a message ID (the stream keeps one copy
-// within its duplicate window) or an expected last subject sequence (a
-// second copy is refused; the caller finds out whether the first is its
-// own). Anything else (a counter increment, a dead letter) is sent once.
-func retrySafe(msg *nats.Msg) bool {
-	return msg.Header.Get(jetstream.MsgIDHeader) != "" || msg.Header.Get(jetstream.ExpectedLastSubjSeqHeader) != ""
-}
-
 // publishAttemptTimeout is how long publish waits for the answer to the
-// first attempt of a message it may send again (retrySafe) before it does;
-// each further unanswered attempt doubles it. A healthy publish is
-// answered in milliseconds, even on a busy machine with R3 streams; an
-// answer lost with a dead leader never comes.
-const publishAttemptTimeout = 250 * time.Millisecond
+// first attempt of a message it may send again before it does; each
+// further unanswered attempt doubles it. A healthy publish is answered in
+// milliseconds, but in hundreds of them on a machine under heavy load,
+// where a shorter wait resent many (measured: 250 ms resent registry
+// writes during a benchmark on the shared machine); an election after a
+// SIGKILLed leader takes 4 s or more, so a resend after 1 s still reaches
+// the new leader as soon as no-responders retries would.
+const publishAttemptTimeout = time.Second
 
 // noStreamRetryWait is the wait before publish retries a message no stream
 // answered: short, as each retry is one request answered at once by the
