@@ -156,7 +156,7 @@ func runClusterScenario(t *testing.T, cl cluster) {
 	}
 	probeGroup := func(g string) bool { return g == "stream "+probe.stream }
 	fmt.Fprintf(&table, "failover figures (%s): loss, node, jetflow commit pause, plain JetStream publish pause, difference (pauses: longest gap from the loss until the node is back, or until the first success after the loss if later); "+
-		"then the last election of jetflow's groups (history, inbox stream, workflow-task consumers) after the loss, jetflow's pause beyond it, the probe stream's election, the probe's pause beyond it\n", cl.kind())
+		"then the last election of jetflow's groups (history, inbox stream, workflow-task consumers) before its commits resumed, how long after it they resumed, the probe stream's election, the probe's pause beyond it\n", cl.kind())
 	for i, l := range lost {
 		gap, _ := pauseAround(ts, l.down)
 		// The node's return (a restart, a catch-up) disturbs the cluster
@@ -171,13 +171,15 @@ func runClusterScenario(t *testing.T, cl cluster) {
 		t.Logf("loss %d: the longest pause of commits after it began %s after it (node back after %s); leaders elected in the 15s after it: %v",
 			i+1, afterAt.Sub(l.down).Round(time.Millisecond), l.back.Sub(l.down).Round(time.Millisecond), elected.between(l.down, l.down.Add(15*time.Second)))
 		row := fmt.Sprintf("%d\t%s\t%s\t%s\t%+d ms", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
-		// Elections are taken from the 15 s after the loss: one may end
-		// after the node is back.
-		if el, ok := elected.last(l.down, l.down.Add(15*time.Second), jetflowGroups); ok {
+		// The election jetflow's pause waited for: the last of its groups'
+		// before the pause ended (the gap may begin after the loss; an
+		// election may end after the node is back).
+		resumed := afterAt.Add(after)
+		if el, ok := elected.last(l.down, resumed, jetflowGroups); ok {
 			at := el.at.Sub(l.down)
-			row += fmt.Sprintf("\t%s (%s)\t%+d ms", at.Round(time.Millisecond), el.group, (after - at).Milliseconds())
+			row += fmt.Sprintf("\t%s (%s)\t%+d ms", at.Round(time.Millisecond), el.group, resumed.Sub(el.at).Milliseconds())
 		} else {
-			row += "\tno election of jetflow's groups\t-"
+			row += "\tno election of jetflow's groups before it resumed\t-"
 		}
 		if el, ok := elected.last(l.down, l.down.Add(15*time.Second), probeGroup); ok {
 			at := el.at.Sub(l.down)
