@@ -85,11 +85,17 @@ func runClusterScenario(t *testing.T, cl cluster) {
 	if *failoverFlag > 0 {
 		// Each loss gets its step of 10s or more: long enough for an
 		// election after a SIGKILL and for the cluster to settle.
-		period = max(period, time.Duration(2**failoverFlag+1)*10*time.Second)
+		stretched := max(period, time.Duration(2**failoverFlag+1)*10*time.Second)
+		// As many signals a second as over the usual period: the commits
+		// must come dense enough (tens a second) that the longest gap
+		// after a loss is the loss's doing, not the workload's own.
+		nSignals = int(int64(nSignals) * int64(stretched) / int64(period))
+		period = stretched
 	}
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	defer stopProbe()
 	probe, probeDone := startJSProbe(t, probeCtx, nc, "PROBE_"+e.ns)
+	elected := recordElections(t, nc)
 
 	flows := newFlows(rng, nFlows, nSignals)
 	began := time.Now()
@@ -141,16 +147,47 @@ func runClusterScenario(t *testing.T, cl cluster) {
 	ts := commitTimes(commits)
 	pts := probe.times()
 	var table strings.Builder
-	fmt.Fprintf(&table, "failover figures (%s): loss, node, jetflow commit pause, plain JetStream publish pause, difference (pauses: longest gap in the 15s after the loss)\n", cl.kind())
+	// The Raft groups jetflow's commits wait for after a loss: the history
+	// stream (commits), the inbox stream (the events that make tasks) and
+	// the workflow-task consumers (tasks); the probe waits for its stream.
+	jetflowGroups := func(g string) bool {
+		return g == "stream WF_"+e.ns+"_HISTORY" || g == "stream WF_"+e.ns+"_TASKS" ||
+			strings.HasPrefix(g, "consumer WF_"+e.ns+"_TASKS > wft_")
+	}
+	probeGroup := func(g string) bool { return g == "stream "+probe.stream }
+	fmt.Fprintf(&table, "failover figures (%s): loss, node, jetflow commit pause, plain JetStream publish pause, difference (pauses: longest gap from the loss until the node is back, or until the first success after the loss if later); "+
+		"then the last election of jetflow's groups (history, inbox stream, workflow-task consumers) before its commits resumed, how long after it they resumed, the probe stream's election, the probe's pause beyond it\n", cl.kind())
 	for i, l := range lost {
 		gap, _ := pauseAround(ts, l.down)
-		after := longestGapIn(ts, l.down, l.down.Add(15*time.Second))
+		// The node's return (a restart, a catch-up) disturbs the cluster
+		// again: the loss's pause is the longest gap before it, or the
+		// wait for the first success after the loss if that is longer.
+		after, afterAt := longestGapAt(ts, l.down, windowEnd(ts, l.down, l.back))
 		pgap, _ := pauseAround(pts, l.down)
-		pafter := longestGapIn(pts, l.down, l.down.Add(15*time.Second))
-		t.Logf("loss %d: node %s (leader of %v; of the probe stream: %v) out for %s; commits paused %s across the loss, longest pause in the 15s after it %s; plain JetStream publishes paused %s across it, longest %s",
+		pafter := longestGapIn(pts, l.down, windowEnd(pts, l.down, l.back))
+		t.Logf("loss %d: node %s (leader of %v; of the probe stream: %v) out for %s; commits paused %s across the loss, longest pause after it until the node was back %s; plain JetStream publishes paused %s across it, longest %s",
 			i+1, l.node, l.led, l.probeLeader == l.node, l.back.Sub(l.down).Round(time.Millisecond), gap.Round(time.Millisecond), after.Round(time.Millisecond),
 			pgap.Round(time.Millisecond), pafter.Round(time.Millisecond))
-		fmt.Fprintf(&table, "%d\t%s\t%s\t%s\t%+d ms\n", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
+		t.Logf("loss %d: the longest pause of commits after it began %s after it (node back after %s); leaders elected in the 15s after it: %v",
+			i+1, afterAt.Sub(l.down).Round(time.Millisecond), l.back.Sub(l.down).Round(time.Millisecond), elected.between(l.down, l.down.Add(15*time.Second)))
+		row := fmt.Sprintf("%d\t%s\t%s\t%s\t%+d ms", i+1, l.node, after.Round(time.Millisecond), pafter.Round(time.Millisecond), (after - pafter).Milliseconds())
+		// The election jetflow's pause waited for: the last of its groups'
+		// before the pause ended (the gap may begin after the loss; an
+		// election may end after the node is back).
+		resumed := afterAt.Add(after)
+		if el, ok := elected.last(l.down, resumed, jetflowGroups); ok {
+			at := el.at.Sub(l.down)
+			row += fmt.Sprintf("\t%s (%s)\t%+d ms", at.Round(time.Millisecond), el.group, resumed.Sub(el.at).Milliseconds())
+		} else {
+			row += "\tno election of jetflow's groups before it resumed\t-"
+		}
+		if el, ok := elected.last(l.down, l.down.Add(15*time.Second), probeGroup); ok {
+			at := el.at.Sub(l.down)
+			row += fmt.Sprintf("\t%s\t%+d ms", at.Round(time.Millisecond), (pafter - at).Milliseconds())
+		} else {
+			row += "\tno election\t-"
+		}
+		fmt.Fprintln(&table, row)
 	}
 	t.Logf("plain JetStream probe: %s", probe)
 	if *failoverFlag > 0 {
@@ -161,6 +198,14 @@ func runClusterScenario(t *testing.T, cl cluster) {
 		longest.Round(time.Millisecond), time.Since(began).Round(time.Millisecond), took.Round(time.Millisecond))
 	t.Logf("signals: %s; %d start attempts retried", &e.signalStats, e.startRetries.Load())
 	t.Logf("audit: %s", rep)
+	if *failoverFlag > 0 {
+		for i, l := range lost {
+			t.Logf("loss %d at %s", i+1, l.down.Format("15:04:05.000"))
+		}
+		for _, w := range workers {
+			t.Logf("--- output of worker %s ---\n%s", w.name, w.out.String())
+		}
+	}
 }
 
 // pickVictim names the node that leads the most of the namespace's
@@ -183,7 +228,24 @@ func pickVictim(leaders map[string]string) string {
 // the commits up to to (ts sorted): the gap from from to the first commit
 // counts, the time after the last commit does not (the run may be over).
 func longestGapIn(ts []time.Time, from, to time.Time) time.Duration {
+	gap, _ := longestGapAt(ts, from, to)
+	return gap
+}
+
+// windowEnd is the end of a loss's window in ts (sorted): back, or the
+// first time in ts after down when that is later.
+func windowEnd(ts []time.Time, down, back time.Time) time.Time {
+	i, _ := slices.BinarySearchFunc(ts, down, func(a, b time.Time) int { return a.Compare(b) })
+	if i < len(ts) && ts[i].After(back) {
+		return ts[i]
+	}
+	return back
+}
+
+// longestGapAt is longestGapIn and when that gap began.
+func longestGapAt(ts []time.Time, from, to time.Time) (time.Duration, time.Time) {
 	var longest time.Duration
+	began := from
 	prev := from
 	for _, c := range ts {
 		if c.Before(from) {
@@ -192,10 +254,12 @@ func longestGapIn(ts []time.Time, from, to time.Time) time.Duration {
 		if c.After(to) {
 			break
 		}
-		longest = max(longest, c.Sub(prev))
+		if c.Sub(prev) > longest {
+			longest, began = c.Sub(prev), prev
+		}
 		prev = c
 	}
-	return longest
+	return longest, began
 }
 
 // streamLeaders maps the namespace's streams (HISTORY, TASKS, ACTIVITIES,

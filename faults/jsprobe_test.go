@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -138,4 +139,85 @@ func (p *jsProbe) moveLeader(ctx context.Context, node string) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// elections records the leader elections the cluster announces
+// ($JS.EVENT.ADVISORY.{STREAM,CONSUMER}.LEADER_ELECTED): when each Raft
+// group (a stream's, or a consumer's) got its new leader after a loss.
+// Each group's election timeout is drawn at random (4–9 s in nats-server),
+// so the groups a workload needs finish their elections at different times;
+// these are the moments a client could resume at the earliest.
+type elections struct {
+	mu  sync.Mutex
+	got []election
+	sub []*nats.Subscription
+}
+
+type election struct {
+	group  string // "stream S" or "consumer S > C"
+	leader string
+	at     time.Time // the advisory's timestamp, set by the server
+}
+
+func recordElections(t *testing.T, nc *nats.Conn) *elections {
+	t.Helper()
+	e := &elections{}
+	for _, subj := range []string{"$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.>", "$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.>"} {
+		s, err := nc.Subscribe(subj, func(m *nats.Msg) {
+			var adv struct {
+				Stream    string    `json:"stream"`
+				Consumer  string    `json:"consumer"`
+				Leader    string    `json:"leader"`
+				Timestamp time.Time `json:"timestamp"`
+			}
+			if json.Unmarshal(m.Data, &adv) != nil {
+				return
+			}
+			g := "stream " + adv.Stream
+			if adv.Consumer != "" {
+				g = "consumer " + adv.Stream + " > " + adv.Consumer
+			}
+			e.mu.Lock()
+			e.got = append(e.got, election{group: g, leader: adv.Leader, at: adv.Timestamp})
+			e.mu.Unlock()
+		})
+		require.NoError(t, err)
+		e.sub = append(e.sub, s)
+	}
+	t.Cleanup(func() {
+		for _, s := range e.sub {
+			_ = s.Unsubscribe()
+		}
+	})
+	return e
+}
+
+// between lists the elections in [from, to), in order, each as
+// "+offset group (leader)" from from.
+func (e *elections) between(from, to time.Time) []string {
+	e.mu.Lock()
+	got := append([]election(nil), e.got...)
+	e.mu.Unlock()
+	slices.SortFunc(got, func(a, b election) int { return a.at.Compare(b.at) })
+	var out []string
+	for _, el := range got {
+		if !el.at.Before(from) && el.at.Before(to) {
+			out = append(out, fmt.Sprintf("+%s %s (%s)", el.at.Sub(from).Round(time.Millisecond), el.group, el.leader))
+		}
+	}
+	return out
+}
+
+// last is the latest election in [from, to) of a group match accepts.
+func (e *elections) last(from, to time.Time, match func(group string) bool) (election, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out election
+	found := false
+	for _, el := range e.got {
+		if !el.at.Before(from) && el.at.Before(to) && match(el.group) && (!found || el.at.After(out.at)) {
+			out, found = el, true
+		}
+	}
+	return out, found
 }

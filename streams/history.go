@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -114,7 +115,9 @@ func (b *Backend) Commit(ctx context.Context, instanceID, executionID string, ex
 		return 0, fmt.Errorf("%w (a run this large should continue as new)", err)
 	}
 
-	ack, err := b.publish(ctx, msg)
+	// Sent again after an unanswered attempt: a refusal of the resend is
+	// checked against the history below.
+	ack, err := b.publishResending(ctx, msg, true)
 	if err == nil {
 		return ack.Sequence, nil
 	}
@@ -123,33 +126,47 @@ func (b *Backend) Commit(ctx context.Context, instanceID, executionID string, ex
 		return 0, fmt.Errorf("streams: commit to %s: %w", subject, err)
 	}
 	// The commit may be in the history already: ours, landed despite the
-	// timeout, or ours from an earlier try of the same commit.
-	seq, found, ferr := b.findCommit(ctx, subject, expectedLastSeq, c.ID)
+	// timeout, or ours from an earlier try of the same commit (publish
+	// sends a commit again when an attempt goes unanswered).
+	seq, found, others, ferr := b.findCommit(ctx, subject, expectedLastSeq, c.ID)
+	if errors.Is(err, errRetryRefused) {
+		// A commit is stored after expectedLastSeq (the retry was refused
+		// for it); a read that shows none came from a replica that lags
+		// the leader: read again until it shows one.
+		deadline := time.Now().Add(b.opts.requestTimeout)
+		for ferr == nil && !found && !others && time.Now().Before(deadline) {
+			time.Sleep(noStreamRetryWait)
+			seq, found, others, ferr = b.findCommit(ctx, subject, expectedLastSeq, c.ID)
+		}
+	}
 	if ferr == nil && found {
 		return seq, nil
 	}
-	if conflict {
+	// Another commit there and ours not: ours can only ever be stored
+	// right after expectedLastSeq, so it never will be.
+	if conflict || (ferr == nil && others) {
 		return 0, fmt.Errorf("%w (%s, expected last sequence %d): %v", ErrConflict, subject, expectedLastSeq, err)
 	}
 	return 0, fmt.Errorf("streams: commit to %s: outcome unknown: %w", subject, err)
 }
 
-// findCommit looks for the commit with the given ID after afterSeq.
-func (b *Backend) findCommit(ctx context.Context, subject string, afterSeq uint64, id string) (uint64, bool, error) {
-	var seq uint64
+// findCommit looks for the commit with the given ID after afterSeq; others
+// reports whether it read other commits there.
+func (b *Backend) findCommit(ctx context.Context, subject string, afterSeq uint64, id string) (seq uint64, found, others bool, err error) {
 	errFound := errors.New("found")
-	_, err := b.readSubject(context.WithoutCancel(ctx), b.n.historyStream(), subject, afterSeq+1, withMetadata, func(m *storedMsg) error {
+	_, err = b.readSubject(context.WithoutCancel(ctx), b.n.historyStream(), subject, afterSeq+1, withMetadata, func(m *storedMsg) error {
 		c, err := history.DecodeCommit(m.Data)
 		if err == nil && c.ID == id {
 			seq = m.Seq
 			return errFound
 		}
+		others = true
 		return nil
 	})
 	if errors.Is(err, errFound) {
-		return seq, true, nil
+		return seq, true, false, nil
 	}
-	return 0, false, err
+	return 0, false, others, err
 }
 
 // ambiguous reports whether a publish error leaves open whether the message

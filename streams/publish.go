@@ -26,30 +26,113 @@ import (
 // resumed commits up to a backoff step after the new leader was there.
 // Retrying here rides out the election and stores the message within
 // noStreamRetryWait of the new leader answering.
+//
+// A message with a message ID is also sent again when an attempt goes
+// unanswered for publishAttemptTimeout (doubled after each such attempt):
+// the stream keeps one copy within its duplicate window. A publish in
+// flight to a leader that dies is never answered, and waiting the whole
+// request timeout for it kept its caller waiting seconds after the new
+// leader was there.
 func (b *Backend) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
-	ctx, cancel := b.bounded(ctx)
-	defer cancel()
-	resp, err := b.nc.RequestMsgWithContext(ctx, msg)
-	for errors.Is(err, nats.ErrNoResponders) {
-		t := time.NewTimer(noStreamRetryWait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (%w)", jetstream.ErrNoStreamResponse, ctx.Err())
-		case <-t.C:
-		}
-		resp, err = b.nc.RequestMsgWithContext(ctx, msg)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return parsePubAck(resp.Data)
+	return b.publishResending(ctx, msg, msg.Header.Get(jetstream.MsgIDHeader) != "")
 }
+
+// publishResending is publish, sending msg again after an unanswered
+// attempt when resend is set: for a message with a message ID, or with an
+// expected last subject sequence whose caller recognises its own message
+// behind a refusal (Commit looks for its commit ID). When an unanswered
+// attempt may have been stored, a later attempt's "wrong last sequence"
+// may be that very attempt's doing: it is then reported as an unknown
+// outcome (wrapping errRetryRefused and context.DeadlineExceeded, as the
+// timeout it stands for), never as a conflict.
+func (b *Backend) publishResending(ctx context.Context, msg *nats.Msg, resend bool) (*jetstream.PubAck, error) {
+	deadline := time.Now().Add(b.opts.requestTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	attempt := b.opts.requestTimeout // one attempt for the whole budget
+	if resend {
+		attempt = publishAttemptTimeout
+	}
+	unanswered := 0
+	for {
+		actx, cancel := context.WithDeadline(ctx, earliest(deadline, time.Now().Add(attempt)))
+		resp, err := b.nc.RequestMsgWithContext(actx, msg)
+		cancel()
+		switch {
+		case err == nil:
+			ack, err := parsePubAck(resp.Data)
+			if err != nil && unanswered > 0 && isWrongLastSequence(err) {
+				return nil, fmt.Errorf("streams: publish to %s: %d attempt(s) unanswered, the next refused (%v), which an unanswered one may have caused: %w%w",
+					msg.Subject, unanswered, err, errRetryRefused, context.DeadlineExceeded)
+			}
+			return ack, err
+		case ctx.Err() != nil || !time.Now().Before(deadline):
+			if errors.Is(err, nats.ErrNoResponders) {
+				return nil, fmt.Errorf("%w (%w)", jetstream.ErrNoStreamResponse, ended(ctx))
+			}
+			return nil, err
+		case errors.Is(err, nats.ErrNoResponders):
+			if !sleepUntil(ctx, earliest(deadline, time.Now().Add(noStreamRetryWait))) || !time.Now().Before(deadline) {
+				return nil, fmt.Errorf("%w (%w)", jetstream.ErrNoStreamResponse, ended(ctx))
+			}
+		case errors.Is(err, context.DeadlineExceeded):
+			unanswered++ // this attempt's own timeout: send it again
+			attempt *= 2
+		default:
+			return nil, err
+		}
+	}
+}
+
+// errRetryRefused marks publish's unknown outcome when an attempt sent
+// again after unanswered ones failed its expected last subject sequence:
+// something is stored there, perhaps an unanswered attempt.
+var errRetryRefused = errors.New("")
+
+// publishAttemptTimeout is how long publish waits for the answer to the
+// first attempt of a message it may send again before it does; each
+// further unanswered attempt doubles it. A healthy publish is answered in
+// milliseconds, but in hundreds of them on a machine under heavy load,
+// where a shorter wait resent many (measured: 250 ms resent registry
+// writes during a benchmark on the shared machine); an election after a
+// SIGKILLed leader takes 4 s or more, so a resend after 1 s still reaches
+// the new leader as soon as no-responders retries would.
+const publishAttemptTimeout = time.Second
 
 // noStreamRetryWait is the wait before publish retries a message no stream
 // answered: short, as each retry is one request answered at once by the
 // server while the stream has no leader.
 const noStreamRetryWait = 25 * time.Millisecond
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// ended is why a request whose budget is spent ended: the caller's
+// context's error, or the request timeout.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
+}
+
+// sleepUntil waits until t and reports whether it got there before ctx
+// ended.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
 
 // pubAckAnswer is the JSON the server answers a publish with.
 type pubAckAnswer struct {

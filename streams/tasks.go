@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -83,17 +84,31 @@ func (t *TaskMessage) Term(reason string) error {
 // takes what else has arrived. Nothing is prefetched: every message returned
 // is handed straight to the caller, so none ages in a buffer while its ack
 // timer runs.
+//
+// While the consumer has no leader (an election after its leader was
+// lost), the server answers "no responders" at once: fetch asks again
+// every noStreamRetryWait until wait ends, so a worker takes its tasks
+// from the new leader within that of its election, rather than a retry
+// delay of the caller's later. It then returns that error.
 func fetch(ctx context.Context, c jetstream.Consumer, max int, wait time.Duration) ([]jetstream.Msg, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("streams: fetch of %d messages", max)
 	}
-	out, err := collect(c.FetchNoWait(max))
-	if err != nil || len(out) > 0 {
-		return out, err
-	}
 	if d, ok := ctx.Deadline(); ok {
 		wait = min(wait, time.Until(d))
 	}
+	deadline := time.Now().Add(wait)
+	out, err := collect(c.FetchNoWait(max))
+	for errors.Is(err, nats.ErrNoResponders) && time.Now().Add(noStreamRetryWait).Before(deadline) {
+		if !sleepUntil(ctx, time.Now().Add(noStreamRetryWait)) {
+			return nil, ctx.Err()
+		}
+		out, err = collect(c.FetchNoWait(max))
+	}
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	wait = time.Until(deadline)
 	if wait < time.Millisecond {
 		return nil, ctx.Err()
 	}

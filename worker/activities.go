@@ -32,12 +32,13 @@ func (w *Worker) pollActivities(ctx context.Context, queue string, aq *streams.A
 			return
 		}
 		free := 1 + cap(slots) - len(slots)
+		began := time.Now()
 		msgs, err := aq.Fetch(ctx, min(free, w.opts.FetchBatch), w.opts.PollWait)
 		<-slots
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Warn("fetching activity tasks failed", logkey.Queue, queue, logkey.Err, err)
-				sleep(ctx, w.opts.TaskRetryDelay)
+				sleepRest(ctx, began, w.opts.TaskRetryDelay)
 			}
 			continue
 		}

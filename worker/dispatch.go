@@ -18,11 +18,12 @@ import (
 // by instance, to the dispatcher until ctx ends.
 func (w *Worker) pollWorkflowTasks(ctx context.Context, inbox *streams.InboxQueue, d *dispatcher) {
 	for ctx.Err() == nil {
+		began := time.Now()
 		msgs, err := inbox.Fetch(ctx, w.opts.FetchBatch, w.opts.PollWait)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Warn("fetching workflow tasks failed", logkey.Queue, d.queue, logkey.Err, err)
-				sleep(ctx, w.opts.TaskRetryDelay)
+				sleepRest(ctx, began, w.opts.TaskRetryDelay)
 			}
 			continue
 		}
@@ -51,6 +52,16 @@ func (w *Worker) deadLetter(kind string, m *streams.TaskMessage, reason string, 
 	if err := w.b.DeadLetter(ctx, kind, m, reason, cause); err != nil {
 		w.log.Error("dead-lettering failed; the message will be redelivered", logkey.Subject, m.Subject(), logkey.Err, err)
 		_ = m.NakWithDelay(w.opts.TaskRetryDelay)
+	}
+}
+
+// sleepRest sleeps what is left of d since began: a failed fetch is tried
+// again at most every d, but a fetch that already waited d (it retries
+// while its consumer elects a leader) is tried again at once, so the
+// worker asks the new leader as soon as the fetch's own retries would.
+func sleepRest(ctx context.Context, began time.Time, d time.Duration) {
+	if rest := d - time.Since(began); rest > 0 {
+		sleep(ctx, rest)
 	}
 }
 
