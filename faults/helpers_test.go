@@ -691,7 +691,7 @@ func expectedResult(in Input) Result {
 // WorkflowStarted; every commit was stored with a sequence check on its
 // predecessor; event IDs run 1, 2, 3, … without gap or repeat; no inbound
 // event (same InboxID) is in it twice. what names the run in errors.
-func checkCommits(t *testing.T, what string, commits []storedCommit) []history.Event {
+func checkCommits(t reporter, what string, commits []storedCommit) []history.Event {
 	t.Helper()
 	if len(commits) == 0 {
 		t.Errorf("%s: no history", what)

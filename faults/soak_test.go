@@ -392,6 +392,13 @@ func replicasBehind(ctx context.Context, js jetstream.JetStream) string {
 	return ""
 }
 
+// reporter is where an audit reports what it found wrong: a *testing.T,
+// or a recorder in the tests of the audit itself.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
 // chainReport sums up what auditChains saw.
 type chainReport struct {
 	Chains, Runs, Children, Updates int
@@ -512,9 +519,9 @@ func (e *env) auditChains(ctx context.Context, chains []*chainRun) chainReport {
 			}
 			what := fmt.Sprintf("%s hop %d (run %s)", c.ID, hop, run)
 			if hop < c.In.Hops {
-				e.auditHop(what, events[run], ChildInstanceID(c.ID, hop), LeafResult(c.In.N, hop))
+				auditHop(t, what, events[run], ChildInstanceID(c.ID, hop), LeafResult(c.In.N, hop))
 			} else {
-				scheduled, n := e.auditLastRun(what, c, events[run])
+				scheduled, n := auditLastRun(t, what, c, events[run])
 				rep.Updates += n
 				checkApps(c.ID, scheduled)
 			}
@@ -570,8 +577,7 @@ func expectedChainResult(in ChainInput) ChainResult {
 // auditHop checks a run of a chain before its last: one child started,
 // as child, whose result arrived once and is want; the run ended by
 // continuing as new.
-func (e *env) auditHop(what string, events []history.Event, child string, want int) {
-	t := e.t
+func auditHop(t reporter, what string, events []history.Event, child string, want int) {
 	t.Helper()
 	if len(events) == 0 {
 		return
@@ -617,8 +623,7 @@ func (e *env) auditHop(what string, events []history.Event, child string, want i
 // completed once with its answer, one activity per update completed once,
 // the run completed. It returns the run's scheduled activities and the
 // number of updates completed.
-func (e *env) auditLastRun(what string, c *chainRun, events []history.Event) (map[int64]bool, int) {
-	t := e.t
+func auditLastRun(t reporter, what string, c *chainRun, events []history.Event) (map[int64]bool, int) {
 	t.Helper()
 	scheduled := map[int64]bool{}
 	if len(events) == 0 {
@@ -688,7 +693,7 @@ func (e *env) auditLastRun(what string, c *chainRun, events []history.Event) (ma
 
 // auditLeaf checks a child's run: started by a parent, one activity
 // completed once, completed with want. It returns the scheduled activities.
-func auditLeaf(t *testing.T, what string, events []history.Event, want int) map[int64]bool {
+func auditLeaf(t reporter, what string, events []history.Event, want int) map[int64]bool {
 	t.Helper()
 	scheduled := map[int64]bool{}
 	if len(events) == 0 {
