@@ -231,7 +231,7 @@ type updateStats struct {
 	calls     atomic.Int64
 	rejected  atomic.Int64 // reached a run without the handler (an earlier hop)
 	finished  atomic.Int64 // the run continued as new before it took the update
-	unknown   atomic.Int64 // an error that left the outcome unknown
+	unknown   atomic.Int64 // any other error: the update may or may not be in
 	mu        sync.Mutex
 	lastError error
 	slowest   time.Duration
@@ -240,7 +240,7 @@ type updateStats struct {
 func (s *updateStats) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fmt.Sprintf("%d applied in %d calls (%d rejected by a run before the last, %d ended by a continue-as-new, %d with an unknown outcome retried with the same update ID; last such error: %v); the slowest took %s",
+	return fmt.Sprintf("%d applied in %d calls (%d rejected by a run before the last, %d ended by a continue-as-new, %d failed otherwise (outcome unknown, or nothing sent while a node or the cluster was away) and retried with the same update ID; the last such error: %v); the slowest took %s",
 		s.applied.Load(), s.calls.Load(), s.rejected.Load(), s.finished.Load(), s.unknown.Load(), s.lastError, s.slowest.Round(time.Millisecond))
 }
 
