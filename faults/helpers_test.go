@@ -472,54 +472,72 @@ type storedCommit struct {
 // readCommits reads the whole history stream of the namespace with an
 // ordered consumer, keeping the headers and the stored timestamps that
 // history reads leave out. A cluster that has just got a node back may
-// not answer for a moment: a failed read is tried again for up to a
-// minute.
+// not answer for a moment, and a long stream read by a slow process (a
+// soak's hundred thousand commits under -race on a busy machine) may not
+// fit in one attempt's 20 s: a failed attempt is followed by another that
+// goes on after the last commit read, until a minute passes without one.
 func readCommits(ctx context.Context, js jetstream.JetStream, ns string) ([]storedCommit, error) {
+	var out []storedCommit
 	deadline := time.Now().Add(time.Minute)
-	for {
+	for attempt := 1; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		out, err := readCommitsOnce(rctx, js, ns)
+		before := len(out)
+		var err error
+		out, err = readCommitsOnce(rctx, js, ns, out)
 		cancel()
-		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			return out, err
+		if err == nil {
+			return out, nil
+		}
+		if len(out) > before {
+			deadline = time.Now().Add(time.Minute)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return out, fmt.Errorf("read the history stream: %d attempts, %d commits read, none for a minute: %w", attempt, len(out), err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string) ([]storedCommit, error) {
+// readCommitsOnce reads the history stream on from the commit after the
+// last of out, appending to out, up to the stream's last sequence as its
+// info gives it.
+func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string, out []storedCommit) ([]storedCommit, error) {
 	s, err := js.Stream(ctx, "WF_"+ns+"_HISTORY")
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	last := info.State.LastSeq
-	if last == 0 {
-		return nil, nil
+	from := uint64(1)
+	if len(out) > 0 {
+		from = out[len(out)-1].Seq + 1
 	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if last == 0 || from > last {
+		return out, nil
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from}
+	cons, err := s.OrderedConsumer(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
-	var out []storedCommit
 	for {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		n := 0
 		for m := range batch.Messages() {
 			n++
 			meta, err := m.Metadata()
 			if err != nil {
-				return nil, err
+				return out, err
 			}
 			c, err := history.DecodeCommit(m.Data())
 			if err != nil {
-				return nil, fmt.Errorf("commit at sequence %d: %w", meta.Sequence.Stream, err)
+				return out, fmt.Errorf("commit at sequence %d: %w", meta.Sequence.Stream, err)
 			}
 			sc := storedCommit{Subject: m.Subject(), Seq: meta.Sequence.Stream, Stored: meta.Timestamp, Commit: c}
 			if v := m.Headers().Get(jetstream.ExpectedLastSubjSeqHeader); v != "" {
@@ -532,10 +550,10 @@ func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string) ([]
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, err
+			return out, err
 		}
 		if n == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+			return out, ctx.Err()
 		}
 	}
 }
