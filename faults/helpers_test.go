@@ -504,11 +504,11 @@ func readCommits(ctx context.Context, js jetstream.JetStream, ns string) ([]stor
 func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string, out []storedCommit) ([]storedCommit, error) {
 	s, err := js.Stream(ctx, "WF_"+ns+"_HISTORY")
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("look up the stream: %w", err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("stream info: %w", err)
 	}
 	last := info.State.LastSeq
 	from := uint64(1)
@@ -521,12 +521,12 @@ func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string, out
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from}
 	cons, err := s.OrderedConsumer(ctx, cfg)
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("ordered consumer from sequence %d: %w", from, err)
 	}
 	for {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
-			return out, err
+			return out, fmt.Errorf("fetch from sequence %d: %w", from, err)
 		}
 		n := 0
 		for m := range batch.Messages() {
@@ -550,7 +550,7 @@ func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string, out
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return out, err
+			return out, fmt.Errorf("fetch from sequence %d: %w", from, err)
 		}
 		if n == 0 && ctx.Err() != nil {
 			return out, ctx.Err()
