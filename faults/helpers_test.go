@@ -523,37 +523,36 @@ func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string, out
 	if err != nil {
 		return out, fmt.Errorf("ordered consumer from sequence %d: %w", from, err)
 	}
+	// One iterator for the whole read: each Fetch of an ordered consumer
+	// makes a new consumer, and a pull sent before the new consumer's
+	// interest reached this connection's node gets "no responders" (a
+	// soak's read of a hundred thousand commits did, over and over).
+	it, err := cons.Messages()
+	if err != nil {
+		return out, fmt.Errorf("read from sequence %d: %w", from, err)
+	}
+	defer it.Stop()
 	for {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		m, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
-			return out, fmt.Errorf("fetch from sequence %d: %w", from, err)
+			return out, fmt.Errorf("read from sequence %d, %d commits read: %w", from, len(out), err)
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			meta, err := m.Metadata()
-			if err != nil {
-				return out, err
-			}
-			c, err := history.DecodeCommit(m.Data())
-			if err != nil {
-				return out, fmt.Errorf("commit at sequence %d: %w", meta.Sequence.Stream, err)
-			}
-			sc := storedCommit{Subject: m.Subject(), Seq: meta.Sequence.Stream, Stored: meta.Timestamp, Commit: c}
-			if v := m.Headers().Get(jetstream.ExpectedLastSubjSeqHeader); v != "" {
-				sc.Expected, err = strconv.ParseUint(v, 10, 64)
-				sc.HasExpected = err == nil
-			}
-			out = append(out, sc)
-			if sc.Seq >= last {
-				return out, nil
-			}
+		meta, err := m.Metadata()
+		if err != nil {
+			return out, err
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return out, fmt.Errorf("fetch from sequence %d: %w", from, err)
+		c, err := history.DecodeCommit(m.Data())
+		if err != nil {
+			return out, fmt.Errorf("commit at sequence %d: %w", meta.Sequence.Stream, err)
 		}
-		if n == 0 && ctx.Err() != nil {
-			return out, ctx.Err()
+		sc := storedCommit{Subject: m.Subject(), Seq: meta.Sequence.Stream, Stored: meta.Timestamp, Commit: c}
+		if v := m.Headers().Get(jetstream.ExpectedLastSubjSeqHeader); v != "" {
+			sc.Expected, err = strconv.ParseUint(v, 10, 64)
+			sc.HasExpected = err == nil
+		}
+		out = append(out, sc)
+		if sc.Seq >= last {
+			return out, nil
 		}
 	}
 }
