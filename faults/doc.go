@@ -32,6 +32,18 @@
 // are empty — nothing queued, nothing unacknowledged — while a run is
 // unfinished: no worker can ever move it again.
 //
+// Chain (workload.go) is the second workload, for what Flow does not do:
+// each of its first runs starts a child workflow (Leaf, one activity) and
+// continues as new with the child's result; its last run takes updates
+// (client.UpdateWorkflow with an update ID of the test's own, retried with
+// the same ID after an unknown outcome), each running an activity in its
+// handler, and returns once all are applied. Its result, each child's and
+// each update's answer follow from its input. The soak audits it
+// (env.auditChains): every run passes the history checks above, the runs
+// are linked in order by ContinuedExecutionID, each child ran once and
+// returned its result once, each update was accepted and completed once
+// with its answer.
+//
 // # Scenarios
 //
 //   - TestWorkerProcessesKilled: three worker processes (one without the
@@ -78,6 +90,19 @@
 //     message schedule disagree across the restart; a worker started
 //     after it puts them back in line and the outage's fires are caught
 //     up, each started once.
+//   - TestClusterSoak (issue 23): a 3-node testnode cluster, every stream
+//     R3, several worker processes, Flow and Chain at once, and through
+//     the run, interleaved: worker SIGKILLs (and restarts), graceful node
+//     restarts (testnode shuts down on SIGTERM), SIGKILLs of the node
+//     leading the most streams, and one full-cluster restart (every node
+//     stopped, then all started; the workers reconnect by themselves).
+//     After each node fault it waits until every stream's replicas are
+//     current again. Both audits, and a summary line of the counts
+//     ("SOAK SUMMARY"). CI: 210 workflows (150 Flow, 60 Chain), 8 worker
+//     SIGKILLs, 2 node restarts, 1 leader SIGKILL, 1 full-cluster restart,
+//     about a minute; -soak: 10,000 workflows, 100 worker SIGKILLs, 10 node
+//     restarts, 3 leader SIGKILLs, 1 full-cluster restart (figures in
+//     docs/performance.md, "Soak (issue 23)").
 //   - Regression tests for bugs this suite found, each making the fault
 //     precisely (see their comments): TestStaleCachedExecutorKeepsAnswer
 //     (a stale cached executor acked answers it did not know),
@@ -100,7 +125,8 @@
 //
 // # Running
 //
-// The CI version (about 2 minutes on 2 cores with -race):
+// The CI version (about 3 minutes on 2 cores with -race, TestClusterSoak
+// a minute of it):
 //
 //	go test -race ./faults
 //
@@ -118,10 +144,13 @@
 //
 // The soak version runs every scenario longer and bigger: about 1000
 // workflows and two minutes of kills, 15 server restarts, 6 lost cluster
-// leaders, 5 signals per workflow. It takes a quarter of an hour or more:
+// leaders, 5 signals per workflow; TestClusterSoak runs issue 23's
+// production size (above). It takes 40 minutes or more, TestClusterSoak
+// about 21 of them on a busy 2-core machine:
 //
-//	go test -race -timeout 2h ./faults -soak
-//	FAULTS_SOAK=1 go test -race -timeout 2h ./faults
+//	go test -race -timeout 3h ./faults -soak
+//	FAULTS_SOAK=1 go test -race -timeout 3h ./faults
+//	go test -timeout 3h ./faults -run TestClusterSoak -soak -v
 //
 // Run it before a release, and after any change to the worker's task
 // handling, the streams layer or the client's start and signal paths.

@@ -118,31 +118,37 @@ func newFlows(rng *rand.Rand, n, signals int) []*flowRun {
 // start was in (see TestStartHealFailureIsNotAlreadyExists); the test
 // still asks again until the run's history shows it.
 func (e *env) startFlow(ctx context.Context, f *flowRun) error {
+	run, err := e.startRun(ctx, f.ID, Flow, f.In)
+	f.Run = run
+	return err
+}
+
+// startRun starts workflow wf with arg as instance id, as startFlow
+// describes, and returns its first run's ID.
+func (e *env) startRun(ctx context.Context, id string, wf, arg any) (string, error) {
 	failed := false
 	for {
 		// Each attempt has a deadline of its own: a request whose answer
 		// is lost (a node died) would otherwise wait as long as ctx.
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		inst, err := e.c.CreateWorkflowInstance(actx, client.WorkflowInstanceOptions{InstanceID: f.ID}, Flow, f.In)
+		inst, err := e.c.CreateWorkflowInstance(actx, client.WorkflowInstanceOptions{InstanceID: id}, wf, arg)
 		cancel()
 		if err == nil {
-			f.Run = inst.ExecutionID
-			return nil
+			return inst.ExecutionID, nil
 		}
 		if failed && errors.Is(err, client.ErrInstanceAlreadyExists) {
-			if run, ok := e.runStarted(ctx, f.ID); ok {
-				f.Run = run
-				return nil
+			if run, ok := e.runStarted(ctx, id); ok {
+				return run, nil
 			}
 		}
 		if !failed || !errors.Is(err, client.ErrInstanceAlreadyExists) {
 			if n := e.startRetries.Add(1); n <= 5 {
-				e.t.Logf("start %s: %v (retrying)", f.ID, err)
+				e.t.Logf("start %s: %v (retrying)", id, err)
 			}
 		}
 		failed = true
 		if ctx.Err() != nil {
-			return fmt.Errorf("start %s: %w", f.ID, err)
+			return "", fmt.Errorf("start %s: %w", id, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -466,70 +472,87 @@ type storedCommit struct {
 // readCommits reads the whole history stream of the namespace with an
 // ordered consumer, keeping the headers and the stored timestamps that
 // history reads leave out. A cluster that has just got a node back may
-// not answer for a moment: a failed read is tried again for up to a
-// minute.
+// not answer for a moment, and a long stream read by a slow process (a
+// soak's hundred thousand commits under -race on a busy machine) may not
+// fit in one attempt's 20 s: a failed attempt is followed by another that
+// goes on after the last commit read, until a minute passes without one.
 func readCommits(ctx context.Context, js jetstream.JetStream, ns string) ([]storedCommit, error) {
+	var out []storedCommit
 	deadline := time.Now().Add(time.Minute)
-	for {
+	for attempt := 1; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		out, err := readCommitsOnce(rctx, js, ns)
+		before := len(out)
+		var err error
+		out, err = readCommitsOnce(rctx, js, ns, out)
 		cancel()
-		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
-			return out, err
+		if err == nil {
+			return out, nil
+		}
+		if len(out) > before {
+			deadline = time.Now().Add(time.Minute)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return out, fmt.Errorf("read the history stream: %d attempts, %d commits read, none for a minute: %w", attempt, len(out), err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string) ([]storedCommit, error) {
+// readCommitsOnce reads the history stream on from the commit after the
+// last of out, appending to out, up to the stream's last sequence as its
+// info gives it.
+func readCommitsOnce(ctx context.Context, js jetstream.JetStream, ns string, out []storedCommit) ([]storedCommit, error) {
 	s, err := js.Stream(ctx, "WF_"+ns+"_HISTORY")
 	if err != nil {
-		return nil, err
+		return out, fmt.Errorf("look up the stream: %w", err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return nil, err
+		return out, fmt.Errorf("stream info: %w", err)
 	}
 	last := info.State.LastSeq
-	if last == 0 {
-		return nil, nil
+	from := uint64(1)
+	if len(out) > 0 {
+		from = out[len(out)-1].Seq + 1
 	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if last == 0 || from > last {
+		return out, nil
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from}
+	cons, err := s.OrderedConsumer(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return out, fmt.Errorf("ordered consumer from sequence %d: %w", from, err)
 	}
-	var out []storedCommit
+	// One iterator for the whole read: each Fetch of an ordered consumer
+	// makes a new consumer, and a pull sent before the new consumer's
+	// interest reached this connection's node gets "no responders" (a
+	// soak's read of a hundred thousand commits did, over and over).
+	it, err := cons.Messages()
+	if err != nil {
+		return out, fmt.Errorf("read from sequence %d: %w", from, err)
+	}
+	defer it.Stop()
 	for {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		m, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
-			return nil, err
+			return out, fmt.Errorf("read from sequence %d, %d commits read: %w", from, len(out), err)
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			meta, err := m.Metadata()
-			if err != nil {
-				return nil, err
-			}
-			c, err := history.DecodeCommit(m.Data())
-			if err != nil {
-				return nil, fmt.Errorf("commit at sequence %d: %w", meta.Sequence.Stream, err)
-			}
-			sc := storedCommit{Subject: m.Subject(), Seq: meta.Sequence.Stream, Stored: meta.Timestamp, Commit: c}
-			if v := m.Headers().Get(jetstream.ExpectedLastSubjSeqHeader); v != "" {
-				sc.Expected, err = strconv.ParseUint(v, 10, 64)
-				sc.HasExpected = err == nil
-			}
-			out = append(out, sc)
-			if sc.Seq >= last {
-				return out, nil
-			}
+		meta, err := m.Metadata()
+		if err != nil {
+			return out, err
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, err
+		c, err := history.DecodeCommit(m.Data())
+		if err != nil {
+			return out, fmt.Errorf("commit at sequence %d: %w", meta.Sequence.Stream, err)
 		}
-		if n == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+		sc := storedCommit{Subject: m.Subject(), Seq: meta.Sequence.Stream, Stored: meta.Timestamp, Commit: c}
+		if v := m.Headers().Get(jetstream.ExpectedLastSubjSeqHeader); v != "" {
+			sc.Expected, err = strconv.ParseUint(v, 10, 64)
+			sc.HasExpected = err == nil
+		}
+		out = append(out, sc)
+		if sc.Seq >= last {
+			return out, nil
 		}
 	}
 }
@@ -680,20 +703,57 @@ func expectedResult(in Input) Result {
 	return res
 }
 
-// auditHistory checks one run's stored commits (see audit) and returns
-// the IDs of its ActivityScheduled events.
-func auditHistory(t *testing.T, f *flowRun, commits []storedCommit) map[int64]bool {
+// checkCommits checks what every run's stored commits must satisfy, and
+// returns the run's events in order: the history begins with
+// WorkflowStarted; every commit was stored with a sequence check on its
+// predecessor; event IDs run 1, 2, 3, … without gap or repeat; no inbound
+// event (same InboxID) is in it twice. what names the run in errors.
+func checkCommits(t reporter, what string, commits []storedCommit) []history.Event {
 	t.Helper()
 	if len(commits) == 0 {
-		t.Errorf("%s: no history", f.ID)
+		t.Errorf("%s: no history", what)
 		return nil
 	}
 	if first := commits[0].Commit.Events[0]; first.Kind != history.WorkflowStarted {
-		t.Errorf("%s: the history begins with %v, not WorkflowStarted", f.ID, first.Kind)
+		t.Errorf("%s: the history begins with %v, not WorkflowStarted", what, first.Kind)
 	}
 	var prevSeq uint64
 	nextID := int64(1)
 	inbox := map[string]int{}
+	var events []history.Event
+	for i, c := range commits {
+		switch {
+		case !c.HasExpected:
+			t.Errorf("%s: commit %d (seq %d) was stored without a sequence check", what, i+1, c.Seq)
+		case c.Expected != prevSeq:
+			t.Errorf("%s: commit %d (seq %d) expected last sequence %d, but its predecessor is %d", what, i+1, c.Seq, c.Expected, prevSeq)
+		}
+		prevSeq = c.Seq
+		for _, ev := range c.Commit.Events {
+			if ev.ID != nextID {
+				t.Errorf("%s: event %v has ID %d, want %d (IDs must run without gap or repeat)", what, ev.Kind, ev.ID, nextID)
+			}
+			nextID = ev.ID + 1
+			if ev.Kind.Inbound() {
+				inbox[ev.InboxID]++
+				if inbox[ev.InboxID] == 2 {
+					t.Errorf("%s: inbound event %s (%v) is in the history twice", what, ev.InboxID, ev.Kind)
+				}
+			}
+			events = append(events, ev)
+		}
+	}
+	return events
+}
+
+// auditHistory checks one run's stored commits (see audit) and returns
+// the IDs of its ActivityScheduled events.
+func auditHistory(t *testing.T, f *flowRun, commits []storedCommit) map[int64]bool {
+	t.Helper()
+	events := checkCommits(t, f.ID, commits)
+	if events == nil {
+		return nil
+	}
 	scheduled := map[int64]bool{}
 	completed := map[int64]int{}
 	timers := map[int64]bool{}
@@ -701,47 +761,28 @@ func auditHistory(t *testing.T, f *flowRun, commits []storedCommit) map[int64]bo
 	var signals []int
 	finals := 0
 	var last history.Event
-	for i, c := range commits {
-		switch {
-		case !c.HasExpected:
-			t.Errorf("%s: commit %d (seq %d) was stored without a sequence check", f.ID, i+1, c.Seq)
-		case c.Expected != prevSeq:
-			t.Errorf("%s: commit %d (seq %d) expected last sequence %d, but its predecessor is %d", f.ID, i+1, c.Seq, c.Expected, prevSeq)
+	for _, ev := range events {
+		last = ev
+		if ev.Kind.Final() {
+			finals++
 		}
-		prevSeq = c.Seq
-		for _, ev := range c.Commit.Events {
-			if ev.ID != nextID {
-				t.Errorf("%s: event %v has ID %d, want %d (IDs must run without gap or repeat)", f.ID, ev.Kind, ev.ID, nextID)
+		switch ev.Kind {
+		case history.ActivityScheduled:
+			scheduled[ev.ID] = true
+		case history.ActivityCompleted:
+			completed[ev.ScheduleID]++
+		case history.ActivityFailed:
+			t.Errorf("%s: activity %d failed: %v", f.ID, ev.ScheduleID, ev.Failure)
+		case history.TimerScheduled:
+			timers[ev.ID] = true
+		case history.TimerFired:
+			fired[ev.ScheduleID]++
+		case history.SignalReceived:
+			var v int
+			if len(ev.Args) != 1 || converter.Default.Decode(ev.Args[0], &v) != nil {
+				t.Errorf("%s: undecodable signal %s", f.ID, ev.InboxID)
 			}
-			nextID = ev.ID + 1
-			last = ev
-			if ev.Kind.Inbound() {
-				inbox[ev.InboxID]++
-				if inbox[ev.InboxID] == 2 {
-					t.Errorf("%s: inbound event %s (%v) is in the history twice", f.ID, ev.InboxID, ev.Kind)
-				}
-			}
-			if ev.Kind.Final() {
-				finals++
-			}
-			switch ev.Kind {
-			case history.ActivityScheduled:
-				scheduled[ev.ID] = true
-			case history.ActivityCompleted:
-				completed[ev.ScheduleID]++
-			case history.ActivityFailed:
-				t.Errorf("%s: activity %d failed: %v", f.ID, ev.ScheduleID, ev.Failure)
-			case history.TimerScheduled:
-				timers[ev.ID] = true
-			case history.TimerFired:
-				fired[ev.ScheduleID]++
-			case history.SignalReceived:
-				var v int
-				if len(ev.Args) != 1 || converter.Default.Decode(ev.Args[0], &v) != nil {
-					t.Errorf("%s: undecodable signal %s", f.ID, ev.InboxID)
-				}
-				signals = append(signals, v)
-			}
+			signals = append(signals, v)
 		}
 	}
 	for id := range scheduled {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -78,6 +79,26 @@ func (p *proc) kill() {
 	}
 	_ = p.cmd.Process.Kill()
 	<-p.exited
+}
+
+// stop ends the process with SIGTERM (a graceful shutdown) and waits
+// until it is gone; after within it is SIGKILLed and stop reports that.
+func (p *proc) stop(within time.Duration) error {
+	select {
+	case <-p.exited:
+		return nil
+	default:
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop %s: %w", p.name, err)
+	}
+	select {
+	case <-p.exited:
+		return nil
+	case <-time.After(within):
+		p.kill()
+		return fmt.Errorf("stop %s: still running %s after SIGTERM; SIGKILLed", p.name, within)
+	}
 }
 
 // alive reports whether the process still runs.

@@ -145,13 +145,109 @@ func ScheduleTick(ctx workflow.Context) (string, error) {
 	return workflow.GetInfo(ctx).InstanceID, nil
 }
 
-// Register registers Flow, ScheduleTick and Flow's activities with w.
-func Register(w *worker.Worker, log *AppendLog) error {
-	if err := w.RegisterWorkflow(Flow); err != nil {
-		return err
+// UpdateName is the update Chain's last run takes.
+const UpdateName = "apply"
+
+// ChainInput is Chain's argument, carried from run to run by
+// continue-as-new. Everything Chain returns follows from N, Hops and the
+// update arguments 1..Updates the test sends.
+type ChainInput struct {
+	// N identifies the instance's numbers.
+	N int
+	// Hops is how many times the instance continues as new; each run but
+	// the last runs one child workflow first.
+	Hops int
+	// Updates is how many updates the last run waits for.
+	Updates int
+	// Hop is the run's place in the chain, from 0.
+	Hop int
+	// Children are the results of the earlier runs' children, in order.
+	Children []int
+}
+
+// ChainResult is what Chain returns.
+type ChainResult struct {
+	// Children are the children's results, one per hop, in order.
+	Children []int
+	// Updates are the update arguments in the order the last run applied
+	// them.
+	Updates []int
+	// Total is the sum of the children's results and the updates'
+	// answers: a child or an update applied twice, or lost, changes it.
+	Total int
+}
+
+// LeafResult is what Leaf returns for (n, hop).
+func LeafResult(n, hop int) int { return StepResult(n, 10+hop) + 1 }
+
+// UpdateAnswer is Chain's answer to update k (the update's argument).
+func UpdateAnswer(n, k int) int { return StepResult(n, 100+k) }
+
+// ChildInstanceID is the instance ID of the child that run hop of chain
+// instance id starts.
+func ChildInstanceID(id string, hop int) string { return fmt.Sprintf("%s-c%d", id, hop) }
+
+// Chain is the workload beside Flow for what Flow does not do: each of
+// its first Hops runs starts a child workflow (Leaf), waits for its result
+// and continues as new with it; the last run takes Updates updates named
+// UpdateName, each running an activity inside the handler and answering
+// UpdateAnswer(N, k), and returns once every one of them is applied.
+// Earlier runs have no update handler, so an update that reaches them is
+// rejected and the caller asks again.
+func Chain(ctx workflow.Context, in ChainInput) (ChainResult, error) {
+	if in.Hop < in.Hops {
+		id := ChildInstanceID(workflow.GetInfo(ctx).InstanceID, in.Hop)
+		r, err := workflow.CreateSubWorkflowInstance[int](ctx, workflow.SubWorkflowOptions{InstanceID: id}, Leaf, in.N, in.Hop).Get(ctx)
+		if err != nil {
+			return ChainResult{}, err
+		}
+		in.Children = append(in.Children, r)
+		in.Hop++
+		return ChainResult{}, workflow.ContinueAsNew(ctx, in)
 	}
-	if err := w.RegisterWorkflow(ScheduleTick); err != nil {
-		return err
+	var a *Activities
+	var applied []int
+	err := workflow.SetUpdateHandler(ctx, UpdateName, func(ctx workflow.Context, k int) (int, error) {
+		r, err := workflow.ExecuteActivity[int](ctx, ActivityOptions, a.Step, in.N, 100+k).Get(ctx)
+		if err != nil {
+			return 0, err
+		}
+		applied = append(applied, k)
+		return r, nil
+	})
+	if err != nil {
+		return ChainResult{}, err
+	}
+	if err := workflow.AwaitCondition(ctx, func() bool { return len(applied) >= in.Updates }); err != nil {
+		return ChainResult{}, err
+	}
+	res := ChainResult{Children: in.Children, Updates: applied}
+	for _, c := range in.Children {
+		res.Total += c
+	}
+	for _, k := range applied {
+		res.Total += UpdateAnswer(in.N, k)
+	}
+	return res, nil
+}
+
+// Leaf is Chain's child workflow: one activity, LeafResult(n, hop).
+func Leaf(ctx workflow.Context, n, hop int) (int, error) {
+	var a *Activities
+	r, err := workflow.ExecuteActivity[int](ctx, ActivityOptions, a.Step, n, 10+hop).Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return r + 1, nil
+}
+
+// Register registers Flow, Chain, Leaf, ScheduleTick and their activities
+// with w.
+func Register(w *worker.Worker, log *AppendLog) error {
+	for _, wf := range []any{Flow, Chain, Leaf, ScheduleTick} {
+		if err := w.RegisterWorkflow(wf); err != nil {
+			return err
+		}
 	}
 	return w.RegisterActivity(&Activities{Log: log})
 }

@@ -2,7 +2,8 @@
 // own, for the fault suite (package faults): the test SIGKILLs it, which,
 // unlike a graceful shutdown, gives its Raft groups no chance to hand
 // their leadership over. It prints "ready" on stdout once it accepts
-// connections, and runs until killed.
+// connections, and runs until killed; SIGTERM shuts it down gracefully
+// (nats-server hands its leaderships over and flushes its store first).
 package main
 
 import (
@@ -10,7 +11,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -67,6 +70,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testnode: not ready for connections")
 		os.Exit(1)
 	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		ns.Shutdown()
+	}()
 	fmt.Println("ready")
 	ns.WaitForShutdown()
 }
