@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/history"
@@ -103,6 +104,31 @@ func testStart(run string) *history.Event {
 	return &history.Event{Kind: history.WorkflowStarted, Time: time.Now().UTC(), ExecutionID: run, Name: "wf", Queue: DefaultQueue}
 }
 
+// keepBusy writes other keys of the registry, up to 256 unacknowledged at
+// a time, until the test ends, as a namespace in use keeps its replicas
+// busy: a follower then applies a write a little after the leader
+// acknowledges it, as under load.
+func keepBusy(t *testing.T, b *Backend) {
+	t.Helper()
+	js, err := jetstream.New(b.nc, jetstream.WithPublishAsyncMaxPending(256))
+	require.NoError(t, err)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := js.PublishAsync(fmt.Sprintf("$KV.%s.busy-%d", b.n.registryBucket(), i%64), []byte(`{}`)); err != nil {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
 // An instance read right after its create is found, and one read right
 // after an update shows the update, whichever replica answers the read.
 func TestClusterGetInstanceAfterWrite(t *testing.T) {
@@ -110,6 +136,7 @@ func TestClusterGetInstanceAfterWrite(t *testing.T) {
 	ctx, cancel := contextWithTimeout(t, 2*time.Minute)
 	defer cancel()
 	warmUp(t, b)
+	keepBusy(t, b)
 	fbs := followerBackends(t, c, b, "KV_"+b.n.registryBucket())
 	var notFound, old atomic.Int64
 	stale := inParallel(t, fbs, func(fb *Backend, id string) (bool, error) {
