@@ -180,13 +180,22 @@ func (c *Client) getRecord(ctx context.Context, instanceID string) (*streams.Ins
 	return rec, nil
 }
 
-// settledRecord reads an instance's registry entry and, while it shows the
-// instance between two runs (continued as new, the next run not yet
-// registered), reads it again until it moves on or SettleTimeout passes.
-func (c *Client) settledRecord(ctx context.Context, instanceID string) (*streams.InstanceRecord, error) {
-	rec, err := c.getRecord(ctx, instanceID)
-	if err != nil || rec.Status != streams.StatusContinuedAsNew {
-		return rec, err
+// settledRecord reads an instance's registry entry for a caller that asks
+// about run (empty: the current run) and, while it shows the instance
+// between two runs (continued as new, the next run not yet registered),
+// reads it again until it moves on or SettleTimeout passes. An entry that
+// does not show a running run, or does not know run, is read again from
+// the registry's leader: a replica behind it may still show the run a
+// start just replaced.
+func (c *Client) settledRecord(ctx context.Context, instanceID, run string) (*streams.InstanceRecord, error) {
+	rec, err := c.recordWithRun(ctx, instanceID, run, false)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Status != streams.StatusRunning {
+		if rec, err = c.recordWithRun(ctx, instanceID, run, true); err != nil {
+			return nil, err
+		}
 	}
 	deadline := time.Now().Add(c.settleTimeout)
 	wait := 10 * time.Millisecond
@@ -202,7 +211,7 @@ func (c *Client) settledRecord(ctx context.Context, instanceID string) (*streams
 		case <-t.C:
 		}
 		wait = min(2*wait, 500*time.Millisecond)
-		if rec, err = c.getRecord(ctx, instanceID); err != nil {
+		if rec, err = c.recordWithRun(ctx, instanceID, run, true); err != nil {
 			return nil, err
 		}
 	}
@@ -271,18 +280,54 @@ func (c *Client) finalEvent(ctx context.Context, instanceID, run string) (*histo
 	}
 	var name string
 	var final *history.Event
-	for _, cm := range h.Commits {
-		for i := range cm.Events {
-			e := &cm.Events[i]
-			switch {
-			case e.Kind == history.WorkflowStarted && name == "":
-				name = e.Name
-			case e.Kind.Final() && final == nil:
-				final = e
+	scan := func(commits []*history.Commit) {
+		for _, cm := range commits {
+			for i := range cm.Events {
+				e := &cm.Events[i]
+				switch {
+				case e.Kind == history.WorkflowStarted && name == "":
+					name = e.Name
+				case e.Kind.Final() && final == nil:
+					final = e
+				}
 			}
 		}
 	}
+	scan(h.Commits)
+	if final == nil {
+		// The read may have come from a replica behind the history's
+		// leader, while the registry already told the caller the run
+		// ended: the leader's last commit holds the final event if
+		// there is one.
+		last, err := c.b.LastCommitLatest(ctx, instanceID, run)
+		if err != nil {
+			return nil, "", fmt.Errorf("read history of run %q of instance %q: %w", run, instanceID, err)
+		}
+		if last != nil {
+			scan([]*history.Commit{last})
+		}
+	}
 	return final, name, nil
+}
+
+// recordWithRun reads an instance's registry entry for a caller that asks
+// about run (empty: the current run). An entry from a replica that has
+// not applied the latest write may not know run yet, as when the run
+// started a moment ago: then the registry's leader is asked.
+func (c *Client) recordWithRun(ctx context.Context, instanceID, run string, latest bool) (*streams.InstanceRecord, error) {
+	var rec *streams.InstanceRecord
+	var err error
+	if !latest {
+		rec, err = c.getRecord(ctx, instanceID)
+		if err != nil || run == "" || rec.Listed(run) {
+			return rec, err
+		}
+	}
+	rec, err = c.b.GetInstanceLatest(ctx, instanceID)
+	if errors.Is(err, streams.ErrInstanceNotFound) {
+		return nil, fmt.Errorf("%w: %q", ErrInstanceNotFound, instanceID)
+	}
+	return rec, err
 }
 
 // hasRun reports whether run is a run of the instance: its current run, an

@@ -89,7 +89,7 @@ func (c *Client) SignalWorkflowWithOptions(ctx context.Context, opts SignalOptio
 	if err != nil {
 		return fmt.Errorf("client: signal %q to instance %q: %w", name, instanceID, err)
 	}
-	rec, err := c.settledRecord(ctx, instanceID)
+	rec, err := c.settledRecord(ctx, instanceID, "")
 	if err != nil {
 		return fmt.Errorf("client: signal %q: %w", name, err)
 	}
@@ -224,7 +224,7 @@ func (c *Client) requestRun(ctx context.Context, what string, inst *workflow.Ins
 	if err := checkInstance(inst); err != nil {
 		return fmt.Errorf("client: %s: %w", what, err)
 	}
-	rec, err := c.settledRecord(ctx, inst.InstanceID)
+	rec, err := c.settledRecord(ctx, inst.InstanceID, inst.ExecutionID)
 	if err != nil {
 		return fmt.Errorf("client: %s: %w", what, err)
 	}

@@ -131,8 +131,11 @@ func (c *Client) waitForOutcome(ctx context.Context, inst *workflow.Instance, ti
 		}
 		return fmt.Errorf("client: waiting for the result of instance %q: %w", inst.InstanceID, ctx.Err())
 	}
+	// latest: a notice said the awaited run ended, so an entry still
+	// showing it running came from a replica behind the leader.
+	var latest bool
 	for {
-		out, running, err := c.lookupOutcome(ctx, inst)
+		out, running, err := c.lookupOutcome(ctx, inst, latest)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ended()
@@ -159,6 +162,8 @@ func (c *Client) waitForOutcome(ctx context.Context, inst *workflow.Instance, ti
 			// The end of the very run awaited, with its outcome: no
 			// need to read the registry again.
 			return &outcome{n.InstanceID, n.ExecutionID, n.WorkflowName, n.Status, n.Result, n.Failure}, nil
+		case err == nil && running != "" && n.ExecutionID == running:
+			latest = true
 		}
 	}
 }
@@ -166,8 +171,10 @@ func (c *Client) waitForOutcome(ctx context.Context, inst *workflow.Instance, ti
 // lookupOutcome returns the outcome of the run inst asks for, or nil if it
 // has not ended yet; then running names the run whose end is the outcome
 // (empty when that is not known yet, between runs).
-func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance) (out *outcome, running string, err error) {
-	rec, err := c.getRecord(ctx, inst.InstanceID)
+//
+// latest reads the registry's leader, not any replica.
+func (c *Client) lookupOutcome(ctx context.Context, inst *workflow.Instance, latest bool) (out *outcome, running string, err error) {
+	rec, err := c.recordWithRun(ctx, inst.InstanceID, inst.ExecutionID, latest)
 	if err != nil {
 		return nil, "", fmt.Errorf("client: get workflow result: %w", err)
 	}
@@ -233,7 +240,7 @@ func (c *Client) GetRunEnd(ctx context.Context, inst *workflow.Instance) (*RunEn
 	if err := checkInstance(inst); err != nil {
 		return nil, fmt.Errorf("client: get run end: %w", err)
 	}
-	rec, err := c.getRecord(ctx, inst.InstanceID)
+	rec, err := c.recordWithRun(ctx, inst.InstanceID, inst.ExecutionID, false)
 	if err != nil {
 		return nil, fmt.Errorf("client: get run end: %w", err)
 	}

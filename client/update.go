@@ -98,7 +98,7 @@ func (c *Client) UpdateWorkflowRaw(ctx context.Context, opts UpdateOptions, args
 	if err != nil {
 		return nil, fmt.Errorf("client: %s: %w", what, err)
 	}
-	rec, err := c.settledRecord(ctx, inst)
+	rec, err := c.settledRecord(ctx, inst, opts.Instance.ExecutionID)
 	if err != nil {
 		return nil, fmt.Errorf("client: %s: %w", what, err)
 	}

@@ -117,7 +117,7 @@ func (c *Client) withStart(ctx context.Context, opts WorkflowInstanceOptions, wf
 				queue = streams.DefaultQueue
 			}
 		case errors.Is(err, ErrInstanceAlreadyExists):
-			rec, rerr := c.settledRecord(ctx, opts.InstanceID)
+			rec, rerr := c.settledRecord(ctx, opts.InstanceID, "")
 			if errors.Is(rerr, ErrInstanceNotFound) {
 				continue // removed meanwhile: start it
 			}

@@ -158,6 +158,7 @@ type Backend struct {
 	log  *slog.Logger
 
 	replies replyMux
+	ownRevs ownRevisions // registry revisions a read must show (leaderread.go)
 
 	history    jetstream.Stream
 	tasks      jetstream.Stream

@@ -134,7 +134,9 @@ func (b *Backend) RegisterRunWithAttributes(ctx context.Context, instanceID stri
 		} else if !errors.Is(err, ErrInstanceExists) {
 			return nil, "", err
 		}
-		existing, err := b.GetInstance(ctx, instanceID)
+		// From the leader: a replica behind it may still show the run
+		// that finished just before this start, as running.
+		existing, err := b.GetInstanceLatest(ctx, instanceID)
 		if errors.Is(err, ErrInstanceNotFound) {
 			continue // removed in between: create it again
 		}

@@ -190,6 +190,7 @@ func (b *Backend) CreateInstance(ctx context.Context, r *InstanceRecord) (uint64
 		return 0, fmt.Errorf("streams: create instance %q: %w", r.InstanceID, err)
 	}
 	r.Revision = rev
+	b.ownRevs.note(key, rev)
 	b.indexAfterWrite(ctx, r, true)
 	return rev, nil
 }
@@ -243,21 +244,56 @@ func (b *Backend) putRecord(ctx context.Context, key string, data []byte, rev ui
 
 // GetInstance reads an instance's registry entry; the error wraps
 // ErrInstanceNotFound when there is none.
+//
+// It is one direct get, which any replica may answer. An answer that may
+// be stale is checked with the registry's leader, so a write acknowledged
+// before the call is seen: "not found" (the instance may have been created
+// a moment ago), and a revision older than one this backend wrote or saw
+// refused. A newer write made elsewhere may still be missed for a moment;
+// GetInstanceLatest sees every acknowledged write.
 func (b *Backend) GetInstance(ctx context.Context, instanceID string) (*InstanceRecord, error) {
+	return b.getInstance(ctx, instanceID, false)
+}
+
+// GetInstanceLatest reads an instance's registry entry from the leader of
+// the registry's stream: it reflects every write acknowledged before the
+// call, made by any process. It costs more than GetInstance; use it where
+// an entry older than a write the caller knows of (from a result notice,
+// say) would lead it astray.
+func (b *Backend) GetInstanceLatest(ctx context.Context, instanceID string) (*InstanceRecord, error) {
+	return b.getInstance(ctx, instanceID, true)
+}
+
+func (b *Backend) getInstance(ctx context.Context, instanceID string, latest bool) (*InstanceRecord, error) {
 	key, err := EncodeInstanceID(instanceID)
 	if err != nil {
 		return nil, err
 	}
-	rctx, cancel := b.bounded(ctx)
-	defer cancel()
-	e, err := b.registry.Get(rctx, key)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
+	var data []byte
+	var rev uint64
+	if !latest {
+		rctx, cancel := b.bounded(ctx)
+		e, err := b.registry.Get(rctx, key)
+		cancel()
+		switch {
+		case err == nil && e.Revision() >= b.ownRevs.least(key):
+			data, rev = e.Value(), e.Revision()
+		case err == nil || errors.Is(err, jetstream.ErrKeyNotFound):
+			latest = true // maybe a replica behind the leader: ask the leader
+		default:
+			return nil, fmt.Errorf("streams: get instance %q: %w", instanceID, err)
+		}
+	}
+	if latest {
+		var found bool
+		if data, rev, found, err = b.kvLatest(ctx, b.n.registryBucket(), key); err != nil {
+			return nil, fmt.Errorf("streams: get instance %q: %w", instanceID, err)
+		}
+		if !found {
 			return nil, fmt.Errorf("streams: %w: %q", ErrInstanceNotFound, instanceID)
 		}
-		return nil, fmt.Errorf("streams: get instance %q: %w", instanceID, err)
 	}
-	r, err := decodeRecord(e.Value(), e.Revision())
+	r, err := decodeRecord(data, rev)
 	if err == nil {
 		r.indexedAs = b.indexSubject(r)
 		r.indexedAttrs, r.attrsIndexed = maps.Clone(r.SearchAttributes), true
@@ -276,11 +312,13 @@ func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uin
 	newRev, err := b.putRecord(ctx, key, data, rev)
 	if err != nil {
 		if isWrongLastSequence(err) || errors.Is(err, jetstream.ErrKeyExists) {
+			b.ownRevs.note(key, rev+1) // the entry has moved on: a read must show that
 			return 0, fmt.Errorf("%w: %q at revision %d", ErrRevisionConflict, r.InstanceID, rev)
 		}
 		return 0, fmt.Errorf("streams: update instance %q: %w", r.InstanceID, err)
 	}
 	r.Revision = newRev
+	b.ownRevs.note(key, newRev)
 	if r.indexedAs == "" {
 		r.indexedAs = unknownRow // a record not read here: its old row is unknown
 	}
@@ -299,6 +337,7 @@ func (b *Backend) DeleteInstance(ctx context.Context, instanceID string) error {
 	if err := b.registry.Purge(rctx, key); err != nil {
 		return fmt.Errorf("streams: delete instance %q: %w", instanceID, err)
 	}
+	b.ownRevs.noteDeleted(key)
 	b.unindex(ctx, instanceID, nil)
 	return nil
 }
@@ -335,6 +374,7 @@ func (b *Backend) deleteInstanceAt(ctx context.Context, instanceID string, rev u
 	err = b.registry.Purge(rctx, key, jetstream.LastRevision(rev))
 	switch {
 	case err == nil:
+		b.ownRevs.noteDeleted(key)
 		b.unindex(ctx, instanceID, rec)
 		return nil
 	case isWrongLastSequence(err) || errors.Is(err, jetstream.ErrKeyExists):

@@ -203,18 +203,30 @@ func (b *Backend) GetSchedule(ctx context.Context, id string) (*ScheduleRecord, 
 	}
 	rctx, cancel := b.bounded(ctx)
 	defer cancel()
+	var data []byte
+	var rev uint64
 	e, err := kv.Get(rctx, key)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
+	switch {
+	case err == nil:
+		data, rev = e.Value(), e.Revision()
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		// A replica behind the leader may not have a schedule created a
+		// moment ago: only the leader's answer is "not found".
+		var found bool
+		if data, rev, found, err = b.kvLatest(ctx, b.n.schedulesBucket(), key); err != nil {
+			return nil, fmt.Errorf("streams: get schedule %q: %w", id, err)
+		}
+		if !found {
 			return nil, fmt.Errorf("streams: %w: %q", ErrScheduleNotFound, id)
 		}
+	default:
 		return nil, fmt.Errorf("streams: get schedule %q: %w", id, err)
 	}
 	var r ScheduleRecord
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
+	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("streams: schedule %q: malformed record: %w", id, err)
 	}
-	r.Revision = e.Revision()
+	r.Revision = rev
 	return &r, nil
 }
 

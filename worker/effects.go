@@ -449,6 +449,11 @@ func (w *Worker) signalOther(ctx context.Context, queue, inst, run string, e *hi
 		ExecutionID: run,
 	}
 	target, err := w.b.GetInstance(ctx, e.InstanceID)
+	if err == nil && target.Status.Finished() {
+		// A replica behind the registry's leader may still show the run
+		// that a start just replaced: refuse only what the leader says.
+		target, err = w.b.GetInstanceLatest(ctx, e.InstanceID)
+	}
 	switch {
 	case errors.Is(err, streams.ErrInstanceNotFound) || errors.Is(err, streams.ErrInvalidName):
 		ack.Failure = &history.Failure{Type: workflow.ErrTypeInstanceNotFound, Message: fmt.Sprintf("instance %q not found", e.InstanceID), NonRetryable: true}

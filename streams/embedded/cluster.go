@@ -218,6 +218,12 @@ func (c *Cluster) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// NodeURL is node i's client URL, for a connection to that node alone
+// (to read from a given replica, say).
+func (c *Cluster) NodeURL(i int) string {
+	return fmt.Sprintf("nats://127.0.0.1:%d", c.nodes[i].clientPort)
+}
+
 // NodeName is node i's server name (n1, n2, ...).
 func (c *Cluster) NodeName(i int) string { return c.nodes[i].name }
 
