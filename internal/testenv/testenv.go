@@ -29,6 +29,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -142,10 +143,24 @@ func Namespace(t testing.TB, c Connector, prefix string, opts ...streams.Option)
 // fixed name or a connection of their own; the others call Namespace.
 func Backend(t testing.TB, nc *nats.Conn, opts ...streams.Option) *streams.Backend {
 	t.Helper()
-	b, err := streams.New(nc, opts...)
-	require.NoError(t, err, "provision namespace")
-	return b
+	// Provisioning is idempotent. A server busy with many parallel tests
+	// under -race on a small machine can take longer than New's own
+	// bound on one stream: try again rather than fail the test.
+	deadline := time.Now().Add(provisionTime)
+	for {
+		b, err := streams.New(nc, opts...)
+		if err == nil {
+			return b
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || time.Now().After(deadline) {
+			require.NoError(t, err, "provision namespace")
+		}
+		t.Logf("provisioning timed out; trying again: %v", err)
+	}
 }
+
+// provisionTime bounds Backend's tries.
+const provisionTime = 2 * time.Minute
 
 // Context is a context for the test's calls that ends after within or with
 // the test, whichever comes first.
