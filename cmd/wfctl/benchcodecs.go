@@ -46,27 +46,19 @@ type codecReport struct {
 // then a table of the codecs side by side.
 func benchEachCodec(ctx context.Context, a *app, env *bench.Env, cfg bench.Config, codecs []benchCodecChoice,
 	newProgress func() *progressLine, asJSON bool) error {
-	var reports []codecReport
-	for _, c := range codecs {
+	variants := make([]benchVariant, len(codecs))
+	for i, c := range codecs {
 		run := cfg
 		run.Streams = append(slices.Clone(cfg.Streams), c.opts...)
-		fmt.Fprintf(a.stderr, "codec %s\n", c.name)
-		p := newProgress()
-		run.Progress, run.ProgressInterval = p.show, p.interval
-		rep, err := bench.Run(ctx, env, run)
-		p.end()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("bench with codec %s: %w", c.name, err)
-		}
-		reports = append(reports, codecReport{Codec: c.name, Report: rep})
-		if !asJSON {
-			fmt.Fprintf(a.stdout, "== codec %s\n", c.name)
-			printReport(a.stdout, rep)
-			fmt.Fprintln(a.stdout)
-		}
+		variants[i] = benchVariant{name: "codec " + c.name, cfg: run}
+	}
+	reps, err := benchInTurn(ctx, a, env, variants, newProgress, asJSON)
+	if err != nil {
+		return err
+	}
+	reports := make([]codecReport, len(reps))
+	for i, rep := range reps {
+		reports[i] = codecReport{Codec: codecs[i].name, Report: rep}
 	}
 	if asJSON {
 		return writeJSON(a.stdout, reports)

@@ -50,26 +50,17 @@ type replicasReport struct {
 // with each run's throughput as a share of the first's.
 func benchEachReplicas(ctx context.Context, a *app, env *bench.Env, cfg bench.Config, counts []int,
 	newProgress func() *progressLine, asJSON bool) error {
-	var reports []replicasReport
-	for _, n := range counts {
-		run := withReplicas(cfg, n)
-		fmt.Fprintf(a.stderr, "replicas %d\n", n)
-		p := newProgress()
-		run.Progress, run.ProgressInterval = p.show, p.interval
-		rep, err := bench.Run(ctx, env, run)
-		p.end()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("bench with %d replicas: %w", n, err)
-		}
-		reports = append(reports, replicasReport{Replicas: n, Report: rep})
-		if !asJSON {
-			fmt.Fprintf(a.stdout, "== replicas %d\n", n)
-			printReport(a.stdout, rep)
-			fmt.Fprintln(a.stdout)
-		}
+	variants := make([]benchVariant, len(counts))
+	for i, n := range counts {
+		variants[i] = benchVariant{name: fmt.Sprintf("replicas %d", n), cfg: withReplicas(cfg, n)}
+	}
+	reps, err := benchInTurn(ctx, a, env, variants, newProgress, asJSON)
+	if err != nil {
+		return err
+	}
+	reports := make([]replicasReport, len(reps))
+	for i, rep := range reps {
+		reports[i] = replicasReport{Replicas: counts[i], Report: rep}
 	}
 	if asJSON {
 		return writeJSON(a.stdout, reports)
