@@ -314,6 +314,12 @@ func (b *Backend) DeleteHeartbeatDetails(ctx context.Context, a ActivityRef) err
 	if err != nil {
 		return err
 	}
+	return b.purgeDetailsKey(ctx, key, "heartbeat details")
+}
+
+// purgeDetailsKey removes key from the details bucket with every message
+// it had, leaving no delete marker (what names it in the error).
+func (b *Backend) purgeDetailsKey(ctx context.Context, key, what string) error {
 	bctx, cancel := b.bounded(ctx)
 	defer cancel()
 	_, st, err := b.detailsKV(bctx)
@@ -321,7 +327,7 @@ func (b *Backend) DeleteHeartbeatDetails(ctx context.Context, a ActivityRef) err
 		return err
 	}
 	if err := st.Purge(bctx, jetstream.WithPurgeSubject(b.n.detailsSubject(key))); err != nil {
-		return fmt.Errorf("streams: remove heartbeat details of %s: %w", key, err)
+		return fmt.Errorf("streams: remove %s of %s: %w", what, key, err)
 	}
 	return nil
 }

@@ -79,14 +79,5 @@ func (b *Backend) DeleteActivityHandBacks(ctx context.Context, a ActivityRef) er
 	if err != nil {
 		return err
 	}
-	bctx, cancel := b.bounded(ctx)
-	defer cancel()
-	_, st, err := b.detailsKV(bctx)
-	if err != nil {
-		return err
-	}
-	if err := st.Purge(bctx, jetstream.WithPurgeSubject(b.n.detailsSubject(key))); err != nil {
-		return fmt.Errorf("streams: remove hand-backs of %s: %w", key, err)
-	}
-	return nil
+	return b.purgeDetailsKey(ctx, key, "hand-backs")
 }
