@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jetflow/jetflow/internal/testenv/rounds"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -111,36 +112,9 @@ func clusterClients(t *testing.T) (*streams.Backend, []*Client) {
 // a read that missed a write.
 func eachRound(t *testing.T, clients []*Client, round func(c *Client, id string) (missed bool, err error)) int {
 	t.Helper()
-	var missed atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, len(clients)*clusterParallel)
-	for k, c := range clients {
-		var next atomic.Int64
-		for range clusterParallel {
-			wg.Go(func() {
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(clusterRounds()) {
-						return
-					}
-					m, err := round(c, fmt.Sprintf("c%d-%d", k, i))
-					if err != nil {
-						errs <- err
-						return
-					}
-					if m {
-						missed.Add(1)
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	return int(missed.Load())
+	missed, err := rounds.Count(clients, clusterParallel, clusterRounds(), "c", round)
+	require.NoError(t, err)
+	return missed
 }
 
 // An instance is there for its starter at once: a describe, a signal and

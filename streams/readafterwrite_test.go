@@ -3,10 +3,11 @@ package streams
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jetflow/jetflow/internal/testenv/rounds"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -68,36 +69,9 @@ func followerBackends(t *testing.T, c *embedded.Cluster, b *Backend, stream stri
 // many rounds reported a stale read.
 func inParallel(t *testing.T, bs []*Backend, round func(b *Backend, name string) (stale bool, err error)) int {
 	t.Helper()
-	var stale atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, len(bs)*readAfterWriteParallel)
-	for k, b := range bs {
-		next := atomic.Int64{}
-		for range readAfterWriteParallel {
-			wg.Go(func() {
-				for {
-					i := next.Add(1) - 1
-					if i >= readAfterWriteRounds {
-						return
-					}
-					s, err := round(b, fmt.Sprintf("f%d-%d", k, i))
-					if err != nil {
-						errs <- err
-						return
-					}
-					if s {
-						stale.Add(1)
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	return int(stale.Load())
+	stale, err := rounds.Count(bs, readAfterWriteParallel, readAfterWriteRounds, "f", round)
+	require.NoError(t, err)
+	return stale
 }
 
 func testStart(run string) *history.Event {
