@@ -247,9 +247,12 @@ func TestMetricsOfAWorkflow(t *testing.T) {
 	e.run(t, "measured")
 	ctx := testenv.Context(t, 10*time.Second)
 	var rm metricdata.ResourceMetrics
-	testenv.WaitFor(t, 5*time.Second, "both runs counted", func() bool {
+	// A task's duration is recorded when the task ends, after its commit
+	// counted the run as completed: wait until every committing task's is.
+	testenv.WaitFor(t, 5*time.Second, "both runs and their tasks counted", func() bool {
 		require.NoError(t, e.reader.Collect(ctx, &rm))
-		return sumOf(rm, "jetflow.workflow.completed", nil) == 2
+		return sumOf(rm, "jetflow.workflow.completed", nil) == 2 &&
+			int64(countOf(rm, "jetflow.workflow.task.duration")) >= sumOf(rm, "jetflow.history.commits", nil)
 	})
 	assert.Equal(t, int64(1), sumOf(rm, "jetflow.workflow.completed", map[string]string{
 		"jetflow.workflow": "tracedParent", "jetflow.status": "completed", "jetflow.namespace": e.Backend.Namespace(), "jetflow.queue": "default"}))
