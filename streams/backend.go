@@ -374,7 +374,7 @@ func (b *Backend) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) 
 			return s, nil
 		}
 		lastErr = err
-		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && !storeRaced(ctx, err, attempt) {
 			break
 		}
 	}
@@ -389,11 +389,35 @@ func (b *Backend) ensureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (j
 			return kv, nil
 		}
 		lastErr = err
-		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && !errors.Is(err, jetstream.ErrBucketExists) {
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && !errors.Is(err, jetstream.ErrBucketExists) &&
+			!storeRaced(ctx, err, attempt) {
 			break
 		}
 	}
 	return nil, fmt.Errorf("streams: provision bucket %s: %w", cfg.Bucket, lastErr)
+}
+
+// errCodeStreamStoreFailed is the server's "error creating store for
+// stream", which nats.go has no constant for.
+const errCodeStreamStoreFailed jetstream.ErrorCode = 10049
+
+// storeRaced reports whether a create failed because the server could not
+// make the stream's folder, and then pauses before the caller tries again.
+// A standalone nats-server (2.15.2) removes an account's empty stream
+// folder in the background after the account's last stream is deleted, so
+// provisioning right after a namespace was removed can lose that race
+// (about one create in 300 on an empty account). The next try succeeds.
+func storeRaced(ctx context.Context, err error, attempt int) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != errCodeStreamStoreFailed {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+		return true
+	}
 }
 
 // DefaultQueue is the queue used when none is given.

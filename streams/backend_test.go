@@ -151,3 +151,26 @@ func TestOpenBindsWithoutCreating(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "W", rec.WorkflowName)
 }
+
+// TestProvisionRightAfterTheAccountEmptied creates a stream on an account
+// whose last stream was just deleted, again and again: the server removes
+// the account's empty folder in the background then, and a create racing
+// that removal fails with "error creating store for stream". Without the
+// retry in ensureStream this failed at round 30 under -race (as CI runs
+// it) and at round 1,560 of 5,000 without.
+func TestProvisionRightAfterTheAccountEmptied(t *testing.T) {
+	nc := connect(t, startServer(t))
+	b, err := New(nc, WithNamespace("emptied"))
+	require.NoError(t, err)
+	ctx := testContext(t)
+	// Only the stream under test may live on the account.
+	for name := range b.js.StreamNames(ctx).Name() {
+		require.NoError(t, b.js.DeleteStream(ctx, name))
+	}
+	for i := range 1000 {
+		cfg := jetstream.StreamConfig{Name: "EMPTIED", Subjects: []string{"emptied"}}
+		_, err := b.ensureStream(ctx, cfg)
+		require.NoError(t, err, "round %d", i)
+		require.NoError(t, b.js.DeleteStream(ctx, cfg.Name), "round %d", i)
+	}
+}
