@@ -46,6 +46,10 @@ type options struct {
 	payloadThreshold int // payloadstore.go
 
 	noIndex bool // WithListIndex(false)
+
+	// markerTTL is how long the registry keeps the marker a removal
+	// leaves (registryMarkerTTL; tests shorten it).
+	markerTTL time.Duration
 }
 
 // WithNamespace selects the namespace (default "default"): letters, digits,
@@ -160,6 +164,10 @@ type Backend struct {
 	replies replyMux
 	ownRevs ownRevisions // registry revisions a read must show (leaderread.go)
 
+	// markerTTL is the TTL of the registry's removal markers, 0 when the
+	// bucket keeps them (provisioned before they expired).
+	markerTTL time.Duration
+
 	history    jetstream.Stream
 	tasks      jetstream.Stream
 	activities jetstream.Stream
@@ -234,6 +242,13 @@ func Open(nc *nats.Conn, opts ...Option) (*Backend, error) {
 	if b.registry, err = b.js.KeyValue(ctx, b.n.registryBucket()); err != nil {
 		return nil, missing("registry bucket "+b.n.registryBucket(), err)
 	}
+	// A bucket provisioned before removal markers expired keeps them: a
+	// purge may only ask for a TTL the bucket allows.
+	st, err := b.registry.Status(ctx)
+	if err != nil {
+		return nil, missing("registry bucket "+b.n.registryBucket(), err)
+	}
+	b.markerTTL = st.LimitMarkerTTL()
 	b.openIndex(ctx)
 	return b, nil
 }
@@ -264,6 +279,7 @@ func configure(nc *nats.Conn, opts []Option) (*Backend, error) {
 		ackWait:        30 * time.Second,
 		maxAckPending:  20000,
 		requestTimeout: 5 * time.Second,
+		markerTTL:      registryMarkerTTL,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -343,15 +359,17 @@ func (b *Backend) provision(ctx context.Context) error {
 		return err
 	}
 	b.registry, err = b.ensureKV(ctx, jetstream.KeyValueConfig{
-		Bucket:      b.n.registryBucket(),
-		Description: "jetflow instance registry",
-		History:     1,
-		Storage:     o.storage,
-		Replicas:    o.replicas,
+		Bucket:         b.n.registryBucket(),
+		Description:    "jetflow instance registry",
+		History:        1,
+		Storage:        o.storage,
+		Replicas:       o.replicas,
+		LimitMarkerTTL: o.markerTTL,
 	})
 	if err != nil {
 		return err
 	}
+	b.markerTTL = o.markerTTL
 	if !o.noIndex {
 		if b.index, err = b.ensureStream(ctx, b.indexConfig()); err != nil {
 			return err

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -80,5 +81,49 @@ func TestClusterSurvivesLosingTheLeader(t *testing.T) {
 			}
 		}
 		return info.Cluster.Leader == c.NodeName(leader) && info.State.Msgs == 7
+	})
+}
+
+// TestClusterRemovalMarkersExpire: on R3, the markers that removals leave
+// in the registry expire on the leader and on the replicas (the replica
+// that leads after the leader is stopped holds none either).
+func TestClusterRemovalMarkersExpire(t *testing.T) {
+	c, err := embedded.StartCluster(3, embedded.ClusterOptions{})
+	require.NoError(t, err)
+	t.Cleanup(c.Shutdown)
+	nc, err := c.Connect()
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	b, err := New(nc, WithReplicas(3), WithRequestTimeout(10*time.Second), withMarkerTTL(time.Second))
+	require.NoError(t, err)
+	ctx := testContext(t)
+	for i := range 5 {
+		r := record(fmt.Sprintf("i%d", i), StatusCompleted, time.Now())
+		_, err := b.CreateInstance(ctx, r)
+		require.NoError(t, err)
+		require.NoError(t, b.RemoveInstance(ctx, r, nil))
+	}
+	registry := "KV_" + b.n.registryBucket()
+	empty := func() (leader string, ok bool) {
+		s, err := b.js.Stream(ctx, registry)
+		if err != nil {
+			return "", false
+		}
+		info := s.CachedInfo()
+		if info.Cluster == nil {
+			return "", false
+		}
+		return info.Cluster.Leader, info.State.Msgs == 0
+	}
+	var leader string
+	eventually(t, 30*time.Second, "the markers to expire on the leader", func() bool {
+		var ok bool
+		leader, ok = empty()
+		return ok
+	})
+	require.NoError(t, c.Stop(c.NodeIndex(leader)))
+	eventually(t, 60*time.Second, "a new leader, with no marker either", func() bool {
+		now, ok := empty()
+		return ok && now != "" && now != leader
 	})
 }

@@ -326,6 +326,23 @@ func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uin
 	return newRev, nil
 }
 
+// registryMarkerTTL is how long the registry keeps the marker that a
+// removal leaves on the instance's key. The marker tells watchers and
+// direct reads that the entry was removed; kept for ever, a namespace
+// with retention would gain one marker per instance it ever ran, so the
+// server expires it (a per-message TTL; the bucket's LimitMarkerTTL
+// allows it). A minute is long past any watcher's lag we have measured.
+const registryMarkerTTL = time.Minute
+
+// markerExpiry is the purge option that gives a removal's marker its TTL,
+// or nil (no option) on a bucket provisioned before markers expired.
+func (b *Backend) markerExpiry() jetstream.KVDeleteOpt {
+	if b.markerTTL <= 0 {
+		return nil
+	}
+	return jetstream.PurgeTTL(b.markerTTL)
+}
+
 // DeleteInstance removes an instance's registry entry.
 func (b *Backend) DeleteInstance(ctx context.Context, instanceID string) error {
 	key, err := EncodeInstanceID(instanceID)
@@ -334,7 +351,7 @@ func (b *Backend) DeleteInstance(ctx context.Context, instanceID string) error {
 	}
 	rctx, cancel := b.bounded(ctx)
 	defer cancel()
-	if err := b.registry.Purge(rctx, key); err != nil {
+	if err := b.registry.Purge(rctx, key, b.markerExpiry()); err != nil {
 		return fmt.Errorf("streams: delete instance %q: %w", instanceID, err)
 	}
 	b.ownRevs.noteDeleted(key)
@@ -371,7 +388,7 @@ func (b *Backend) deleteInstanceAt(ctx context.Context, instanceID string, rev u
 	}
 	rctx, cancel := b.bounded(ctx)
 	defer cancel()
-	err = b.registry.Purge(rctx, key, jetstream.LastRevision(rev))
+	err = b.registry.Purge(rctx, key, jetstream.LastRevision(rev), b.markerExpiry())
 	switch {
 	case err == nil:
 		b.ownRevs.noteDeleted(key)

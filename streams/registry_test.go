@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -222,4 +223,92 @@ func TestStatusOf(t *testing.T) {
 		assert.Equal(t, want, StatusOf(k), "%s", k)
 		assert.Equal(t, k.Final(), want.Finished(), "%s", k)
 	}
+}
+
+// withMarkerTTL shortens the TTL of the registry's removal markers (0:
+// markers are kept, as buckets provisioned before they expired keep them).
+func withMarkerTTL(d time.Duration) Option {
+	return func(o *options) error { o.markerTTL = d; return nil }
+}
+
+// registryMessages counts the messages the registry's stream holds:
+// entries and removal markers.
+func registryMessages(t *testing.T, ctx context.Context, b *Backend) uint64 {
+	t.Helper()
+	info, err := b.js.Stream(ctx, "KV_"+b.n.registryBucket())
+	require.NoError(t, err)
+	return info.CachedInfo().State.Msgs
+}
+
+// TestRemovalMarkersExpire: removing instances leaves the registry's
+// stream empty once the markers' TTL has passed, so a namespace with
+// retention does not grow by a marker per instance it ever ran; an ID is
+// created again both over a marker and after it expired.
+func TestRemovalMarkersExpire(t *testing.T) {
+	b := newBackend(t, withMarkerTTL(time.Second))
+	ctx := testContext(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 20
+	for i := range n {
+		r := record(fmt.Sprintf("i%02d", i), StatusRunning, base.Add(time.Duration(i)*time.Second))
+		_, err := b.CreateInstance(ctx, r)
+		require.NoError(t, err)
+		r.Status, r.FinishedAt = StatusCompleted, base.Add(time.Hour)
+		_, err = b.UpdateInstance(ctx, r, r.Revision)
+		require.NoError(t, err)
+		if i%2 == 0 {
+			require.NoError(t, b.RemoveInstance(ctx, r, nil))
+		} else {
+			require.NoError(t, b.DeleteInstance(ctx, r.InstanceID))
+		}
+	}
+	// Over a marker still there.
+	_, err := b.CreateInstance(ctx, record("i00", StatusRunning, base))
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, "the removal markers to expire", func() bool {
+		msgs, err := b.js.Stream(ctx, "KV_"+b.n.registryBucket())
+		if err != nil {
+			return false
+		}
+		info, err := msgs.Info(ctx)
+		return err == nil && info.State.Msgs == 1 // i00's new entry
+	})
+	_, err = b.GetInstance(ctx, "i01")
+	require.ErrorIs(t, err, ErrInstanceNotFound)
+	// After the marker expired.
+	_, err = b.CreateInstance(ctx, record("i01", StatusRunning, base))
+	require.NoError(t, err)
+	_, err = b.CreateInstance(ctx, record("i01", StatusRunning, base))
+	require.ErrorIs(t, err, ErrInstanceExists)
+	require.Equal(t, uint64(2), registryMessages(t, ctx, b))
+}
+
+// TestRemovalMarkersOfAnOldBucket: a registry provisioned before markers
+// expired keeps its markers when opened (a purge with a TTL would be
+// refused there), and the next New lets them expire.
+func TestRemovalMarkersOfAnOldBucket(t *testing.T) {
+	nc := connect(t, startServer(t))
+	ctx := testContext(t)
+	old, err := New(nc, withMarkerTTL(0))
+	require.NoError(t, err)
+	opened, err := Open(nc)
+	require.NoError(t, err)
+	require.Zero(t, opened.markerTTL)
+	r := record("a", StatusCompleted, time.Now())
+	_, err = old.CreateInstance(ctx, r)
+	require.NoError(t, err)
+	require.NoError(t, opened.DeleteInstance(ctx, "a"))
+	require.Equal(t, uint64(1), registryMessages(t, ctx, opened), "the marker stays")
+
+	upgraded, err := New(nc)
+	require.NoError(t, err)
+	st, err := upgraded.registry.Status(ctx)
+	require.NoError(t, err)
+	require.Equal(t, registryMarkerTTL, st.LimitMarkerTTL())
+	opened, err = Open(nc)
+	require.NoError(t, err)
+	require.Equal(t, registryMarkerTTL, opened.markerTTL)
+	_, err = upgraded.CreateInstance(ctx, record("b", StatusCompleted, time.Now()))
+	require.NoError(t, err)
+	require.NoError(t, opened.DeleteInstance(ctx, "b"))
 }
