@@ -127,6 +127,9 @@ func TestLargePayloadsGoThroughTheObjectStore(t *testing.T) {
 	// reference then fails clearly.
 	require.NoError(t, e.Client.RemoveWorkflowInstance(ctx, inst))
 	assert.Empty(t, objects())
+	st, err := e.Backend.JetStream().Stream(ctx, "OBJ_wf_"+e.Backend.Namespace()+"_payloads")
+	require.NoError(t, err)
+	assert.Zero(t, st.CachedInfo().State.Msgs, "no chunk and no deleted-object marker is left")
 	_, err = e.Client.DecodePayload(h.Events[0].Args[0])
 	assert.ErrorIs(t, err, streams.ErrPayloadMissing)
 }

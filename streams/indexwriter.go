@@ -366,12 +366,24 @@ func (b *Backend) flushIndex(ctx context.Context) error {
 // purgeCount purges the index messages on filter but the newest keep (of
 // instanceID) and returns how many it removed.
 func (b *Backend) purgeCount(ctx context.Context, instanceID, filter string, keep uint64) (uint64, error) {
+	n, err := b.purgeRequest(ctx, b.n.indexStream(), filter, keep)
+	if err != nil {
+		return 0, fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
+	}
+	return n, nil
+}
+
+// purgeRequest purges stream's messages on filter but the newest keep
+// and returns how many the server removed. It asks the API directly: the
+// client's Stream.Purge needs a bound stream (a stream-info request) and
+// does not say how many went.
+func (b *Backend) purgeRequest(ctx context.Context, stream, filter string, keep uint64) (uint64, error) {
 	req, _ := json.Marshal(map[string]any{"filter": filter, "keep": keep})
 	rctx, cancel := b.bounded(ctx)
 	defer cancel()
-	msg, err := b.nc.RequestWithContext(rctx, "$JS.API.STREAM.PURGE."+b.n.indexStream(), req)
+	msg, err := b.nc.RequestWithContext(rctx, "$JS.API.STREAM.PURGE."+stream, req)
 	if err != nil {
-		return 0, fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
+		return 0, fmt.Errorf("purge %s on %s: %w", stream, filter, err)
 	}
 	var resp struct {
 		Purged uint64 `json:"purged"`
@@ -381,10 +393,10 @@ func (b *Backend) purgeCount(ctx context.Context, instanceID, filter string, kee
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return 0, fmt.Errorf("streams: purge index rows of %q: %w", instanceID, err)
+		return 0, fmt.Errorf("purge %s on %s: %w", stream, filter, err)
 	}
 	if resp.Error != nil {
-		return 0, fmt.Errorf("streams: purge index rows of %q: %d %s", instanceID, resp.Error.Code, resp.Error.Description)
+		return 0, fmt.Errorf("purge %s on %s: %d %s", stream, filter, resp.Error.Code, resp.Error.Description)
 	}
 	return resp.Purged, nil
 }

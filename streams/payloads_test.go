@@ -113,6 +113,9 @@ func TestLargePayloadsMoveOutOfMessages(t *testing.T) {
 	require.NoError(t, b.DeleteHistory(ctx, "big-1"))
 	_, err = b.Converter().(*PayloadConverter).Plain(ev[1].Result)
 	assert.ErrorIs(t, err, ErrPayloadMissing, "a missing object is an error, not a hang")
+	objects, err := b.js.Stream(ctx, "OBJ_"+b.n.payloadsBucket())
+	require.NoError(t, err)
+	assert.Zero(t, objects.CachedInfo().State.Msgs, "no chunk and no deleted-object marker is left")
 }
 
 // msgpackRaw reads a payload through the backend's converter as raw bytes.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -361,14 +362,43 @@ func (b *Backend) deleteStoredPayloads(ctx context.Context, instanceID string, e
 		return fmt.Errorf("streams: find the stored payloads of %q: %w", instanceID, err)
 	}
 	for name := range names {
-		dctx, cancel := b.bounded(ctx)
-		err := os.Delete(dctx, name)
-		cancel()
-		if err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		if err := b.deleteObject(ctx, os, name); err != nil {
 			return fmt.Errorf("streams: delete stored payload %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// deleteObject removes an object's chunks, then its meta message. The
+// object store's own Delete leaves a "deleted" meta message on the name
+// for ever: one for each offloaded payload a removal deletes, which a
+// namespace with retention would pile up. Chunks go first, so a removal
+// cut short leaves a meta message the next try finds, never chunks
+// nothing points at.
+func (b *Backend) deleteObject(ctx context.Context, os jetstream.ObjectStore, name string) error {
+	gctx, cancel := b.bounded(ctx)
+	info, err := os.GetInfo(gctx, name, jetstream.GetObjectInfoShowDeleted())
+	cancel()
+	switch {
+	case errors.Is(err, jetstream.ErrObjectNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	stream := "OBJ_" + b.n.payloadsBucket()
+	if info.NUID != "" {
+		if err := b.purgeFilter(ctx, stream, "$O."+b.n.payloadsBucket()+".C."+info.NUID); err != nil {
+			return err
+		}
+	}
+	return b.purgeFilter(ctx, stream, "$O."+b.n.payloadsBucket()+".M."+base64.URLEncoding.EncodeToString([]byte(name)))
+}
+
+// purgeFilter purges the messages of stream on filter with one request
+// (no stream-info lookup first).
+func (b *Backend) purgeFilter(ctx context.Context, stream, filter string) error {
+	_, err := b.purgeRequest(ctx, stream, filter, 0)
+	return err
 }
 
 // FitEvent moves payloads of an inbound event to the object store as
