@@ -86,11 +86,12 @@ type session struct {
 	log *slog.Logger
 	ns  string
 
-	conns []*nats.Conn
-	b     *streams.Backend
-	c     *client.Client
-	js    jetstream.JetStream
-	obs   observer
+	conns    []*nats.Conn
+	b        *streams.Backend
+	backends []*streams.Backend // the workers'
+	c        *client.Client
+	js       jetstream.JetStream
+	obs      observer
 
 	workers     []*worker.Worker
 	stopWorkers context.CancelFunc
@@ -128,6 +129,7 @@ func openSession(ctx context.Context, env *Env, cfg *Config, tr *tracker) (s *se
 		if err != nil {
 			return s, fmt.Errorf("bench: open namespace %s: %w", s.ns, err)
 		}
+		s.backends = append(s.backends, wb)
 		w := worker.New(wb, &worker.Options{
 			ExecutorCacheSize:        cfg.CacheSize,
 			MaxParallelWorkflowTasks: cfg.TaskSlots,
@@ -165,6 +167,13 @@ func (s *session) close() error {
 	var errs []error
 	for _, w := range s.workers {
 		errs = append(errs, w.WaitForCompletion())
+	}
+	// The list-index writes still queued go out before the namespace is
+	// removed and the connections closed (they would fail and be logged).
+	for _, b := range append([]*streams.Backend{s.b}, s.backends...) {
+		if b != nil {
+			errs = append(errs, b.Close())
+		}
 	}
 	if s.js != nil && !s.cfg.Keep {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
