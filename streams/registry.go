@@ -331,7 +331,8 @@ func (b *Backend) UpdateInstance(ctx context.Context, r *InstanceRecord, rev uin
 // direct reads that the entry was removed; kept for ever, a namespace
 // with retention would gain one marker per instance it ever ran, so the
 // server expires it (a per-message TTL; the bucket's LimitMarkerTTL
-// allows it). A minute is long past any watcher's lag we have measured.
+// allows it). A minute lets a watcher that far behind still see the
+// removal; one further behind sees the key gone, as a new watcher does.
 const registryMarkerTTL = time.Minute
 
 // markerExpiry is the purge option that gives a removal's marker its TTL,
