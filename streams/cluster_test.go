@@ -105,7 +105,11 @@ func TestClusterRemovalMarkersExpire(t *testing.T) {
 	}
 	registry := "KV_" + b.n.registryBucket()
 	empty := func() (leader string, ok bool) {
-		s, err := b.js.Stream(ctx, registry)
+		// Each try has its own deadline: a request to the node just
+		// stopped can hang until it times out.
+		try, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := b.js.Stream(try, registry)
 		if err != nil {
 			return "", false
 		}
