@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetflow/jetflow/internal/testenv/rounds"
-
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/internal/testenv"
+	"github.com/jetflow/jetflow/internal/testenv/rounds"
 	"github.com/jetflow/jetflow/streams"
 	"github.com/jetflow/jetflow/streams/embedded"
 )

@@ -431,12 +431,7 @@ func storeRaced(ctx context.Context, err error, attempt int) bool {
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode != errCodeStreamStoreFailed {
 		return false
 	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
-		return true
-	}
+	return sleepCtx(ctx, time.Duration(attempt+1)*20*time.Millisecond)
 }
 
 // DefaultQueue is the queue used when none is given.

@@ -12,8 +12,9 @@ import (
 	"github.com/jetflow/jetflow/streams/embedded"
 )
 
-// startCluster runs a 3-node cluster and provisions an R3 namespace on it.
-func startCluster(t *testing.T) (*embedded.Cluster, *Backend) {
+// startCluster runs a 3-node cluster and provisions an R3 namespace on it,
+// with opts besides.
+func startCluster(t *testing.T, opts ...Option) (*embedded.Cluster, *Backend) {
 	t.Helper()
 	c, err := embedded.StartCluster(3, embedded.ClusterOptions{})
 	require.NoError(t, err)
@@ -21,7 +22,7 @@ func startCluster(t *testing.T) (*embedded.Cluster, *Backend) {
 	nc, err := c.Connect()
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	b, err := New(nc, WithReplicas(3), WithRequestTimeout(10*time.Second))
+	b, err := New(nc, append([]Option{WithReplicas(3), WithRequestTimeout(10 * time.Second)}, opts...)...)
 	require.NoError(t, err)
 	return c, b
 }
@@ -88,14 +89,7 @@ func TestClusterSurvivesLosingTheLeader(t *testing.T) {
 // in the registry expire on the leader and on the replicas (the replica
 // that leads after the leader is stopped holds none either).
 func TestClusterRemovalMarkersExpire(t *testing.T) {
-	c, err := embedded.StartCluster(3, embedded.ClusterOptions{})
-	require.NoError(t, err)
-	t.Cleanup(c.Shutdown)
-	nc, err := c.Connect()
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	b, err := New(nc, WithReplicas(3), WithRequestTimeout(10*time.Second), withMarkerTTL(time.Second))
-	require.NoError(t, err)
+	c, b := startCluster(t, withMarkerTTL(time.Second))
 	ctx := testContext(t)
 	for i := range 5 {
 		r := record(fmt.Sprintf("i%d", i), StatusCompleted, time.Now())

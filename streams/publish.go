@@ -73,7 +73,7 @@ func (b *Backend) publishResending(ctx context.Context, msg *nats.Msg, resend bo
 			}
 			return nil, err
 		case errors.Is(err, nats.ErrNoResponders):
-			if !sleepUntil(ctx, earliest(deadline, time.Now().Add(noStreamRetryWait))) || !time.Now().Before(deadline) {
+			if !sleepCtx(ctx, time.Until(earliest(deadline, time.Now().Add(noStreamRetryWait)))) || !time.Now().Before(deadline) {
 				return nil, fmt.Errorf("%w (%w)", jetstream.ErrNoStreamResponse, ended(ctx))
 			}
 		case errors.Is(err, context.DeadlineExceeded):
@@ -119,19 +119,6 @@ func ended(ctx context.Context) error {
 		return err
 	}
 	return context.DeadlineExceeded
-}
-
-// sleepUntil waits until t and reports whether it got there before ctx
-// ended.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	timer := time.NewTimer(time.Until(t))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
 
 // pubAckAnswer is the JSON the server answers a publish with.

@@ -7,13 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetflow/jetflow/internal/testenv/rounds"
-
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jetflow/jetflow/history"
+	"github.com/jetflow/jetflow/internal/testenv/rounds"
 	"github.com/jetflow/jetflow/streams/embedded"
 )
 

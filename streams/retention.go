@@ -179,11 +179,14 @@ func (b *Backend) expire(ctx context.Context, m jetstream.Msg, retryDelay time.D
 	_ = m.Ack()
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) {
+// sleepCtx waits d and reports whether it waited it all before ctx ended.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
 	case <-ctx.Done():
+		return false
 	}
 }

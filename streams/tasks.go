@@ -100,7 +100,7 @@ func fetch(ctx context.Context, c jetstream.Consumer, max int, wait time.Duratio
 	deadline := time.Now().Add(wait)
 	out, err := collect(c.FetchNoWait(max))
 	for errors.Is(err, nats.ErrNoResponders) && time.Now().Add(noStreamRetryWait).Before(deadline) {
-		if !sleepUntil(ctx, time.Now().Add(noStreamRetryWait)) {
+		if !sleepCtx(ctx, noStreamRetryWait) {
 			return nil, ctx.Err()
 		}
 		out, err = collect(c.FetchNoWait(max))
