@@ -1,7 +1,6 @@
 package streams
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -305,11 +304,6 @@ type indexed struct {
 	subj string
 }
 
-// indexMaxRange bounds how far below a position one read looks: the read
-// walks the range forward, so a range far larger than its matches costs
-// the server a walk of blocks that hold none.
-const indexMaxRange = 1 << 22
-
 // readIndexPage reads, newest first, up to limit rows matching filter with
 // a sequence below below (0: from the top). It returns the rows and the
 // sequence to continue below (0 when nothing is left). A read looks at a
@@ -338,7 +332,7 @@ func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, b
 	if err != nil || now <= top {
 		return out, next, err
 	}
-	newer, err := b.readIndexRange(ctx, filter, top+1, now)
+	newer, err := b.readIndexRange(ctx, filter, top+1, now, indexRangeWalkers)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -369,40 +363,26 @@ func (b *Backend) indexLastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// indexWindow bounds the range of sequences one step of a page reads:
+// about the rows of one message block. A read makes the server load the
+// per-subject state of every block it touches (about 20 ms a block when
+// cold at a million instances), so a page of a sparse filter reads down
+// a block at a time and stops within a block of its last row, rather than
+// on through blocks it does not need.
+const indexWindow = 1 << 14
+
 // readIndexBelow is readIndexPage from hi (inclusive) down.
 func (b *Backend) readIndexBelow(ctx context.Context, filter string, limit int, hi uint64) ([]indexed, uint64, error) {
 	var out []indexed // newest first
 	span := uint64(2*limit + 16)
-	top, found, triedLast := hi, 0, false
+	top, found := hi, 0
+	parts := uint64(indexRangeWalkers)
 	for hi > 0 && len(out) < limit {
-		// A sparse filter: when what was read so far says about
-		// indexMultiLastMax rows or fewer match below, one multi_last
-		// direct get returns them all (the server finds them in its
-		// subject tree, not by walking the blocks between them); with
-		// more, it answers 413 and the walk goes on.
-		if scanned := top - hi; !triedLast && scanned >= uint64(4*limit) &&
-			uint64(found)*hi/scanned < 2*indexMultiLastMax {
-			triedLast = true
-			rest, ok, err := b.readIndexLast(ctx, filter, hi)
-			if err != nil {
-				return nil, 0, err
-			}
-			if ok {
-				need := limit - len(out)
-				for i := len(rest) - 1; i >= 0 && len(out) < limit; i-- {
-					out = append(out, rest[i])
-				}
-				if len(rest) > need {
-					return out, out[len(out)-1].seq, nil
-				}
-				return out, 0, nil
-			}
-		}
 		lo := uint64(1)
 		if hi > span {
 			lo = hi - span + 1
 		}
-		got, err := b.readIndexRange(ctx, filter, lo, hi)
+		got, err := b.readIndexRange(ctx, filter, lo, hi, parts)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -418,62 +398,21 @@ func (b *Backend) readIndexBelow(ctx context.Context, filter string, limit int, 
 			return out, out[len(out)-1].seq, nil
 		}
 		hi = lo - 1
-		// Size the next range by the density of matches seen.
+		// Size the next range by the density of matches seen, and walk
+		// it in as many parts as it likely holds rows: a part's first
+		// get finds the next match at or after its start wherever it
+		// is, so parts without a row each cost the server a walk up to
+		// the next row above.
 		need := uint64(limit - len(out))
 		if len(got) == 0 {
-			span *= 8
+			span *= 4
 		} else {
 			span = max(span, span*need*3/2/uint64(len(got))+16)
 		}
-		span = min(span, indexMaxRange)
+		span = min(span, indexWindow)
+		parts = min(uint64(indexRangeWalkers), max(1, uint64(found)*span/(top-hi)))
 	}
 	return out, 0, nil
-}
-
-// indexMultiLastMax is the most messages the server answers a multi_last
-// direct get with (more: 413 Too Many Results).
-const indexMultiLastMax = 1024
-
-// readIndexLast reads every row matching filter with a sequence at or
-// below upTo, oldest first, in one multi_last direct get: each instance
-// row is its subject's only message. ok is false when more rows match (in
-// the whole stream) than the server answers at once (the caller walks
-// instead).
-func (b *Backend) readIndexLast(ctx context.Context, filter string, upTo uint64) (rows []indexed, ok bool, err error) {
-	// Asked of the whole stream, not up to upTo: the server then finds
-	// each subject's last message in its last block, while a bound
-	// below the stream's end makes it look for the subjects whose row is
-	// above the bound in every block down to the first.
-	req, _ := json.Marshal(map[string]any{"multi_last": []string{filter}})
-	reply, answers, done, err := b.replies.open()
-	if err != nil {
-		return nil, false, err
-	}
-	defer done()
-	if err := b.nc.PublishRequest("$JS.API.DIRECT.GET."+b.n.indexStream(), reply, req); err != nil {
-		return nil, false, fmt.Errorf("streams: list index: %w", err)
-	}
-	bctx, cancel := b.bounded(ctx)
-	defer cancel()
-	_, _, err = readBatch(bctx, answers, withMetadata, func(m *storedMsg) error {
-		var row indexRow
-		if err := msgpack.Unmarshal(m.Data, &row); err != nil {
-			b.log.Warn("skipping malformed index row", logkey.Subject, m.Subject, logkey.Err, err)
-			return nil
-		}
-		if m.Seq <= upTo {
-			rows = append(rows, indexed{seq: m.Seq, row: row, subj: m.Subject})
-		}
-		return nil
-	})
-	if err != nil {
-		if strings.Contains(err.Error(), "status 413") {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("streams: list index: %w", err)
-	}
-	slices.SortFunc(rows, func(x, y indexed) int { return cmp.Compare(x.seq, y.seq) })
-	return rows, true, nil
 }
 
 // indexRangeWalkers is how many parts of a range are read at once.
@@ -486,8 +425,8 @@ const indexRangeWalkers = 32
 // its start over the stream's whole subject index (the index keeps one
 // message per subject), which grows with the namespace; a single get
 // costs only finding the next match.
-func (b *Backend) readIndexRange(ctx context.Context, filter string, lo, hi uint64) ([]indexed, error) {
-	parts := min(uint64(indexRangeWalkers), hi-lo+1)
+func (b *Backend) readIndexRange(ctx context.Context, filter string, lo, hi, parts uint64) ([]indexed, error) {
+	parts = min(parts, hi-lo+1)
 	size := (hi - lo + 1 + parts - 1) / parts
 	found := make([][]indexed, parts)
 	errs := make([]error, parts)

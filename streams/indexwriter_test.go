@@ -84,7 +84,8 @@ func TestIndexWriterCounts(t *testing.T) {
 }
 
 // TestIndexSparseFilters: filters that match a few rows far apart (read
-// with one multi_last direct get) list them newest first and page.
+// down a window at a time, one walker per window that holds none) list
+// them newest first and page.
 func TestIndexSparseFilters(t *testing.T) {
 	b := newBackend(t)
 	ctx := testContext(t)
