@@ -14,7 +14,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/jetflow/jetflow/history"
 	"github.com/jetflow/jetflow/internal/logkey"
@@ -39,16 +38,10 @@ import (
 // record. These rows have six tokens, so no status-row filter
 // (wfx.<ns>.*.*.*) matches them.
 
-// indexRow is the body of an index message: what a list row needs without
-// the registry record.
-type indexRow struct {
-	InstanceID   string    `msgpack:"i"`
-	WorkflowName string    `msgpack:"w"`
-	Status       Status    `msgpack:"s"`
-	ExecutionID  string    `msgpack:"x"`
-	CreatedAt    time.Time `msgpack:"c"`
-	FinishedAt   time.Time `msgpack:"f,omitempty"`
-}
+// Rows have no body: the subject says all a list needs before it reads
+// the record (the instance is its last token), and the smaller a row the
+// more rows a message block holds, so the fewer blocks a sparse filter's
+// page loads. Rows written before carried a msgpack body, ignored now.
 
 // indexHooks lets tests stop the index write after a registry write, as a
 // crash between the two would: skipWrites queues nothing, dropQueued
@@ -137,22 +130,8 @@ func (b *Backend) writeIndex(ctx context.Context, r *InstanceRecord, old string)
 	if b.index == nil {
 		return nil
 	}
-	j, err := b.rowJob(r)
-	if err != nil {
-		return err
-	}
-	j.subj, j.old = b.indexSubject(r), old
+	j := &indexJob{instanceID: r.InstanceID, subj: b.indexSubject(r), old: old}
 	return b.indexWriter.enqueue(ctx, j, true)
-}
-
-// rowJob starts the index change of r, with the row body.
-func (b *Backend) rowJob(r *InstanceRecord) (*indexJob, error) {
-	data, err := msgpack.Marshal(&indexRow{InstanceID: r.InstanceID, WorkflowName: r.WorkflowName, Status: r.Status,
-		ExecutionID: r.ExecutionID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt})
-	if err != nil {
-		return nil, fmt.Errorf("streams: encode index row of %q: %w", r.InstanceID, err)
-	}
-	return &indexJob{instanceID: r.InstanceID, data: data}, nil
 }
 
 // attrSubject is the subject of the index row of one search attribute.
@@ -175,10 +154,7 @@ func (b *Backend) writeAttrRows(ctx context.Context, r *InstanceRecord) error {
 	if b.index == nil {
 		return nil
 	}
-	j, err := b.rowJob(r)
-	if err != nil {
-		return err
-	}
+	j := &indexJob{instanceID: r.InstanceID}
 	b.planAttrRows(j, r)
 	return b.indexWriter.enqueue(ctx, j, true)
 }
@@ -299,9 +275,9 @@ const listCursorPrefix = "x"
 
 // indexed is one index row read back.
 type indexed struct {
-	seq  uint64
-	row  indexRow
-	subj string
+	seq        uint64
+	instanceID string
+	subj       string
 }
 
 // readIndexPage reads, newest first, up to limit rows matching filter with
@@ -340,8 +316,8 @@ func (b *Backend) readIndexPage(ctx context.Context, filter string, limit int, b
 	seen := map[string]bool{}
 	merged := make([]indexed, 0, len(newer)+len(out))
 	for _, x := range slices.Concat(newer, out) {
-		if !seen[x.row.InstanceID] {
-			seen[x.row.InstanceID] = true
+		if !seen[x.instanceID] {
+			seen[x.instanceID] = true
 			merged = append(merged, x)
 		}
 	}
@@ -472,12 +448,13 @@ func (b *Backend) walkIndex(ctx context.Context, filter string, from, to uint64)
 			return out, nil
 		}
 		from = seq + 1
-		var row indexRow
-		if err := msgpack.Unmarshal(msg.Data, &row); err != nil {
-			b.log.Warn("skipping malformed index row", logkey.Subject, msg.Header.Get("Nats-Subject"), logkey.Err, err)
+		subj := msg.Header.Get("Nats-Subject")
+		id, err := DecodeToken(subj[strings.LastIndexByte(subj, '.')+1:])
+		if err != nil {
+			b.log.Warn("skipping malformed index row", logkey.Subject, subj, logkey.Err, err)
 			continue
 		}
-		out = append(out, indexed{seq: seq, row: row, subj: msg.Header.Get("Nats-Subject")})
+		out = append(out, indexed{seq: seq, instanceID: id, subj: subj})
 	}
 	return out, nil
 }
@@ -624,14 +601,14 @@ const indexRepairGrace = time.Minute
 // checkRow returns the record of a row, repairing the row if the record
 // disagrees; nil when the instance is gone.
 func (b *Backend) checkRow(ctx context.Context, x *indexed) (*InstanceRecord, error) {
-	r, err := b.GetInstance(ctx, x.row.InstanceID)
+	r, err := b.GetInstance(ctx, x.instanceID)
 	if errors.Is(err, ErrInstanceNotFound) {
-		b.log.Info("removing the index row of a removed instance", logkey.Instance, x.row.InstanceID)
-		return nil, b.removeFromIndex(ctx, x.row.InstanceID)
+		b.log.Info("removing the index row of a removed instance", logkey.Instance, x.instanceID)
+		return nil, b.removeFromIndex(ctx, x.instanceID)
 	}
 	if errors.Is(err, history.ErrMalformed) {
 		// Listed as the scan of the registry lists it: not at all.
-		b.log.Warn("skipping malformed registry entry", logkey.Instance, x.row.InstanceID, logkey.Err, err)
+		b.log.Warn("skipping malformed registry entry", logkey.Instance, x.instanceID, logkey.Err, err)
 		return nil, nil
 	}
 	if err != nil {

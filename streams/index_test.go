@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -212,4 +213,28 @@ func TestCountsKeepOneMessagePerCounter(t *testing.T) {
 	assert.Equal(t, uint64(len(info.State.Subjects)), info.State.Msgs)
 	_, page := listIDs(t, b, ListOptions{Limit: 1})
 	assert.Equal(t, map[Status]int{StatusRunning: 10, StatusCompleted: 10}, page.Counts)
+}
+
+// Rows carry no body: the instance is the subject's last token. A row
+// with a body (as earlier versions wrote) lists as before, and one whose
+// instance token cannot be decoded is skipped, not an error.
+func TestIndexRowsAreSubjectsOnly(t *testing.T) {
+	b := newBackend(t)
+	ctx := testContext(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
+		require.NoError(t, err)
+	}
+	require.NoError(t, b.flushIndex(ctx))
+	row, err := b.index.GetLastMsgForSubject(ctx, "wfx.default.running.Order.i1")
+	require.NoError(t, err)
+	assert.Empty(t, row.Data)
+
+	_, err = b.publish(ctx, &nats.Msg{Subject: "wfx.default.running.Order.i0", Data: []byte{0x81, 0xa1, 'i', 0xa2, 'i', '0'}})
+	require.NoError(t, err)
+	_, err = b.publish(ctx, &nats.Msg{Subject: "wfx.default.running.Order.=!!"})
+	require.NoError(t, err)
+	ids, _ := listIDs(t, b, ListOptions{})
+	assert.Equal(t, []string{"i0", "i2", "i1"}, ids)
 }

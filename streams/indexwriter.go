@@ -49,7 +49,6 @@ const indexBatchMax = 256
 // write succeeded.
 type indexJob struct {
 	instanceID string
-	data       []byte // the row body
 
 	// subj is the row to write ("" for none); old the row it replaces
 	// ("" none, unknownRow: read it first).
@@ -253,7 +252,7 @@ func (w *indexWriter) write(batch []*indexJob) {
 			subjects = append(subjects, j.subj)
 		}
 		for _, subj := range append(subjects, j.attrRows...) {
-			f, err := b.js.PublishMsgAsync(&nats.Msg{Subject: subj, Data: j.data})
+			f, err := b.js.PublishMsgAsync(&nats.Msg{Subject: subj})
 			pubs = append(pubs, sent{j, f, err})
 		}
 	}

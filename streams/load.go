@@ -65,18 +65,15 @@ func (b *Backend) LoadInstances(ctx context.Context, n int, rec func(i int) *Ins
 		if b.index == nil {
 			continue
 		}
-		j, err := b.rowJob(r)
-		if err != nil {
-			return err
-		}
+		j := &indexJob{instanceID: r.InstanceID}
 		subj := b.indexSubject(r)
 		counts[b.counterOf(subj)]++
-		if err := publish(&nats.Msg{Subject: subj, Data: j.data}); err != nil {
+		if err := publish(&nats.Msg{Subject: subj}); err != nil {
 			return err
 		}
 		b.planAttrRows(j, r)
 		for _, s := range j.attrRows {
-			if err := publish(&nats.Msg{Subject: s, Data: j.data}); err != nil {
+			if err := publish(&nats.Msg{Subject: s}); err != nil {
 				return err
 			}
 		}

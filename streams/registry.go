@@ -211,11 +211,7 @@ func (b *Backend) indexAfterWrite(ctx context.Context, r *InstanceRecord, wait b
 	if !rowChanged && !attrsChanged {
 		return
 	}
-	j, err := b.rowJob(r)
-	if err != nil {
-		b.log.Warn("index row not written; lists repair it", logkey.Instance, r.InstanceID, logkey.Err, err)
-		return
-	}
+	j := &indexJob{instanceID: r.InstanceID}
 	if rowChanged {
 		j.subj, j.old = subj, r.indexedAs
 	}
