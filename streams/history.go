@@ -219,7 +219,7 @@ func (b *Backend) DeleteHistoryBefore(ctx context.Context, instanceID string, en
 	if err != nil {
 		return err
 	}
-	if err := b.deleteStoredPayloads(ctx, instanceID, end); err != nil {
+	if err := b.deleteStoredPayloads(ctx, instanceID, end, 0); err != nil {
 		return err
 	}
 	pctx, cancel := b.bounded(ctx)
@@ -237,7 +237,7 @@ func (b *Backend) DeleteHistory(ctx context.Context, instanceID string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.deleteStoredPayloads(ctx, instanceID, 0); err != nil {
+	if err := b.deleteStoredPayloads(ctx, instanceID, 0, 0); err != nil {
 		return err
 	}
 	pctx, cancel := b.bounded(ctx)

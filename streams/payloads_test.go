@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -186,4 +187,47 @@ func TestPayloadUnavailable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A removal skips the payload bucket lookup when a recent lookup found no
+// bucket after the entry's revision, and still deletes the payloads of an
+// instance whose entry is newer than a bucket another process created.
+func TestRemovalLooksUpPayloadsOnlyWhenItMust(t *testing.T) {
+	srv := startServer(t)
+	b, err := New(connect(t, srv))
+	require.NoError(t, err)
+	other, err := New(connect(t, srv))
+	require.NoError(t, err)
+	ctx := testContext(t)
+	finished := func(be *Backend, id string, result []byte) *InstanceRecord {
+		t.Helper()
+		rec := record(id, StatusRunning, time.Now())
+		_, err := be.CreateInstance(ctx, rec)
+		require.NoError(t, err)
+		_, err = be.Commit(ctx, id, rec.ExecutionID, 0, &history.Commit{Events: []history.Event{
+			{Kind: history.WorkflowStarted, Name: "W"},
+			{Kind: history.WorkflowCompleted, ID: 2, Result: result},
+		}})
+		require.NoError(t, err)
+		rec, err = be.GetInstance(ctx, id)
+		require.NoError(t, err)
+		rec.Status = StatusCompleted
+		rec.Revision, err = be.UpdateInstance(ctx, rec, rec.Revision)
+		require.NoError(t, err)
+		return rec
+	}
+
+	plain := finished(b, "plain-1", []byte{1})
+	require.NoError(t, b.RemoveInstance(ctx, plain, nil))
+	assert.True(t, b.payloadsAbsentAt(ctx, plain.Revision), "the removal's lookup answers for its entry")
+
+	big := finished(other, "big-1", bytes.Repeat([]byte{7}, 3<<20))
+	objects, err := b.js.Stream(ctx, "OBJ_"+b.n.payloadsBucket())
+	require.NoError(t, err)
+	require.NotZero(t, objects.CachedInfo().State.Msgs)
+	assert.False(t, b.payloadsAbsentAt(ctx, big.Revision), "the bucket came after the lookup")
+	require.NoError(t, b.RemoveInstance(ctx, big, nil))
+	info, err := objects.Info(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, info.State.Msgs, "the payload of the newer entry is deleted")
 }

@@ -73,6 +73,54 @@ const smallestMoved = 1 << 10
 type payloadStore struct {
 	mu sync.Mutex
 	os jetstream.ObjectStore
+
+	// absentUpTo is the registry's last sequence read before a lookup
+	// found no bucket (0: none did); absentAt is when the last lookup for
+	// it ran.
+	absentUpTo uint64
+	absentAt   time.Time
+}
+
+// payloadsAbsentRecheck is how often a removal may look the bucket up
+// again when the last lookup is too old to answer for its record.
+const payloadsAbsentRecheck = time.Second
+
+// payloadsAbsentAt reports whether the payload bucket is known to have
+// not existed when the registry entry at revision rev was written: then
+// the instance has no stored payload, for its payloads were stored before
+// the commits that refer to them, and those were made before its entry's
+// revision. A bucket created later was created after rev. The lookup runs
+// at most once a payloadsAbsentRecheck, so the removals of a namespace
+// without payloads (retention's: one per finished instance) mostly skip
+// theirs.
+func (b *Backend) payloadsAbsentAt(ctx context.Context, rev uint64) bool {
+	b.store.mu.Lock()
+	defer b.store.mu.Unlock()
+	switch {
+	case b.store.os != nil:
+		return false
+	case rev <= b.store.absentUpTo:
+		return true
+	case time.Since(b.store.absentAt) < payloadsAbsentRecheck:
+		return false
+	}
+	b.store.absentAt = time.Now()
+	rctx, cancel := b.bounded(ctx)
+	defer cancel()
+	st, err := b.registry.Status(rctx)
+	if err != nil {
+		return false
+	}
+	kv, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return false
+	}
+	last := kv.StreamInfo().State.LastSeq // read before the lookup
+	if exists, err := b.objectsExist(ctx, b.n.payloadsBucket()); err != nil || exists {
+		return false
+	}
+	b.store.absentUpTo = max(b.store.absentUpTo, last)
+	return rev <= b.store.absentUpTo
 }
 
 // objects binds the payload bucket, creating it when create is set. Without
@@ -324,12 +372,17 @@ func (b *Backend) fitEvents(ctx context.Context, instanceID, executionID string,
 }
 
 // deleteStoredPayloads deletes the stored payloads that the commits of
-// every run of an instance before sequence end refer to. A namespace that
-// never stored a payload costs one lookup of the bucket.
-func (b *Backend) deleteStoredPayloads(ctx context.Context, instanceID string, end uint64) error {
+// every run of an instance before sequence end refer to. rev is the
+// revision of the instance's registry entry, 0 if not known. A namespace
+// that never stored a payload costs one lookup of the bucket, or none
+// when a recent lookup answers for rev (payloadsAbsentAt).
+func (b *Backend) deleteStoredPayloads(ctx context.Context, instanceID string, end, rev uint64) error {
 	inst, err := EncodeInstanceID(instanceID)
 	if err != nil {
 		return err
+	}
+	if rev != 0 && b.payloadsAbsentAt(ctx, rev) {
+		return nil
 	}
 	os, err := b.objects(ctx, false)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {

@@ -86,7 +86,7 @@ func (b *Backend) removeListedRuns(ctx context.Context, rec *InstanceRecord, bef
 	}
 	// The objects of offloaded payloads first: they are found through the
 	// references in the history purged next.
-	if err := b.deleteStoredPayloads(ctx, id, 0); err != nil {
+	if err := b.deleteStoredPayloads(ctx, id, 0, rec.Revision); err != nil {
 		return fmt.Errorf("streams: remove instance %q: %w", id, err)
 	}
 	for _, run := range append(slices.Clone(rec.Runs), rec.ExecutionID) {
