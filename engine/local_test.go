@@ -57,20 +57,22 @@ func LocalPairChanged(ctx workflow.Context) (string, error) {
 // a changed call is a non-determinism error.
 func TestLocalActivitiesRecordedAndReplayed(t *testing.T) {
 	var calls atomic.Int32
-	bDone := make(chan struct{})
+	// a ends once the executor has taken b's outcome, which it marks by
+	// canceling b's context: b ended first, whatever the scheduling.
+	bCtx := make(chan context.Context, 1)
 	runner := func(ctx context.Context, task engine.LocalActivityTask) engine.LocalActivityOutcome {
 		calls.Add(1)
 		var key string
 		if err := converter.Default.Decode(task.Args[0], &key); err != nil {
 			return engine.LocalActivityOutcome{Err: err, Attempt: 1}
 		}
-		if key == "a" {
-			<-bDone // a ends after b
+		switch key {
+		case "a":
+			<-(<-bCtx).Done()
+		case "b":
+			bCtx <- ctx
 		}
 		res, _ := converter.Default.Encode(key)
-		if key == "b" {
-			close(bDone)
-		}
 		return engine.LocalActivityOutcome{Result: res, Attempt: 1}
 	}
 	r := enginetest.New(t, engine.Options{LocalActivities: runner}, LocalPair)
