@@ -179,6 +179,7 @@ type Backend struct {
 	indexHooks  indexHooks
 	indexWriter indexWriter // indexwriter.go
 
+	removals  removalQueue   // retention schedules being armed (retention.go)
 	details   detailsBucket  // heartbeat details, bound on first use
 	schedules scheduleBucket // schedule records, bound on first use
 

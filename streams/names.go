@@ -233,10 +233,12 @@ func (n names) timersOfRun(inst, run string) string {
 	return "wft." + n.ns + ".s." + inst + "." + run + ".*"
 }
 
-// removal is an instance's retention schedule; expiry is where it fires.
-func (n names) removal(inst string) string { return "wft." + n.ns + ".r." + inst }
-func (n names) expiry(inst string) string  { return "wft." + n.ns + ".x." + inst }
-func (n names) expiries() string           { return "wft." + n.ns + ".x.*" }
+// removal is a retention schedule (of a batch of removals; before
+// batches, of one instance); expiry is where it fires.
+func (n names) removal(token string) string { return "wft." + n.ns + ".r." + token }
+func (n names) removals() string            { return "wft." + n.ns + ".r.*" }
+func (n names) expiry(inst string) string   { return "wft." + n.ns + ".x." + inst }
+func (n names) expiries() string            { return "wft." + n.ns + ".x.*" }
 
 func (n names) activities(queue string) string { return "wfa." + n.ns + "." + queue }
 func (n names) dead(kind string) string        { return "wfd." + n.ns + "." + kind }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/jetflow/jetflow/internal/logkey"
 )
@@ -19,10 +20,11 @@ import (
 // canceled or terminated, not continued as new. 0, the default, keeps
 // finished instances for ever; a negative d is an error.
 //
-// Nothing scans the namespace: the worker that records a run's end arms
-// one JetStream message schedule for the instance, and when it fires a
-// worker removes the instance if it is still that finished run. It is a
-// worker setting: workers publish and serve the schedules.
+// Nothing scans the namespace: the worker that records a run's end arms a
+// JetStream message schedule for the instance (shared with the other
+// instances that finished at the same moment), and when it fires a worker
+// removes each instance that is still that finished run. It is a worker
+// setting: workers publish and serve the schedules.
 func WithRetention(d time.Duration) Option {
 	return func(o *options) error {
 		if d < 0 {
@@ -37,8 +39,8 @@ func WithRetention(d time.Duration) Option {
 // for ever).
 func (b *Backend) Retention() time.Duration { return b.opts.retention }
 
-// Expiry is the body of a retention schedule and of the message it fires:
-// which run of which instance finished when.
+// Expiry is one removal a retention schedule carries: which run of which
+// instance finished when, and when it is due.
 type Expiry struct {
 	InstanceID  string    `json:"instance"`
 	ExecutionID string    `json:"run"`
@@ -46,42 +48,150 @@ type Expiry struct {
 	Due         time.Time `json:"due"`
 }
 
+// expiryBatch is the body of a retention schedule and of the message it
+// fires. Schedules armed before batches carried one Expiry as the body.
+type expiryBatch struct {
+	Expiries []Expiry `json:"expiries"`
+}
+
+// removalBatchMax bounds the removals one schedule carries.
+const removalBatchMax = 256
+
+// removalQueue gathers the removals armed while a schedule is being
+// published, to arm them together in the next: a schedule, its fire and
+// their acknowledgements are then shared by every instance that finished
+// meanwhile instead of paid by each.
+type removalQueue struct {
+	mu      sync.Mutex
+	pending []*armRequest
+	busy    bool // a goroutine is publishing the queue
+
+	// beforePublish, for tests, runs before each batch is taken.
+	beforePublish func()
+}
+
+// armRequest is one queued removal and where its publish's outcome goes.
+type armRequest struct {
+	exp  Expiry
+	done chan error
+}
+
 // ScheduleRemoval arms the removal of an instance whose run finished at
-// finished: a message schedule on wft.<ns>.r.<inst> that fires, at
-// finished + Retention(), an Expiry on wft.<ns>.x.<inst>. Without
-// retention it does nothing.
+// finished, at finished + Retention(), and returns once a schedule that
+// carries it is stored. Without retention it does nothing.
 //
-// It is idempotent, so the worker publishes it as a side effect of the
-// final commit and republishes it when it recovers that commit's effects:
-// the message ID (the run's) drops a repeat within the duplicate window,
-// and the subject holds one schedule per instance, so a later repeat, or
-// the schedule of a later run of the same ID, replaces it.
+// Removals armed at the same time share one message schedule, on
+// wft.<ns>.r.<batch>, due when the last of them is, which fires an
+// expiryBatch on wft.<ns>.x.<batch>. Arming is idempotent, so the worker
+// publishes it as a side effect of the final commit and again when it
+// recovers that commit's effects: a repeat fires a removal that finds the
+// instance gone (or a later run of the ID, which it leaves alone).
 func (b *Backend) ScheduleRemoval(ctx context.Context, instanceID, executionID string, finished time.Time) error {
 	d := b.opts.retention
 	if d <= 0 {
 		return nil
 	}
-	inst, err := EncodeInstanceID(instanceID)
-	if err != nil {
+	if _, err := EncodeInstanceID(instanceID); err != nil {
 		return err
 	}
 	if err := CheckExecutionID(executionID); err != nil {
 		return err
 	}
 	finished = finished.UTC()
-	exp := Expiry{InstanceID: instanceID, ExecutionID: executionID, FinishedAt: finished, Due: finished.Add(d)}
-	data, err := json.Marshal(exp)
+	req := &armRequest{
+		exp:  Expiry{InstanceID: instanceID, ExecutionID: executionID, FinishedAt: finished, Due: finished.Add(d)},
+		done: make(chan error, 1),
+	}
+	q := &b.removals
+	q.mu.Lock()
+	q.pending = append(q.pending, req)
+	if !q.busy {
+		q.busy = true
+		go b.publishRemovals()
+	}
+	q.mu.Unlock()
+	select {
+	case err := <-req.done:
+		if err != nil {
+			return fmt.Errorf("streams: schedule the removal of %q: %w", instanceID, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("streams: schedule the removal of %q: %w", instanceID, ctx.Err())
+	}
+}
+
+// publishRemovals publishes the queued removals, a batch at a time, until
+// the queue is empty.
+func (b *Backend) publishRemovals() {
+	q := &b.removals
+	for {
+		if q.beforePublish != nil {
+			q.beforePublish()
+		}
+		q.mu.Lock()
+		n := min(len(q.pending), removalBatchMax)
+		if n == 0 {
+			q.busy = false
+			q.mu.Unlock()
+			return
+		}
+		batch := q.pending[:n:n]
+		q.pending = q.pending[n:]
+		q.mu.Unlock()
+		err := b.publishRemovalBatch(batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// publishRemovalBatch stores one schedule carrying the batch's removals,
+// due when the last of them is.
+func (b *Backend) publishRemovalBatch(batch []*armRequest) error {
+	body := expiryBatch{Expiries: make([]Expiry, len(batch))}
+	var due time.Time
+	for i, r := range batch {
+		body.Expiries[i] = r.exp
+		if r.exp.Due.After(due) {
+			due = r.exp.Due
+		}
+	}
+	data, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	msg := &nats.Msg{Subject: b.n.removal(inst), Data: data, Header: nats.Header{}}
-	msg.Header.Set(hdrSchedule, "@at "+exp.Due.Format(time.RFC3339Nano))
-	msg.Header.Set(hdrScheduleTarget, b.n.expiry(inst))
-	msg.Header.Set(jetstream.MsgIDHeader, "r:"+inst+":"+executionID)
-	if _, err := b.publish(ctx, msg); err != nil {
-		return fmt.Errorf("streams: schedule the removal of %q: %w", instanceID, err)
+	token := nuid.Next()
+	msg := &nats.Msg{Subject: b.n.removal(token), Data: data, Header: nats.Header{}}
+	msg.Header.Set(hdrSchedule, "@at "+due.Format(time.RFC3339Nano))
+	msg.Header.Set(hdrScheduleTarget, b.n.expiry(token))
+	msg.Header.Set(jetstream.MsgIDHeader, "r:"+token) // a resend is dropped
+	ctx, cancel := context.WithTimeout(context.Background(), 2*b.opts.requestTimeout)
+	defer cancel()
+	_, err = b.publish(ctx, msg)
+	return err
+}
+
+// decodeExpiries reads the removals of a fired retention schedule: an
+// expiryBatch, or one Expiry as schedules armed before batches carried.
+func decodeExpiries(data []byte) ([]Expiry, error) {
+	var batch struct {
+		Expiries *[]Expiry `json:"expiries"`
+		Expiry
 	}
-	return nil
+	if err := json.Unmarshal(data, &batch); err != nil {
+		return nil, err
+	}
+	exps := []Expiry{batch.Expiry}
+	if batch.Expiries != nil {
+		exps = *batch.Expiries
+	}
+	for _, e := range exps {
+		if e.InstanceID == "" {
+			return nil, errors.New("a removal without an instance ID")
+		}
+	}
+	return exps, nil
 }
 
 // RemoveExpired removes the instance of a fired retention schedule if its
@@ -106,20 +216,24 @@ func (b *Backend) RemoveExpired(ctx context.Context, exp Expiry) (removed bool, 
 	return err == nil, err
 }
 
-// retentionParallel bounds the removals one ServeRetention runs at once.
+// retentionParallel bounds the removals one ServeRetention runs at once,
+// and the fired schedules it holds.
 const retentionParallel = 32
 
 // ServeRetention removes the instances whose retention schedules fire,
 // until ctx ends. Several processes may serve at once: they share one
 // durable consumer. A fire that cannot be read is dead-lettered
-// (DeadRetention); a removal that fails is retried after retryDelay.
-// onRemoved, if not nil, is told of each instance removed.
+// (DeadRetention); one whose removals do not all succeed is handed back,
+// after retryDelay, and its removals tried again (one done already finds
+// its instance gone). onRemoved, if not nil, is told of each instance
+// removed.
 func (b *Backend) ServeRetention(ctx context.Context, retryDelay time.Duration, onRemoved func(Expiry)) error {
 	c, err := b.ensureConsumer(ctx, b.tasks, b.n.retentionConsumer(), b.n.expiries(), "retention removals")
 	if err != nil {
 		return err
 	}
-	slots := make(chan struct{}, retentionParallel)
+	fires := make(chan struct{}, retentionParallel)
+	removals := make(chan struct{}, retentionParallel)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for ctx.Err() == nil {
@@ -133,28 +247,26 @@ func (b *Backend) ServeRetention(ctx context.Context, retryDelay time.Duration, 
 		}
 		for _, m := range msgs {
 			select {
-			case slots <- struct{}{}:
+			case fires <- struct{}{}:
 			case <-ctx.Done():
 				_ = m.Nak()
 				continue
 			}
 			wg.Add(1)
 			go func() {
-				defer func() { <-slots; wg.Done() }()
-				b.expire(ctx, m, retryDelay, onRemoved)
+				defer func() { <-fires; wg.Done() }()
+				b.expire(ctx, m, removals, retryDelay, onRemoved)
 			}()
 		}
 	}
 	return nil
 }
 
-// expire handles one fired retention schedule.
-func (b *Backend) expire(ctx context.Context, m jetstream.Msg, retryDelay time.Duration, onRemoved func(Expiry)) {
-	var exp Expiry
-	if err := json.Unmarshal(m.Data(), &exp); err != nil || exp.InstanceID == "" {
-		if err == nil {
-			err = errors.New("no instance ID")
-		}
+// expire handles one fired retention schedule: its removals run at once,
+// each holding a slot of removals.
+func (b *Backend) expire(ctx context.Context, m jetstream.Msg, removals chan struct{}, retryDelay time.Duration, onRemoved func(Expiry)) {
+	exps, err := decodeExpiries(m.Data())
+	if err != nil {
 		tm := newTaskMessage(m)
 		dctx, cancel := context.WithTimeout(context.Background(), b.opts.requestTimeout)
 		defer cancel()
@@ -164,17 +276,55 @@ func (b *Backend) expire(ctx context.Context, m jetstream.Msg, retryDelay time.D
 		}
 		return
 	}
-	removed, err := b.RemoveExpired(ctx, exp)
-	if err != nil {
-		b.log.Warn("removing an expired instance failed; retrying", logkey.Instance, exp.InstanceID, logkey.Err, err)
+	// A batch may take longer than the ack wait on a busy server: say
+	// it is being worked on, so it is not handed to another worker too.
+	tick := time.NewTicker(max(b.opts.ackWait/2, 10*time.Millisecond))
+	defer tick.Stop()
+	errs := make([]error, len(exps))
+	var wg sync.WaitGroup
+	for i, exp := range exps {
+		acquired := false
+		for !acquired {
+			select {
+			case removals <- struct{}{}:
+				acquired = true
+			case <-tick.C:
+				_ = m.InProgress()
+			case <-ctx.Done():
+				wg.Wait()
+				_ = m.Nak()
+				return
+			}
+		}
+		wg.Go(func() {
+			defer func() { <-removals }()
+			removed, err := b.RemoveExpired(ctx, exp)
+			if err != nil {
+				b.log.Warn("removing an expired instance failed; retrying", logkey.Instance, exp.InstanceID, logkey.Err, err)
+				errs[i] = err
+				return
+			}
+			if removed {
+				b.log.Debug("removed an expired instance", logkey.Instance, exp.InstanceID, logkey.Execution, exp.ExecutionID)
+				if onRemoved != nil {
+					onRemoved(exp)
+				}
+			}
+		})
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	for waiting := true; waiting; {
+		select {
+		case <-finished:
+			waiting = false
+		case <-tick.C:
+			_ = m.InProgress()
+		}
+	}
+	if errors.Join(errs...) != nil {
 		_ = m.NakWithDelay(retryDelay)
 		return
-	}
-	if removed {
-		b.log.Debug("removed an expired instance", logkey.Instance, exp.InstanceID, logkey.Execution, exp.ExecutionID)
-		if onRemoved != nil {
-			onRemoved(exp)
-		}
 	}
 	_ = m.Ack()
 }
