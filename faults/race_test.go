@@ -90,8 +90,9 @@ func racer(name string, h *holdHook) func(workflow.Context, int) (int, error) {
 // commit attempt, stored or refused, and checks:
 //
 //   - both workers ran the task (the hook was reached by each);
-//   - two commits carrying that ActivityCompleted were attempted, one is
-//     stored, the other was refused; both expected the same last sequence
+//   - two commits carrying that ActivityCompleted were attempted (a commit
+//     sent again after an unanswered try is one attempt), one is stored,
+//     the other was refused; both expected the same last sequence
 //     (both workers read the same history), so the sequence check is what
 //     refused the loser;
 //   - the stored history is whole (IDs without gap or repeat, every inbound
@@ -188,10 +189,12 @@ func TestConcurrentWorkersOneCommitWins(t *testing.T) {
 				winner = &stored[i]
 			}
 		}
+		counted := map[string]bool{}
 		for _, a := range wire {
-			if a.subject != historySubject(ns, id, inst.ExecutionID) || !a.carries(answer) {
-				continue
+			if a.subject != historySubject(ns, id, inst.ExecutionID) || !a.carries(answer) || counted[a.commit.ID] {
+				continue // a resend of a commit (after an unanswered try) is the same attempt
 			}
+			counted[a.commit.ID] = true
 			carried = append(carried, a)
 			if _, ok := storedIDs[a.commit.ID]; !ok {
 				refused = append(refused, a)
