@@ -68,12 +68,16 @@ func TestPublishWithoutAStream(t *testing.T) {
 func TestPublishRidesOutAnElection(t *testing.T) {
 	b := newBackend(t)
 	ctx := testContext(t)
+	created := make(chan error, 1)
 	go func() {
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // the election's pause
 		_, err := b.js.CreateStream(ctx, jetstream.StreamConfig{Name: "LATE", Subjects: []string{"late.>"}})
-		assert.NoError(t, err)
+		created <- err
 	}()
 	ack, err := b.publish(ctx, &nats.Msg{Subject: "late.x", Data: []byte("x")})
 	require.NoError(t, err)
 	assert.Equal(t, "LATE", ack.Stream)
+	// The stream may take the message before its creator hears back:
+	// wait for that answer while the test's context still stands.
+	require.NoError(t, <-created)
 }
