@@ -31,14 +31,22 @@ func listIDs(t *testing.T, b *Backend, opts ListOptions) ([]string, *InstancePag
 	return ids, page
 }
 
+// createRunning creates the running instances i0 … i<n-1> of workflow
+// Order, started a second apart from the base it returns.
+func createRunning(t *testing.T, b *Backend, n int) (base time.Time) {
+	t.Helper()
+	base = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		_, err := b.CreateInstance(testContext(t), record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
+		require.NoError(t, err)
+	}
+	return base
+}
+
 func TestIndexFollowsStatus(t *testing.T) {
 	b := newBackend(t)
 	ctx := testContext(t)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 5 {
-		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
-		require.NoError(t, err)
-	}
+	createRunning(t, b, 5)
 	// i1 finishes: its row moves to the completed subject, and to the top.
 	r, err := b.GetInstance(ctx, "i1")
 	require.NoError(t, err)
@@ -120,11 +128,7 @@ func TestIndexPagingSparseFilter(t *testing.T) {
 func TestIndexHeals(t *testing.T) {
 	b := newBackend(t)
 	ctx := testContext(t)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
-		require.NoError(t, err)
-	}
+	base := createRunning(t, b, 3)
 	// i1 finishes, but the index write is lost.
 	b.indexHooks.skipWrites = true
 	r, err := b.GetInstance(ctx, "i1")
@@ -173,11 +177,7 @@ func TestIndexHeals(t *testing.T) {
 func TestIndexListRemovedInstance(t *testing.T) {
 	b := newBackend(t)
 	ctx := testContext(t)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
-		require.NoError(t, err)
-	}
+	createRunning(t, b, 3)
 	require.NoError(t, b.registry.Purge(ctx, "i2"))
 	ids, page := listIDs(t, b, ListOptions{Limit: 2})
 	assert.Equal(t, []string{"i1", "i0"}, ids, "the page is filled from below")
@@ -221,11 +221,7 @@ func TestCountsKeepOneMessagePerCounter(t *testing.T) {
 func TestIndexRowsAreSubjectsOnly(t *testing.T) {
 	b := newBackend(t)
 	ctx := testContext(t)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
-		require.NoError(t, err)
-	}
+	createRunning(t, b, 3)
 	require.NoError(t, b.flushIndex(ctx))
 	row, err := b.index.GetLastMsgForSubject(ctx, "wfx.default.running.Order.i1")
 	require.NoError(t, err)

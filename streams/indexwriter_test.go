@@ -17,11 +17,7 @@ import (
 func TestIndexWriterCrash(t *testing.T) {
 	b := newBackend(t)
 	ctx := testContext(t)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
-		require.NoError(t, err)
-	}
+	base := createRunning(t, b, 3)
 	// The crash: what is queued from now on is never written.
 	b.indexHooks.dropQueued = true
 	r, err := b.GetInstance(ctx, "i1")
@@ -116,11 +112,7 @@ func TestIndexSparseFilters(t *testing.T) {
 func TestIndexListSeesARowMovedDuringTheRead(t *testing.T) {
 	b := newBackend(t)
 	ctx := testContext(t)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		_, err := b.CreateInstance(ctx, record(fmt.Sprintf("i%d", i), StatusRunning, base.Add(time.Duration(i)*time.Second)))
-		require.NoError(t, err)
-	}
+	base := createRunning(t, b, 3)
 	b.indexHooks.afterTop = func() {
 		b.indexHooks.afterTop = nil
 		r, err := b.GetInstance(ctx, "i0")
