@@ -166,6 +166,7 @@ func (b *Backend) publishRemovalBatch(batch []*armRequest) error {
 	msg.Header.Set(hdrSchedule, "@at "+due.Format(time.RFC3339Nano))
 	msg.Header.Set(hdrScheduleTarget, b.n.expiry(token))
 	msg.Header.Set(jetstream.MsgIDHeader, "r:"+token) // a resend is dropped
+	// Its own deadline, not a caller's: the batch is every caller's.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*b.opts.requestTimeout)
 	defer cancel()
 	_, err = b.publish(ctx, msg)
@@ -278,23 +279,17 @@ func (b *Backend) expire(ctx context.Context, m jetstream.Msg, removals chan str
 	}
 	// A batch may take longer than the ack wait on a busy server: say
 	// it is being worked on, so it is not handed to another worker too.
-	tick := time.NewTicker(max(b.opts.ackWait/2, 10*time.Millisecond))
-	defer tick.Stop()
+	stopMarking := b.markInProgress(m)
 	errs := make([]error, len(exps))
 	var wg sync.WaitGroup
 	for i, exp := range exps {
-		acquired := false
-		for !acquired {
-			select {
-			case removals <- struct{}{}:
-				acquired = true
-			case <-tick.C:
-				_ = m.InProgress()
-			case <-ctx.Done():
-				wg.Wait()
-				_ = m.Nak()
-				return
-			}
+		select {
+		case removals <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			stopMarking()
+			_ = m.Nak()
+			return
 		}
 		wg.Go(func() {
 			defer func() { <-removals }()
@@ -312,21 +307,33 @@ func (b *Backend) expire(ctx context.Context, m jetstream.Msg, removals chan str
 			}
 		})
 	}
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
-	for waiting := true; waiting; {
-		select {
-		case <-finished:
-			waiting = false
-		case <-tick.C:
-			_ = m.InProgress()
-		}
-	}
+	wg.Wait()
+	stopMarking()
 	if errors.Join(errs...) != nil {
 		_ = m.NakWithDelay(retryDelay)
 		return
 	}
 	_ = m.Ack()
+}
+
+// markInProgress tells the server every half ack wait that m is being
+// worked on, until the stop it returns is called.
+func (b *Backend) markInProgress(m jetstream.Msg) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(max(b.opts.ackWait/2, 10*time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				_ = m.InProgress()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // sleepCtx waits d and reports whether it waited it all before ctx ended.

@@ -214,3 +214,21 @@ func TestServeRetentionDeadLettersAnUnreadableFire(t *testing.T) {
 	assert.Equal(t, []string{"old-style"}, removed())
 	retentionDrained(t, ctx, b)
 }
+
+// A schedule that cannot be stored fails every removal it carries, with
+// the instance named, and the queue goes on: nothing waits for ever.
+func TestScheduleRemovalReportsAFailedPublish(t *testing.T) {
+	b := newBackend(t, WithRetention(time.Hour), WithRequestTimeout(300*time.Millisecond))
+	ctx := testContext(t)
+	require.NoError(t, b.js.DeleteStream(ctx, b.n.tasksStream()))
+	err := b.ScheduleRemoval(ctx, "order-1", "run1", time.Now())
+	require.ErrorIs(t, err, jetstream.ErrNoStreamResponse)
+	assert.Contains(t, err.Error(), `"order-1"`)
+	err = b.ScheduleRemoval(ctx, "order-2", "run1", time.Now())
+	require.ErrorIs(t, err, jetstream.ErrNoStreamResponse, "the next removal is published, and fails, too")
+	eventually(t, 20*time.Second, "the queue to be idle", func() bool {
+		b.removals.mu.Lock()
+		defer b.removals.mu.Unlock()
+		return !b.removals.busy && len(b.removals.pending) == 0
+	})
+}
